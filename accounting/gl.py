@@ -1,0 +1,133 @@
+"""GL lines: what a record posts to the ledger, and the fingerprint of what is sent."""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from accounting.models import DefaultGLAccount, GLAccount
+from psa.errors import ApplicationError
+
+CENT = Decimal("0.01")
+
+
+def to_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class GLLine:
+    account_number: str
+    account_name: str
+    account_type: str
+    debit: Decimal
+    credit: Decimal
+    memo: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        data = asdict(self)
+        data["debit"] = f"{self.debit:.2f}"
+        data["credit"] = f"{self.credit:.2f}"
+        return data
+
+
+@dataclass(frozen=True)
+class PostingHeader:
+    """The header fields an export carries for a record."""
+
+    type: str
+    id: int
+    reference: str
+    number: str
+    date: date
+    company: str
+    company_identifier: str
+    due_date: date | None = None
+    tax_code: str = ""
+
+    def as_json(self) -> dict[str, str | int | None]:
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        data["due_date"] = self.due_date.isoformat() if self.due_date else None
+        return data
+
+
+@dataclass(frozen=True)
+class Posting:
+    header: PostingHeader
+    lines: tuple[GLLine, ...]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal("0"))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), Decimal("0"))
+
+    def is_balanced(self) -> bool:
+        return self.total_debit == self.total_credit
+
+    def lines_json(self) -> list[dict[str, str]]:
+        return [line.as_json() for line in self.lines]
+
+    def fingerprint(self) -> str:
+        """A digest of everything a transfer carries for the record, so that any edit
+        an export would show counts as a change, and nothing else does."""
+        payload = json.dumps(
+            {"header": self.header.as_json(), "lines": self.lines_json()},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+class AccountBook:
+    """GL accounts and setup defaults, loaded once per export instead of once per line."""
+
+    def __init__(self) -> None:
+        self.by_id = {account.pk: account for account in GLAccount.objects.all()}
+        self.defaults = {
+            default.type: self.by_id[default.gl_account_id]
+            for default in DefaultGLAccount.objects.all()
+        }
+
+    def account(self, account_id: int | None, default_type: str) -> GLAccount:
+        if account_id is not None:
+            return self.by_id[account_id]
+        try:
+            return self.defaults[default_type]
+        except KeyError:
+            raise ApplicationError(
+                f"No default GL account is set up for {default_type.replace('_', ' ')}. "
+                "Choose one in the accounting package setup.",
+                code="validation_error",
+                status_code=400,
+            ) from None
+
+    def debit(
+        self, account_id: int | None, default_type: str, amount: Decimal, memo: str = ""
+    ) -> GLLine:
+        return self._line(account_id, default_type, amount, memo, debit=True)
+
+    def credit(
+        self, account_id: int | None, default_type: str, amount: Decimal, memo: str = ""
+    ) -> GLLine:
+        return self._line(account_id, default_type, amount, memo, debit=False)
+
+    def _line(self, account_id, default_type, amount, memo, *, debit: bool) -> GLLine:
+        account = self.account(account_id, default_type)
+        amount = to_cents(amount)
+        # A negative amount on one side is a positive amount on the other.
+        if amount < 0:
+            debit, amount = not debit, -amount
+        zero = Decimal("0.00")
+        return GLLine(
+            account_number=account.number,
+            account_name=account.name,
+            account_type=account.type,
+            debit=amount if debit else zero,
+            credit=zero if debit else amount,
+            memo=memo,
+        )

@@ -1,0 +1,256 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class GLAccountType(models.TextChoices):
+    ACCOUNTS_RECEIVABLE = "accounts_receivable", "Accounts receivable"
+    INCOME = "income", "Income"
+    SALES_TAX = "sales_tax", "Sales tax payable"
+    ACCOUNTS_PAYABLE = "accounts_payable", "Accounts payable"
+    EXPENSE = "expense", "Expense"
+    INVENTORY = "inventory", "Inventory"
+    FREIGHT = "freight", "Freight"
+    REIMBURSEMENT = "reimbursement", "Employee reimbursement"
+
+
+class GLAccount(models.Model):
+    number = models.CharField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    type = models.CharField(max_length=30, choices=GLAccountType.choices)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = "GL account"
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class TaxCode(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    rate = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Percent, for example 8.25.",
+    )
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=100), name="tax_code_rate_percent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.rate.normalize()}%)"
+
+
+class Package(models.TextChoices):
+    QUICKBOOKS_DESKTOP = "quickbooks_desktop", "QuickBooks Desktop"
+    QUICKBOOKS_ONLINE = "quickbooks_online", "QuickBooks Online"
+    XERO = "xero", "Xero"
+    BEANCOUNT = "beancount", "Beancount ledger"
+    OTHER = "other", "Other"
+
+
+class ExportFormat(models.TextChoices):
+    IIF = "iif", "QuickBooks Desktop IIF"
+    QUICKBOOKS_ONLINE_CSV = "quickbooks_online_csv", "QuickBooks Online CSV"
+    XERO_CSV = "xero_csv", "Xero CSV"
+    GL_JOURNAL_CSV = "gl_journal_csv", "GL journal CSV"
+
+
+class AccountingSetup(models.Model):
+    """The accounting package setup table: one row."""
+
+    package = models.CharField(max_length=30, choices=Package.choices, default=Package.OTHER)
+    direct_transfer = models.BooleanField(default=False)
+    export_format = models.CharField(
+        max_length=30, choices=ExportFormat.choices, default=ExportFormat.GL_JOURNAL_CSV
+    )
+    options = models.JSONField(default=dict, blank=True)
+    # What `options` held before Direct Transfer was cleared, so one action restores it.
+    saved_options = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "accounting package setup"
+        verbose_name_plural = "accounting package setup"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="accounting_setup_single_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_package_display()} ({'direct' if self.direct_transfer else 'file'})"
+
+
+class DefaultGLAccount(models.Model):
+    """The account a GL line uses for a type when the record names none."""
+
+    type = models.CharField(max_length=30, choices=GLAccountType.choices, unique=True)
+    gl_account = models.ForeignKey(GLAccount, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["type"]
+        verbose_name = "default GL account"
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()}: {self.gl_account}"
+
+
+class BatchStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    DELETED = "deleted", "Deleted"
+
+
+class TransferMethod(models.TextChoices):
+    DIRECT = "direct", "Direct transfer"
+    FILE = "file", "Export file"
+
+
+class TransferState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class GLBatch(models.Model):
+    batch_identifier = models.CharField(max_length=50)
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    transfer_method = models.CharField(max_length=10, choices=TransferMethod.choices)
+    export_format = models.CharField(max_length=30, choices=ExportFormat.choices)
+    package = models.CharField(max_length=30, choices=Package.choices)
+    transfer_state = models.CharField(
+        max_length=10, choices=TransferState.choices, default=TransferState.QUEUED
+    )
+    transfer_progress = models.PositiveSmallIntegerField(default=0)
+    transfer_error = models.TextField(blank=True)
+    transfer_started_at = models.DateTimeField(null=True, blank=True)
+    transfer_finished_at = models.DateTimeField(null=True, blank=True)
+    # A batch that records what is already in the accounting package (re-recorded
+    # under its original identifier after a delete): its file is for reference only.
+    is_rerecord = models.BooleanField(default=False)
+    file = models.FileField(upload_to="batches/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "GL batch"
+        verbose_name_plural = "GL batches"
+        permissions = [
+            ("transfer_glbatch", "Can create and transfer GL batches"),
+            ("unbatch_record", "Can unbatch and rebatch records"),
+            ("close_glbatch", "Can close GL batches"),
+            ("reopen_glbatch", "Can reopen a closed GL batch (administrator)"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch_identifier"],
+                condition=~Q(status="deleted"),
+                name="batch_identifier_unique_unless_deleted",
+            ),
+            models.CheckConstraint(
+                condition=Q(transfer_progress__lte=100), name="batch_progress_percent"
+            ),
+            models.CheckConstraint(
+                condition=~Q(batch_identifier=""), name="batch_identifier_not_empty"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="batch_status_created")]
+
+    def __str__(self) -> str:
+        return self.batch_identifier
+
+    def is_open(self) -> bool:
+        return self.status == BatchStatus.OPEN
+
+
+class TransferLog(models.Model):
+    """One row per record sent: what went out, where, and whether it is still there."""
+
+    batch = models.ForeignKey(GLBatch, on_delete=models.PROTECT, related_name="transfer_logs")
+    record_type = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+    reference = models.CharField(max_length=200)
+    package = models.CharField(max_length=30, choices=Package.choices)
+    method = models.CharField(max_length=10, choices=TransferMethod.choices)
+    export_format = models.CharField(max_length=30, blank=True)
+    gl_lines = models.JSONField()
+    fingerprint = models.CharField(max_length=64)
+    external_reference = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField()
+    # Set once the original is gone from the package: removed by a connector, or the
+    # user confirmed removing it before a record was sent again.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    removal = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("connector", "Removed by the connector"), ("confirmed", "Removal confirmed")],
+    )
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "record_type", "record_id"], name="transfer_log_once_per_batch"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["record_type", "record_id"],
+                condition=Q(removed_at__isnull=True),
+                name="transfer_log_live_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} in {self.batch}"
+
+
+class AuditEvent(models.Model):
+    at = models.DateTimeField(db_index=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    record_type = models.CharField(max_length=20, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    batch = models.ForeignKey(
+        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "at"], name="audit_record"),
+            models.Index(fields=["batch", "action"], name="audit_batch_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.record_type} {self.record_id}"

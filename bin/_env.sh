@@ -1,0 +1,16 @@
+# Shared by bin/run and bin/test: a virtual environment with the project's
+# dependencies, rebuilt when pyproject.toml changes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-${PSA_EXTRAS:-base}"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".${PSA_EXTRAS:+[$PSA_EXTRAS]}"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+export PATH="$PWD/.venv/bin:$PATH"

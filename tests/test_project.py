@@ -1,0 +1,14 @@
+import pytest
+from django.contrib.auth.models import Group
+
+
+@pytest.mark.django_db
+def test_roles_exist_with_their_workflow_permissions():
+    finance = Group.objects.get(name="Finance")
+    approver = Group.objects.get(name="Approver")
+    staff = Group.objects.get(name="Staff")
+    finance_perms = set(finance.permissions.values_list("codename", flat=True))
+    assert {"transfer_glbatch", "unbatch_record", "close_glbatch"} <= finance_perms
+    assert "reopen_glbatch" not in finance_perms
+    assert approver.permissions.filter(codename="approve_expensesheet").exists()
+    assert not staff.permissions.filter(codename="approve_expensesheet").exists()
