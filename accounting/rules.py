@@ -1,0 +1,26 @@
+"""Checks the record apps share: a record in a GL batch is locked."""
+
+from django.db import models
+
+from accounting.models import GLBatch
+from accounting.postables import get_kind
+from psa.errors import ApplicationError
+
+
+def ensure_unlocked(*, record_type: str, record: models.Model, action: str = "changed") -> None:
+    """Refuse any change to a record while it is in a GL batch."""
+    kind = get_kind(record_type)
+    batch_id = getattr(record, f"{kind.batch_field}_id")
+    if batch_id is None:
+        return
+    identifier = (
+        GLBatch.objects.filter(pk=batch_id).values_list("batch_identifier", flat=True).first()
+    )
+    reference = kind.reference(record)
+    raise ApplicationError(
+        f"{reference} is in GL batch {identifier} and cannot be {action}. "
+        f"Unbatch it first (MORE > Unbatch), make the change, then rebatch it or send it "
+        f"in a new batch.",
+        code="record_locked",
+        extra={"items": [{"type": kind.type, "id": record.pk, "reference": reference}]},
+    )
