@@ -1,0 +1,75 @@
+"""Reads of invoices for the API, the browser and the accounting screens."""
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from invoicing.models import Invoice, InvoiceStatus
+from psa.errors import NotFound
+
+
+def invoice_queryset() -> QuerySet[Invoice]:
+    """Invoices with everything their detail and list views show, joined once."""
+    return Invoice.objects.select_related(
+        "company", "status", "tax_code", "gl_batch", "original_batch"
+    ).prefetch_related("lines__gl_account")
+
+
+def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
+    """Invoices, newest first, narrowed by any of: `number` (part of it), `status`
+    (a status name), `is_closed`, `company` (id), `gl_batch` (batch identifier),
+    `batched` (true/false), `date_from`, `date_to`."""
+    filters = filters or {}
+    invoices = invoice_queryset()
+    if filters.get("number"):
+        invoices = invoices.filter(number__icontains=filters["number"])
+    if filters.get("status"):
+        invoices = invoices.filter(status__name__iexact=filters["status"])
+    if filters.get("is_closed") is not None:
+        invoices = invoices.filter(is_closed=filters["is_closed"])
+    if filters.get("company"):
+        invoices = invoices.filter(company_id=filters["company"])
+    if filters.get("gl_batch"):
+        invoices = invoices.filter(gl_batch__batch_identifier=filters["gl_batch"])
+    if filters.get("batched") is not None:
+        invoices = invoices.filter(gl_batch__isnull=not filters["batched"])
+    if filters.get("date_from"):
+        invoices = invoices.filter(date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        invoices = invoices.filter(date__lte=filters["date_to"])
+    return invoices
+
+
+def invoice_get(*, invoice_id: int) -> Invoice:
+    try:
+        return invoice_queryset().get(pk=invoice_id)
+    except Invoice.DoesNotExist:
+        raise NotFound(f"There is no invoice with id {invoice_id}.") from None
+
+
+def invoice_status_list() -> QuerySet[InvoiceStatus]:
+    return InvoiceStatus.objects.all()
+
+
+def invoice_search(
+    *, number: str = "", company: str = "", status: str = "", gl_batch: str = ""
+) -> QuerySet[Invoice]:
+    """Finance > Invoice Search: invoices, newest first, by part of the number, part of
+    the company's name or identifier, status name, and GL batch identifier. Joins only
+    what the result table shows (no lines)."""
+    invoices = Invoice.objects.select_related("company", "status", "gl_batch", "original_batch")
+    if number:
+        invoices = invoices.filter(number__icontains=number.strip())
+    if company:
+        text = company.strip()
+        invoices = invoices.filter(
+            Q(company__name__icontains=text) | Q(company__identifier__iexact=text)
+        )
+    if status:
+        invoices = invoices.filter(status__name__iexact=status)
+    if gl_batch:
+        invoices = invoices.filter(
+            Q(gl_batch__batch_identifier__iexact=gl_batch.strip())
+            | Q(original_batch__batch_identifier__iexact=gl_batch.strip())
+        )
+    return invoices

@@ -1,0 +1,422 @@
+"""Every write to invoices: one function per action, each in one transaction.
+
+An invoice in a GL batch is locked. Outside a batch, its fields and lines change only
+while its status is an open one; a change of status alone is always allowed then, so
+the vendor's fix-up steps work: unbatch, set an open status, edit, set a closed status.
+"""
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from accounting.audit import audit_record, field_changes
+from accounting.gl import to_cents
+from accounting.models import GLAccount, TaxCode
+from accounting.rules import ensure_unlocked
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from psa.counters import counter_next
+from psa.errors import ApplicationError, InvalidInput
+from psa.models import Company
+
+RECORD_TYPE = "invoice"
+NEW_STATUS_NAME = "New"
+ZERO = Decimal("0.00")
+
+
+class _Unset:
+    """Marks an argument the caller did not pass, where None is a meaningful value."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+LINE_FIELDS = {"description", "quantity", "unit_price", "gl_account", "taxable"}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    gl_account: GLAccount | None
+    taxable: bool
+
+    @property
+    def amount(self) -> Decimal:
+        return to_cents(self.quantity * self.unit_price)
+
+    def key(self) -> tuple:
+        account_id = self.gl_account.pk if self.gl_account else None
+        return (self.description, self.quantity, self.unit_price, account_id, self.taxable)
+
+
+# Input checks -----------------------------------------------------------------------
+
+
+def _decimal(
+    value: Any,
+    *,
+    field: str,
+    errors: dict[str, list[str]],
+    max_digits: int,
+    places: int = 2,
+) -> Decimal | None:
+    """A Decimal that fits the model column, or None with the reason in `errors`."""
+    if isinstance(value, float | bool) or value is None:
+        errors.setdefault(field, []).append(
+            'Give a decimal number such as "12.50" (a string or Decimal, never a float).'
+        )
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append(f"'{value}' is not a number.")
+        return None
+    if not number.is_finite():
+        errors.setdefault(field, []).append("Give a finite number.")
+        return None
+    if number.as_tuple().exponent < -places:
+        errors.setdefault(field, []).append(f"Use at most {places} decimal places.")
+        return None
+    if abs(number) >= Decimal(10) ** (max_digits - places):
+        errors.setdefault(field, []).append(
+            f"Use at most {max_digits - places} digits before the decimal point."
+        )
+        return None
+    return number
+
+
+def _check_date(value: Any, *, field: str, errors: dict[str, list[str]], required: bool) -> None:
+    if value is None:
+        if required:
+            errors.setdefault(field, []).append("This date is required.")
+        return
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        errors.setdefault(field, []).append("Give a date (YYYY-MM-DD).")
+
+
+def _check_instance(
+    value: Any, model: type, *, field: str, errors: dict[str, list[str]], required: bool
+) -> None:
+    if value is None:
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return
+    if not isinstance(value, model) or value.pk is None:
+        errors.setdefault(field, []).append(f"Give a saved {model._meta.verbose_name}.")
+
+
+def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
+    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
+        errors.setdefault("lines", []).append("Give the lines as a list.")
+        return []
+    if not lines:
+        errors.setdefault("lines", []).append("An invoice needs at least one line.")
+        return []
+    parsed: list[LineInput] = []
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        if not isinstance(line, Mapping):
+            errors.setdefault(prefix, []).append("Give each line as an object.")
+            continue
+        unknown = sorted(set(line) - LINE_FIELDS)
+        if unknown:
+            errors.setdefault(prefix, []).append(f"Unknown fields: {', '.join(unknown)}.")
+        line_errors: dict[str, list[str]] = {}
+        description = line.get("description")
+        if not isinstance(description, str) or not description.strip():
+            line_errors.setdefault("description", []).append("Describe the line.")
+        elif len(description.strip()) > 500:
+            line_errors.setdefault("description", []).append("Use at most 500 characters.")
+        quantity = _decimal(
+            line.get("quantity"), field="quantity", errors=line_errors, max_digits=14
+        )
+        if quantity is not None and quantity <= 0:
+            line_errors.setdefault("quantity", []).append("The quantity must be more than zero.")
+        unit_price = _decimal(
+            line.get("unit_price"), field="unit_price", errors=line_errors, max_digits=20
+        )
+        if unit_price is not None and unit_price < 0:
+            line_errors.setdefault("unit_price", []).append("The unit price cannot be negative.")
+        gl_account = line.get("gl_account")
+        _check_instance(
+            gl_account, GLAccount, field="gl_account", errors=line_errors, required=False
+        )
+        taxable = line.get("taxable", True)
+        if not isinstance(taxable, bool):
+            line_errors.setdefault("taxable", []).append("Give true or false.")
+        for name, messages in line_errors.items():
+            errors.setdefault(f"{prefix}.{name}", []).extend(messages)
+        if not line_errors and not unknown:
+            line_input = LineInput(
+                description=description.strip(),
+                quantity=quantity,
+                unit_price=unit_price,
+                gl_account=gl_account,
+                taxable=taxable,
+            )
+            if line_input.amount >= Decimal(10) ** 18:
+                errors.setdefault(f"{prefix}.quantity", []).append(
+                    "Quantity times unit price is too large."
+                )
+            parsed.append(line_input)
+    return parsed
+
+
+def _raise_if(errors: dict[str, list[str]], what: str) -> None:
+    if errors:
+        raise InvalidInput(f"The {what} has errors; correct the fields listed.", fields=errors)
+
+
+def _resolve_status(status: InvoiceStatus | str, errors: dict[str, list[str]]) -> InvoiceStatus:
+    if isinstance(status, InvoiceStatus) and status.pk is not None:
+        return status
+    if isinstance(status, str):
+        found = InvoiceStatus.objects.filter(name__iexact=status.strip()).first()
+        if found is not None:
+            return found
+        names = ", ".join(InvoiceStatus.objects.values_list("name", flat=True))
+        errors.setdefault("status", []).append(
+            f"There is no invoice status named '{status}'. Choose one of: {names}."
+        )
+    else:
+        errors.setdefault("status", []).append("Give an invoice status or its name.")
+    return None  # type: ignore[return-value]
+
+
+# Totals and audit ---------------------------------------------------------------------
+
+
+def _totals(
+    lines: Sequence[LineInput | InvoiceLine], tax_code: TaxCode | None
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Subtotal, tax and total; tax is on the taxable lines, rounded once to cents."""
+    amounts = [(to_cents(line.quantity * line.unit_price), line.taxable) for line in lines]
+    subtotal = sum((amount for amount, _ in amounts), ZERO)
+    taxable = sum((amount for amount, is_taxable in amounts if is_taxable), ZERO)
+    tax = to_cents(taxable * tax_code.rate / Decimal(100)) if tax_code else ZERO
+    return subtotal, tax, subtotal + tax
+
+
+def _lines_text(lines: Sequence[LineInput | InvoiceLine]) -> str:
+    """One readable string for the audit trail's before/after of the lines."""
+    parts = []
+    for line in lines:
+        text = f"{line.description}: {line.quantity} x {line.unit_price}"
+        if line.gl_account is not None:
+            text += f" to {line.gl_account.number}"
+        if not line.taxable:
+            text += " (not taxable)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def _state(invoice: Invoice, lines: Sequence[LineInput | InvoiceLine]) -> dict[str, Any]:
+    return {
+        "company": invoice.company,
+        "date": invoice.date,
+        "due_date": invoice.due_date,
+        "status": invoice.status.name,
+        "is_closed": invoice.is_closed,
+        "tax_code": invoice.tax_code.code if invoice.tax_code else None,
+        "subtotal": f"{invoice.subtotal:.2f}",
+        "tax": f"{invoice.tax:.2f}",
+        "total": f"{invoice.total:.2f}",
+        "lines": _lines_text(lines),
+    }
+
+
+def _insert_lines(invoice: Invoice, lines: Sequence[LineInput]) -> list[InvoiceLine]:
+    return InvoiceLine.objects.bulk_create(
+        InvoiceLine(
+            invoice=invoice,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.amount,
+            gl_account=line.gl_account,
+            taxable=line.taxable,
+        )
+        for position, line in enumerate(lines, start=1)
+    )
+
+
+def _line_key(line: InvoiceLine) -> tuple:
+    return (line.description, line.quantity, line.unit_price, line.gl_account_id, line.taxable)
+
+
+def _default_status() -> InvoiceStatus:
+    status = (
+        InvoiceStatus.objects.filter(name=NEW_STATUS_NAME).first()
+        or InvoiceStatus.objects.filter(is_closed=False).first()
+    )
+    if status is None or status.is_closed:
+        raise ApplicationError(
+            "There is no open invoice status to start an invoice with. Add one (for example "
+            "New) to the invoice statuses setup table.",
+            code="validation_error",
+            status_code=400,
+        )
+    return status
+
+
+# Services ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    actor: AbstractBaseUser | None,
+    company: Company,
+    date: datetime.date,
+    due_date: datetime.date | None = None,
+    tax_code: TaxCode | None = None,
+    lines: Sequence[Mapping[str, Any]],
+) -> Invoice:
+    """A new invoice in status New, numbered INV-<n>, with its lines and totals."""
+    errors: dict[str, list[str]] = {}
+    _check_instance(company, Company, field="company", errors=errors, required=True)
+    _check_date(date, field="date", errors=errors, required=True)
+    _check_date(due_date, field="due_date", errors=errors, required=False)
+    _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    parsed_lines = _parse_lines(lines, errors)
+    _raise_if(errors, "invoice")
+
+    status = _default_status()
+    subtotal, tax, total = _totals(parsed_lines, tax_code)
+    invoice = Invoice.objects.create(
+        number=f"INV-{counter_next(name='invoice')}",
+        company=company,
+        date=date,
+        due_date=due_date,
+        status=status,
+        is_closed=status.is_closed,
+        tax_code=tax_code,
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        created_by=actor,
+    )
+    created_lines = _insert_lines(invoice, parsed_lines)
+    audit_record(
+        actor=actor,
+        action="created",
+        record_type=RECORD_TYPE,
+        record_id=invoice.pk,
+        changes=field_changes({}, _state(invoice, created_lines)),
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_update(
+    *,
+    actor: AbstractBaseUser | None,
+    invoice: Invoice,
+    company: Company | None = None,
+    date: datetime.date | None = None,
+    due_date: datetime.date | None = UNSET,
+    tax_code: TaxCode | None = UNSET,
+    lines: Sequence[Mapping[str, Any]] | None = None,
+    status: InvoiceStatus | str | None = None,
+) -> Invoice:
+    """Edit an invoice's fields, replace its lines, and/or set its status.
+
+    Arguments left out (None, or UNSET where None means "no due date"/"no tax code")
+    are not changed; `lines` replaces all lines. Values equal to the current ones are
+    no change, so sending the current state back is never refused. Edits need the
+    invoice to start in an open status; a closed status given with them is applied
+    after the edits, so one save can finish the fix-up.
+    """
+    locked = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("company", "status", "tax_code")
+        .get(pk=invoice.pk)
+    )
+    current_lines = list(locked.lines.select_related("gl_account"))
+
+    errors: dict[str, list[str]] = {}
+    if company is not None:
+        _check_instance(company, Company, field="company", errors=errors, required=True)
+    if date is not None:
+        _check_date(date, field="date", errors=errors, required=True)
+    if due_date is not UNSET:
+        _check_date(due_date, field="due_date", errors=errors, required=False)
+    if tax_code is not UNSET:
+        _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    new_lines = _parse_lines(lines, errors) if lines is not None else None
+    new_status = _resolve_status(status, errors) if status is not None else None
+    _raise_if(errors, "invoice")
+
+    edits: dict[str, Any] = {}
+    if company is not None and company.pk != locked.company_id:
+        edits["company"] = company
+    if date is not None and date != locked.date:
+        edits["date"] = date
+    if due_date is not UNSET and due_date != locked.due_date:
+        edits["due_date"] = due_date
+    if tax_code is not UNSET and (tax_code.pk if tax_code else None) != locked.tax_code_id:
+        edits["tax_code"] = tax_code
+    if new_lines is not None and [line.key() for line in new_lines] != [
+        _line_key(line) for line in current_lines
+    ]:
+        edits["lines"] = new_lines
+    changes_status = new_status is not None and new_status.pk != locked.status_id
+    if not edits and not changes_status:
+        return locked
+
+    ensure_unlocked(record_type=RECORD_TYPE, record=locked)
+    if edits and locked.status.is_closed:
+        raise ApplicationError(
+            f"Invoice {locked.number} has the closed status {locked.status.name}, so it "
+            "cannot be edited. Set an open status first and save, then edit it and set a "
+            "closed status again.",
+            code="record_not_open",
+            extra={
+                "items": [
+                    {"type": RECORD_TYPE, "id": locked.pk, "reference": f"Invoice {locked.number}"}
+                ]
+            },
+        )
+
+    before = _state(locked, current_lines)
+    final_lines: Sequence[LineInput | InvoiceLine] = current_lines
+    for name in ("company", "date", "due_date", "tax_code"):
+        if name in edits:
+            setattr(locked, name, edits[name])
+    if "lines" in edits:
+        locked.lines.all().delete()
+        final_lines = _insert_lines(locked, edits["lines"])
+    locked.subtotal, locked.tax, locked.total = _totals(final_lines, locked.tax_code)
+    if changes_status:
+        locked.status = new_status
+        locked.is_closed = new_status.is_closed
+    locked.save()
+
+    action = "status_changed" if changes_status and not edits else "edited"
+    audit_record(
+        actor=actor,
+        action=action,
+        record_type=RECORD_TYPE,
+        record_id=locked.pk,
+        changes=field_changes(before, _state(locked, final_lines)),
+    )
+    return locked
+
+
+@transaction.atomic
+def invoice_set_status(
+    *, actor: AbstractBaseUser | None, invoice: Invoice, status: InvoiceStatus | str
+) -> Invoice:
+    """Set an invoice's status (an InvoiceStatus or its name); refused while batched."""
+    if status is None:
+        raise InvalidInput("Choose a status.", fields={"status": ["This field is required."]})
+    return invoice_update(actor=actor, invoice=invoice, status=status)

@@ -1,0 +1,666 @@
+"""Every write to purchase orders and their product lines: one function per action,
+each in one transaction.
+
+A purchase order holds two kinds of postable record: its freight (the PO row itself,
+record type "freight") and each product line (record type "product"). They are
+batched and unbatched individually, so each rule below names which one it guards.
+
+Locks: the purchase order first, then its lines in primary key order. Services that
+touch one line lock only that line.
+"""
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from accounting.audit import audit_record, field_changes
+from accounting.gl import to_cents
+from accounting.locks import lock_rows
+from accounting.models import GLAccount, TaxCode
+from accounting.rules import ensure_unlocked
+from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
+from psa.counters import counter_next
+from psa.errors import ApplicationError, InvalidInput
+from psa.models import Company
+
+FREIGHT_TYPE = "freight"
+PRODUCT_TYPE = "product"
+LINE_FIELDS = {"description", "quantity", "unit_cost", "gl_account"}
+
+
+class _Unset:
+    """Marks an argument the caller did not pass, where None is a meaningful value."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_cost: Decimal
+    gl_account: GLAccount | None
+
+    @property
+    def amount(self) -> Decimal:
+        return to_cents(self.quantity * self.unit_cost)
+
+
+# Input checks -----------------------------------------------------------------------
+
+
+def _decimal(
+    value: Any, *, field: str, errors: dict[str, list[str]], max_digits: int, places: int = 2
+) -> Decimal | None:
+    """A Decimal that fits the model column, or None with the reason in `errors`."""
+    if isinstance(value, float | bool) or value is None:
+        errors.setdefault(field, []).append(
+            'Give a decimal number such as "12.50" (a string or Decimal, never a float).'
+        )
+        return None
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors.setdefault(field, []).append(f"'{value}' is not a number.")
+        return None
+    if not number.is_finite():
+        errors.setdefault(field, []).append("Give a finite number.")
+        return None
+    if number.as_tuple().exponent < -places:
+        errors.setdefault(field, []).append(f"Use at most {places} decimal places.")
+        return None
+    if abs(number) >= Decimal(10) ** (max_digits - places):
+        errors.setdefault(field, []).append(
+            f"Use at most {max_digits - places} digits before the decimal point."
+        )
+        return None
+    return number
+
+
+def _check_date(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
+    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
+        errors.setdefault(field, []).append("Give a date (YYYY-MM-DD).")
+
+
+def _check_instance(
+    value: Any, model: type, *, field: str, errors: dict[str, list[str]], required: bool
+) -> None:
+    if value is None:
+        if required:
+            errors.setdefault(field, []).append("This field is required.")
+        return
+    if not isinstance(value, model) or value.pk is None:
+        errors.setdefault(field, []).append(f"Give a saved {model._meta.verbose_name}.")
+
+
+def _check_description(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
+    if not isinstance(value, str) or not value.strip():
+        errors.setdefault(field, []).append("Describe the product.")
+    elif len(value.strip()) > 500:
+        errors.setdefault(field, []).append("Use at most 500 characters.")
+
+
+def _quantity(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
+    quantity = _decimal(value, field=field, errors=errors, max_digits=14)
+    if quantity is not None and quantity <= 0:
+        errors.setdefault(field, []).append("The quantity must be more than zero.")
+        return None
+    return quantity
+
+
+def _unit_cost(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
+    unit_cost = _decimal(value, field=field, errors=errors, max_digits=20)
+    if unit_cost is not None and unit_cost < 0:
+        errors.setdefault(field, []).append("The unit cost cannot be negative.")
+        return None
+    return unit_cost
+
+
+def _freight_amount(value: Any, errors: dict[str, list[str]]) -> Decimal | None:
+    amount = _decimal(value, field="freight_amount", errors=errors, max_digits=20)
+    if amount is not None and amount < 0:
+        errors.setdefault("freight_amount", []).append("The freight cannot be negative.")
+        return None
+    return amount
+
+
+def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[str]]) -> None:
+    if line.amount >= Decimal(10) ** 18:
+        errors.setdefault(field, []).append("Quantity times unit cost is too large.")
+
+
+def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInput | None:
+    if not isinstance(line, Mapping):
+        errors.setdefault(prefix, []).append("Give each line as an object.")
+        return None
+    unknown = sorted(set(line) - LINE_FIELDS)
+    if unknown:
+        errors.setdefault(prefix, []).append(f"Unknown fields: {', '.join(unknown)}.")
+    line_errors: dict[str, list[str]] = {}
+    description = line.get("description")
+    _check_description(description, field="description", errors=line_errors)
+    quantity = _quantity(line.get("quantity"), field="quantity", errors=line_errors)
+    unit_cost = _unit_cost(line.get("unit_cost"), field="unit_cost", errors=line_errors)
+    gl_account = line.get("gl_account")
+    _check_instance(gl_account, GLAccount, field="gl_account", errors=line_errors, required=False)
+    for name, messages in line_errors.items():
+        errors.setdefault(f"{prefix}.{name}", []).extend(messages)
+    if line_errors or unknown:
+        return None
+    parsed = LineInput(description.strip(), quantity, unit_cost, gl_account)
+    _check_amount_fits(parsed, field=f"{prefix}.quantity", errors=errors)
+    return parsed
+
+
+def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
+    if lines is None:
+        return []
+    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
+        errors.setdefault("lines", []).append("Give the lines as a list.")
+        return []
+    parsed = [_parse_line(line, f"lines[{index}]", errors) for index, line in enumerate(lines)]
+    return [line for line in parsed if line is not None]
+
+
+def _status(value: Any, errors: dict[str, list[str]]) -> POStatus | None:
+    try:
+        return POStatus(value)
+    except ValueError:
+        errors.setdefault("status", []).append(
+            f"'{value}' is not a purchase order status; use open or closed."
+        )
+        return None
+
+
+def _raise_if(errors: dict[str, list[str]], what: str) -> None:
+    if errors:
+        raise InvalidInput(f"The {what} has errors; correct the fields listed.", fields=errors)
+
+
+# References, refusals, audit -------------------------------------------------------------
+
+
+def _po_reference(purchase_order: PurchaseOrder) -> str:
+    return f"Purchase order {purchase_order.number}"
+
+
+def _freight_item(purchase_order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "type": FREIGHT_TYPE,
+        "id": purchase_order.pk,
+        "reference": f"Freight on PO {purchase_order.number}",
+    }
+
+
+def _product_reference(line: PurchaseOrderLine) -> str:
+    return f"Product {line.pk} on PO {line.purchase_order.number}"
+
+
+def _product_item(line: PurchaseOrderLine) -> dict[str, Any]:
+    return {"type": PRODUCT_TYPE, "id": line.pk, "reference": _product_reference(line)}
+
+
+def _refuse_unless_po_open(purchase_order: PurchaseOrder, doing: str) -> None:
+    if purchase_order.is_open():
+        return
+    raise ApplicationError(
+        f"{_po_reference(purchase_order)} is closed, so {doing}. Reopen it first (set it to "
+        "open and save), make the change, then close it again.",
+        code="record_not_open",
+        extra={"items": [_freight_item(purchase_order)]},
+    )
+
+
+def _freight_state(purchase_order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "status": purchase_order.status,
+        "freight_amount": f"{purchase_order.freight_amount:.2f}",
+        "freight_gl_account": (
+            purchase_order.freight_gl_account.number if purchase_order.freight_gl_account else None
+        ),
+        "tax_code": purchase_order.tax_code.code if purchase_order.tax_code else None,
+    }
+
+
+def _created_state(purchase_order: PurchaseOrder) -> dict[str, Any]:
+    return {
+        "number": purchase_order.number,
+        "vendor": purchase_order.vendor.identifier,
+        "date": purchase_order.date,
+        **_freight_state(purchase_order),
+    }
+
+
+def _line_state(line: PurchaseOrderLine) -> dict[str, Any]:
+    return {
+        "description": line.description,
+        "quantity": f"{line.quantity:.2f}",
+        "unit_cost": f"{line.unit_cost:.2f}",
+        "amount": f"{line.amount:.2f}",
+        "gl_account": line.gl_account.number if line.gl_account else None,
+        "received": line.received,
+        "received_date": line.received_date,
+        "closed": line.closed,
+    }
+
+
+def _insert_lines(
+    purchase_order: PurchaseOrder, lines: Sequence[LineInput], *, first_position: int
+) -> list[PurchaseOrderLine]:
+    return PurchaseOrderLine.objects.bulk_create(
+        PurchaseOrderLine(
+            purchase_order=purchase_order,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_cost=line.unit_cost,
+            amount=line.amount,
+            gl_account=line.gl_account,
+        )
+        for position, line in enumerate(lines, start=first_position)
+    )
+
+
+def _audit_lines_created(actor: AbstractBaseUser | None, lines: Sequence[PurchaseOrderLine]):
+    for line in lines:
+        audit_record(
+            actor=actor,
+            action="created",
+            record_type=PRODUCT_TYPE,
+            record_id=line.pk,
+            changes=field_changes({}, _line_state(line)),
+        )
+
+
+def _lock_po(purchase_order_id: int) -> PurchaseOrder:
+    return (
+        PurchaseOrder.objects.select_for_update(of=("self",))
+        .select_related("vendor", "tax_code", "freight_gl_account")
+        .get(pk=purchase_order_id)
+    )
+
+
+def _lock_line(line_id: int) -> PurchaseOrderLine:
+    return (
+        PurchaseOrderLine.objects.select_for_update(of=("self",))
+        .select_related("purchase_order", "gl_account")
+        .get(pk=line_id)
+    )
+
+
+# Purchase orders ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def purchase_order_create(
+    *,
+    actor: AbstractBaseUser | None,
+    vendor: Company,
+    date: datetime.date,
+    tax_code: TaxCode | None = None,
+    freight_amount: Decimal | str | int = Decimal("0"),
+    freight_gl_account: GLAccount | None = None,
+    lines: Sequence[Mapping[str, Any]] | None = None,
+) -> PurchaseOrder:
+    """A new open purchase order, numbered PO-<n>, with its product lines."""
+    errors: dict[str, list[str]] = {}
+    _check_instance(vendor, Company, field="vendor", errors=errors, required=True)
+    _check_date(date, field="date", errors=errors)
+    _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    parsed_freight = _freight_amount(freight_amount, errors)
+    _check_instance(
+        freight_gl_account, GLAccount, field="freight_gl_account", errors=errors, required=False
+    )
+    parsed_lines = _parse_lines(lines, errors)
+    _raise_if(errors, "purchase order")
+
+    purchase_order = PurchaseOrder.objects.create(
+        number=f"PO-{counter_next(name='purchase_order')}",
+        vendor=vendor,
+        date=date,
+        status=POStatus.OPEN,
+        tax_code=tax_code,
+        freight_amount=parsed_freight,
+        freight_gl_account=freight_gl_account,
+        created_by=actor,
+    )
+    created_lines = _insert_lines(purchase_order, parsed_lines, first_position=1)
+    audit_record(
+        actor=actor,
+        action="created",
+        record_type=FREIGHT_TYPE,
+        record_id=purchase_order.pk,
+        changes=field_changes({}, _created_state(purchase_order)),
+    )
+    _audit_lines_created(actor, created_lines)
+    return purchase_order
+
+
+@transaction.atomic
+def purchase_order_update(
+    *,
+    actor: AbstractBaseUser | None,
+    purchase_order: PurchaseOrder,
+    status: POStatus | str | None = None,
+    freight_amount: Decimal | str | int | None = None,
+    freight_gl_account: GLAccount | None = UNSET,
+    tax_code: TaxCode | None = UNSET,
+) -> PurchaseOrder:
+    """Close or reopen a purchase order, edit its freight, change its tax code.
+
+    - Closing is always allowed.
+    - Reopening is refused while the freight is in a GL batch (record_locked).
+    - Freight edits need the freight out of any batch and the PO open to start with;
+      a close given with them is applied after the edit, as one save.
+    - The tax code also needs every product line reopened (Closed clear) and
+      unreceived, because their GL lines carry the tax.
+    Arguments left out (None, or UNSET where None clears a value) are not changed.
+    """
+    locked = _lock_po(purchase_order.pk)
+
+    errors: dict[str, list[str]] = {}
+    new_status = _status(status, errors) if status is not None else None
+    new_freight = _freight_amount(freight_amount, errors) if freight_amount is not None else None
+    if freight_gl_account is not UNSET:
+        _check_instance(
+            freight_gl_account,
+            GLAccount,
+            field="freight_gl_account",
+            errors=errors,
+            required=False,
+        )
+    if tax_code is not UNSET:
+        _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    _raise_if(errors, "purchase order")
+
+    freight_edits: dict[str, Any] = {}
+    if new_freight is not None and new_freight != locked.freight_amount:
+        freight_edits["freight_amount"] = new_freight
+    if (
+        freight_gl_account is not UNSET
+        and (freight_gl_account.pk if freight_gl_account else None) != locked.freight_gl_account_id
+    ):
+        freight_edits["freight_gl_account"] = freight_gl_account
+    changes_tax = (
+        tax_code is not UNSET and (tax_code.pk if tax_code else None) != locked.tax_code_id
+    )
+    changes_status = new_status is not None and new_status != locked.status
+    if not freight_edits and not changes_tax and not changes_status:
+        return locked
+
+    reopening = changes_status and new_status == POStatus.OPEN
+    if reopening:
+        ensure_unlocked(
+            record_type=FREIGHT_TYPE,
+            record=locked,
+            action=f"changed, so purchase order {locked.number} cannot be reopened",
+        )
+    if freight_edits:
+        ensure_unlocked(record_type=FREIGHT_TYPE, record=locked, action="edited")
+        _refuse_unless_po_open(locked, "its freight cannot be edited")
+    if changes_tax:
+        ensure_unlocked(
+            record_type=FREIGHT_TYPE,
+            record=locked,
+            action=f"changed, so the tax code of purchase order {locked.number} cannot change",
+        )
+        _refuse_unless_po_open(locked, "its tax code cannot be changed")
+        _refuse_unless_products_unreceived(locked)
+
+    before = _freight_state(locked)
+    for name, value in freight_edits.items():
+        setattr(locked, name, value)
+    if changes_tax:
+        locked.tax_code = tax_code
+    if changes_status:
+        locked.status = new_status
+        locked.closed_at = timezone.now() if new_status == POStatus.CLOSED else None
+    locked.save()
+
+    if freight_edits or changes_tax:
+        action = "edited"
+    else:
+        action = "closed" if new_status == POStatus.CLOSED else "reopened"
+    audit_record(
+        actor=actor,
+        action=action,
+        record_type=FREIGHT_TYPE,
+        record_id=locked.pk,
+        changes=field_changes(before, _freight_state(locked)),
+    )
+    return locked
+
+
+def _refuse_unless_products_unreceived(purchase_order: PurchaseOrder) -> None:
+    # Locking the lines keeps them from being received while the tax code changes.
+    lock_rows(PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order.pk))
+    blocking = list(
+        PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order.pk)
+        .filter(Q(closed=True) | Q(received=True) | Q(gl_batch__isnull=False))
+        .select_related("purchase_order")
+        .order_by("pk")
+    )
+    if not blocking:
+        return
+    items = [_product_item(line) for line in blocking]
+    raise ApplicationError(
+        f"The tax code of {_po_reference(purchase_order)} can change only when every product "
+        f"line is reopened and unreceived; {len(items)} "
+        f"{'is' if len(items) == 1 else 'are'} not: "
+        f"{', '.join(item['reference'] for item in items)}. Unbatch them if they are batched, "
+        "clear their Closed box and unreceive them first.",
+        code="products_not_unreceived",
+        extra={"items": items},
+    )
+
+
+@transaction.atomic
+def purchase_order_line_add(
+    *,
+    actor: AbstractBaseUser | None,
+    purchase_order: PurchaseOrder,
+    description: str,
+    quantity: Decimal | str | int,
+    unit_cost: Decimal | str | int,
+    gl_account: GLAccount | None = None,
+) -> PurchaseOrderLine:
+    """A new product line on an open purchase order."""
+    locked = _lock_po(purchase_order.pk)
+    errors: dict[str, list[str]] = {}
+    parsed = _parse_line(
+        {
+            "description": description,
+            "quantity": quantity,
+            "unit_cost": unit_cost,
+            "gl_account": gl_account,
+        },
+        "line",
+        errors,
+    )
+    # Field names as the caller passed them, not prefixed.
+    errors = {name.removeprefix("line."): messages for name, messages in errors.items()}
+    _raise_if(errors, "product line")
+    _refuse_unless_po_open(locked, "no product line can be added to it")
+
+    last = PurchaseOrderLine.objects.filter(purchase_order=locked).aggregate(last=Max("position"))[
+        "last"
+    ]
+    (line,) = _insert_lines(locked, [parsed], first_position=(last or 0) + 1)
+    _audit_lines_created(actor, [line])
+    return line
+
+
+# Product lines ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def purchase_order_line_update(
+    *,
+    actor: AbstractBaseUser | None,
+    line: PurchaseOrderLine,
+    description: str | None = None,
+    quantity: Decimal | str | int | None = None,
+    unit_cost: Decimal | str | int | None = None,
+    gl_account: GLAccount | None = UNSET,
+    closed: bool | None = None,
+) -> PurchaseOrderLine:
+    """Edit a product line or tick/clear its Closed box.
+
+    Refused while the line is in a GL batch. Ticking Closed needs the line received.
+    Description, quantity, unit cost and account change only on a line that is
+    neither closed nor received: clear Closed and unreceive it first.
+    """
+    locked = _lock_line(line.pk)
+
+    errors: dict[str, list[str]] = {}
+    if description is not None:
+        _check_description(description, field="description", errors=errors)
+    new_quantity = (
+        _quantity(quantity, field="quantity", errors=errors) if quantity is not None else None
+    )
+    new_unit_cost = (
+        _unit_cost(unit_cost, field="unit_cost", errors=errors) if unit_cost is not None else None
+    )
+    if gl_account is not UNSET:
+        _check_instance(gl_account, GLAccount, field="gl_account", errors=errors, required=False)
+    if closed is not None and not isinstance(closed, bool):
+        errors.setdefault("closed", []).append("Give true or false.")
+    _raise_if(errors, "product line")
+
+    edits: dict[str, Any] = {}
+    if description is not None and description.strip() != locked.description:
+        edits["description"] = description.strip()
+    if new_quantity is not None and new_quantity != locked.quantity:
+        edits["quantity"] = new_quantity
+    if new_unit_cost is not None and new_unit_cost != locked.unit_cost:
+        edits["unit_cost"] = new_unit_cost
+    if gl_account is not UNSET and (gl_account.pk if gl_account else None) != locked.gl_account_id:
+        edits["gl_account"] = gl_account
+    changes_closed = closed is not None and closed != locked.closed
+    if not edits and not changes_closed:
+        return locked
+
+    reference = _product_reference(locked)
+    ensure_unlocked(record_type=PRODUCT_TYPE, record=locked)
+    if edits and (locked.closed or locked.received):
+        state = "received and closed" if locked.closed else "received"
+        raise ApplicationError(
+            f"{reference} is {state}, so it cannot be edited. Clear its Closed box and "
+            "unreceive it first, make the change, then receive (and close) it again.",
+            code="record_not_open",
+            extra={"items": [_product_item(locked)]},
+        )
+    if changes_closed and closed and not locked.received:
+        raise ApplicationError(
+            f"{reference} is not received, so its Closed box cannot be ticked. Receive it "
+            "first; receiving ticks Closed.",
+            code="record_not_ready",
+            extra={"items": [_product_item(locked)]},
+        )
+
+    before = _line_state(locked)
+    for name, value in edits.items():
+        setattr(locked, name, value)
+    locked.amount = to_cents(locked.quantity * locked.unit_cost)
+    if locked.amount >= Decimal(10) ** 18:
+        raise InvalidInput(
+            "The product line has errors; correct the fields listed.",
+            fields={"quantity": ["Quantity times unit cost is too large."]},
+        )
+    if changes_closed:
+        locked.closed = closed
+    locked.save()
+    # A change of the Closed box alone is its own step in the audit trail.
+    action = "edited" if edits else ("closed" if closed else "reopened")
+    audit_record(
+        actor=actor,
+        action=action,
+        record_type=PRODUCT_TYPE,
+        record_id=locked.pk,
+        changes=field_changes(before, _line_state(locked)),
+    )
+    return locked
+
+
+@transaction.atomic
+def purchase_order_line_receive(
+    *,
+    actor: AbstractBaseUser | None,
+    line: PurchaseOrderLine,
+    received_date: datetime.date | None = None,
+) -> PurchaseOrderLine:
+    """Receive a product line: received, Closed ticked, received on `received_date`
+    (today by default). The line is then ready for accounting."""
+    locked = _lock_line(line.pk)
+    errors: dict[str, list[str]] = {}
+    if received_date is not None:
+        _check_date(received_date, field="received_date", errors=errors)
+    _raise_if(errors, "receipt")
+    ensure_unlocked(record_type=PRODUCT_TYPE, record=locked, action="received again")
+    if locked.received:
+        raise ApplicationError(
+            f"{_product_reference(locked)} is already received (on "
+            f"{locked.received_date:%Y-%m-%d}). To receive it again, clear its Closed box "
+            "and unreceive it first.",
+            code="invalid_transition",
+            extra={"items": [_product_item(locked)]},
+        )
+    before = _line_state(locked)
+    locked.received = True
+    locked.closed = True
+    locked.received_date = received_date or timezone.localdate()
+    locked.save(update_fields=["received", "closed", "received_date"])
+    audit_record(
+        actor=actor,
+        action="received",
+        record_type=PRODUCT_TYPE,
+        record_id=locked.pk,
+        changes=field_changes(before, _line_state(locked)),
+    )
+    return locked
+
+
+@transaction.atomic
+def purchase_order_line_unreceive(
+    *, actor: AbstractBaseUser | None, line: PurchaseOrderLine
+) -> PurchaseOrderLine:
+    """Unreceive a product line whose Closed box is clear and that is in no batch."""
+    locked = _lock_line(line.pk)
+    ensure_unlocked(record_type=PRODUCT_TYPE, record=locked, action="unreceived")
+    reference = _product_reference(locked)
+    if locked.closed:
+        raise ApplicationError(
+            f"{reference} is closed, so it cannot be unreceived. Clear the Closed box first "
+            "and save, then unreceive it.",
+            code="invalid_transition",
+            extra={"items": [_product_item(locked)]},
+        )
+    if not locked.received:
+        raise ApplicationError(
+            f"{reference} is not received, so there is nothing to unreceive.",
+            code="invalid_transition",
+            extra={"items": [_product_item(locked)]},
+        )
+    before = _line_state(locked)
+    locked.received = False
+    locked.received_date = None
+    locked.save(update_fields=["received", "received_date"])
+    audit_record(
+        actor=actor,
+        action="unreceived",
+        record_type=PRODUCT_TYPE,
+        record_id=locked.pk,
+        changes=field_changes(before, _line_state(locked)),
+    )
+    return locked
