@@ -1,0 +1,411 @@
+"""Direct transfer into a beancount ledger file (`options["ledger_path"]`).
+
+What it writes
+- A missing ledger is created with `option "operating_currency" "USD"` (the currency
+  from `options["currency"]`).
+- One transaction per record: payee the company (or employee), narration the record's
+  reference, the link `^psa-<type>-<id>` (shared by every version of the record), and
+  the metadata `psa_record: "<type>:<id>"` and `psa_batch: "<batch identifier>"`, which
+  identify what this connector wrote. One posting per GL line, debit positive and credit
+  negative, with the line's memo as posting metadata.
+- Accounts are opened as first used. Names come from the GL account's type and number:
+  `<Root>:<Type>:A<number>-<Name>`, for example
+  `Assets:AccountsReceivable:A1100-AccountsReceivable`. Root: accounts receivable and
+  inventory under Assets; payable, sales tax and reimbursement under Liabilities;
+  income under Income; expense and freight under Expenses. The `open` directive records
+  the GL account's number and type (`psa_account_number`, `psa_account_type`), and later
+  transfers post to the account opened for that number and type, so renaming a GL
+  account in the PSA does not split its ledger account in two. Accounts open on
+  2000-01-01 (or the first record's date, if earlier) so that a back-dated record
+  always finds its account open.
+
+Safety
+- Every send, find and remove holds an `fcntl` lock on `<ledger>.lock` (a sidecar file:
+  the ledger itself is replaced on remove, and a lock on a replaced inode protects
+  nothing), exclusive for writers, shared for readers, so two writers never interleave.
+- Sends append and fsync; a record already in the ledger for the same batch is not
+  written again. Removes rewrite the file without the record's transactions into a
+  temporary file in the same directory, fsync it, check that it still parses, and
+  `os.replace` it over the ledger. Everything else in the ledger (hand-written entries,
+  comments) is kept as it was.
+- A ledger that does not parse is neither appended to nor rewritten: the error names the
+  line to fix.
+"""
+
+import contextlib
+import fcntl
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from beancount.core.data import Open, Transaction
+from beancount.parser import parser as beancount_parser
+
+from accounting.connectors import SentRecord
+from accounting.exporters.base import clean_text, money
+from psa.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from accounting.gl import GLLine, Posting
+
+ROOTS = {
+    "accounts_receivable": "Assets",
+    "inventory": "Assets",
+    "accounts_payable": "Liabilities",
+    "sales_tax": "Liabilities",
+    "reimbursement": "Liabilities",
+    "income": "Income",
+    "expense": "Expenses",
+    "freight": "Expenses",
+}
+DEFAULT_OPEN_DATE = date(2000, 1, 1)
+CURRENCY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
+MAX_NAME_LENGTH = 60
+
+
+def _words(text: str) -> list[str]:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.findall(r"[A-Za-z0-9]+", ascii_text)
+
+
+def camel_case(text: str) -> str:
+    """'Accounts receivable' -> 'AccountsReceivable': a beancount account component."""
+    return "".join(word[0].upper() + word[1:] for word in _words(text))[:MAX_NAME_LENGTH]
+
+
+def account_name_for(line: "GLLine") -> str:
+    """`<Root>:<Type>:A<number>-<Name>`; the `A` keeps the component valid whatever the
+    number starts with."""
+    try:
+        root = ROOTS[line.account_type]
+    except KeyError:
+        raise ApplicationError(
+            f"GL account {line.account_number} {line.account_name} has the type "
+            f"'{line.account_type}', which the beancount connector cannot place under "
+            "Assets, Liabilities, Income or Expenses.",
+            code="validation_error",
+            status_code=400,
+        ) from None
+    leaf = "A" + "-".join(_words(line.account_number))
+    name = camel_case(line.account_name)
+    if name:
+        leaf = f"{leaf}-{name}"
+    return f"{root}:{camel_case(line.account_type.replace('_', ' '))}:{leaf}"
+
+
+def quoted(text: str) -> str:
+    """A beancount string literal: one line, with backslashes and quotes escaped."""
+    return '"' + clean_text(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def record_key(record_type: str, record_id: int) -> str:
+    return f"{record_type}:{record_id}"
+
+
+def link_for(record_type: str, record_id: int) -> str:
+    return "psa-" + re.sub(r"[^A-Za-z0-9_/.-]", "-", f"{record_type}-{record_id}")
+
+
+def external_reference(record_type: str, record_id: int, batch: str) -> str:
+    return f"^{link_for(record_type, record_id)}@{batch}"
+
+
+@dataclass
+class _LedgerIndex:
+    # (type, id, batch) -> external reference of the transaction already written
+    sent: dict[tuple[str, int, str], str] = field(default_factory=dict)
+    # (GL account number, GL account type) -> the beancount account opened for it
+    accounts: dict[tuple[str, str], str] = field(default_factory=dict)
+    # every opened beancount account -> the GL account it was opened for (None: by hand)
+    opened: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+
+
+class BeancountConnector:
+    def __init__(self, *, ledger_path: str | os.PathLike, currency: str = "USD") -> None:
+        if not CURRENCY.match(currency):
+            raise ApplicationError(
+                f"'{currency}' is not a beancount currency; use a code such as USD.",
+                code="validation_error",
+                status_code=400,
+            )
+        self.path = Path(ledger_path)
+        self.currency = currency
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+
+    # The interface ------------------------------------------------------------------
+
+    def send(
+        self, postings: Iterable["Posting"], *, batch_identifier: str
+    ) -> dict[tuple[str, int], str]:
+        batch = self._batch(batch_identifier)
+        answered: dict[tuple[str, int], str] = {}
+        with self._locked(exclusive=True):
+            index = self._index(self._parse())
+            start = self._start_text()
+            with open(self.path, "a", encoding="utf-8", newline="\n") as ledger:
+                try:
+                    ledger.write(start)
+                    for posting in postings:
+                        key = (posting.header.type, posting.header.id)
+                        reference = index.sent.get((*key, batch))
+                        if reference is None:
+                            reference = self._append(ledger, index, posting, batch)
+                        answered[key] = reference
+                finally:
+                    ledger.flush()
+                    os.fsync(ledger.fileno())
+            self._sync_directory()
+        return answered
+
+    def find(self, *, record_type: str, record_id: int) -> list[SentRecord]:
+        with self._locked(exclusive=False):
+            return [
+                SentRecord(
+                    record_type, record_id, external_reference(record_type, record_id, batch)
+                )
+                for _, batch in self._transactions_of(self._parse(), record_type, record_id)
+            ]
+
+    def remove(
+        self, *, record_type: str, record_id: int, batch_identifier: str | None = None
+    ) -> int:
+        batch = None if batch_identifier is None else self._batch(batch_identifier)
+        with self._locked(exclusive=True):
+            entries = self._parse()
+            doomed = {
+                entry.meta["lineno"]
+                for entry, entry_batch in self._transactions_of(entries, record_type, record_id)
+                if batch is None or entry_batch == batch
+            }
+            if not doomed:
+                return 0
+            with open(self.path, encoding="utf-8", newline="") as ledger:
+                text = self._without_lines(ledger.read(), doomed)
+            self._check_rewrite(text, expected_entries=len(entries) - len(doomed))
+            self._replace(text)
+            return len(doomed)
+
+    # Reading ------------------------------------------------------------------------
+
+    def _parse(self) -> list:
+        """The ledger's entries, or none when it does not exist yet. Only parsing: the
+        ledger's own balance errors (say, a hand-written entry) are the user's business,
+        but text the parser cannot read must not be appended to or rewritten."""
+        if not self.path.exists():
+            return []
+        entries, errors, _ = beancount_parser.parse_file(str(self.path))
+        if errors:
+            first = errors[0]
+            line = (first.source or {}).get("lineno", "?")
+            raise ApplicationError(
+                f"The beancount ledger {self.path} does not parse (line {line}: "
+                f"{first.message}). Fix the file, then transfer again.",
+                code="ledger_invalid",
+            )
+        return entries
+
+    @staticmethod
+    def _index(entries: list) -> _LedgerIndex:
+        index = _LedgerIndex()
+        for entry in entries:
+            if isinstance(entry, Open):
+                number = entry.meta.get("psa_account_number")
+                account_type = entry.meta.get("psa_account_type")
+                gl_account = (str(number), str(account_type)) if number and account_type else None
+                index.opened[entry.account] = gl_account
+                if gl_account:
+                    index.accounts.setdefault(gl_account, entry.account)
+            elif isinstance(entry, Transaction):
+                identity = _identity(entry)
+                if identity:
+                    record_type, record_id, batch = identity
+                    index.sent[identity] = external_reference(record_type, record_id, batch)
+        return index
+
+    @staticmethod
+    def _transactions_of(
+        entries: list, record_type: str, record_id: int
+    ) -> Iterator[tuple[Transaction, str]]:
+        for entry in entries:
+            if isinstance(entry, Transaction):
+                identity = _identity(entry)
+                if identity and identity[:2] == (record_type, int(record_id)):
+                    yield entry, identity[2]
+
+    # Writing ------------------------------------------------------------------------
+
+    def _start_text(self) -> str:
+        """The option line of a new ledger, or the line end an existing ledger lacks, so
+        that our first line is never glued onto its last one."""
+        size = self.path.stat().st_size if self.path.exists() else 0
+        if size == 0:
+            return f'option "operating_currency" {quoted(self.currency)}\n\n'
+        with open(self.path, "rb") as ledger:
+            ledger.seek(size - 1)
+            return "" if ledger.read(1) == b"\n" else "\n"
+
+    def _append(self, ledger, index: _LedgerIndex, posting: "Posting", batch: str) -> str:
+        header = posting.header
+        if not posting.is_balanced():
+            raise ApplicationError(
+                f"{header.reference} does not balance (debits {money(posting.total_debit)}, "
+                f"credits {money(posting.total_credit)}); nothing was written for it.",
+                code="validation_error",
+                status_code=400,
+            )
+        opens: list[str] = []
+        new_accounts: dict[tuple[str, str], str] = {}
+        accounts = []
+        for line in posting.lines:
+            gl_account = (clean_text(line.account_number), clean_text(line.account_type))
+            account = index.accounts.get(gl_account) or new_accounts.get(gl_account)
+            if account is None:
+                account, already_open = self._new_account_name(index, new_accounts, line)
+                new_accounts[gl_account] = account
+                if already_open:
+                    accounts.append(account)
+                    continue
+                open_date = min(DEFAULT_OPEN_DATE, header.date)
+                opens.append(
+                    f"{open_date.isoformat()} open {account} {self.currency}\n"
+                    f"  psa_account_number: {quoted(line.account_number)}\n"
+                    f"  psa_account_type: {quoted(line.account_type)}\n"
+                    f"  psa_account_name: {quoted(line.account_name)}\n\n"
+                )
+            accounts.append(account)
+        text = [
+            f"{header.date.isoformat()} * {quoted(header.company)} {quoted(header.reference)}"
+            f" ^{link_for(header.type, header.id)}\n",
+            f"  psa_record: {quoted(record_key(header.type, header.id))}\n",
+            f"  psa_batch: {quoted(batch)}\n",
+        ]
+        for line, account in zip(posting.lines, accounts, strict=True):
+            amount = money(line.debit - line.credit)
+            text.append(f"  {account:<60} {amount:>14} {self.currency}\n")
+            if clean_text(line.memo):
+                text.append(f"    memo: {quoted(line.memo)}\n")
+        text.append("\n")
+        ledger.write("".join(opens) + "".join(text))
+        for gl_account, account in new_accounts.items():
+            index.accounts[gl_account] = account
+            index.opened[account] = gl_account
+        reference = external_reference(header.type, header.id, batch)
+        index.sent[(header.type, header.id, batch)] = reference
+        return reference
+
+    @staticmethod
+    def _new_account_name(
+        index: _LedgerIndex, new_accounts: dict[tuple[str, str], str], line: "GLLine"
+    ) -> tuple[str, bool]:
+        """The account for a GL account the ledger has none for yet, and whether it is
+        already open: one opened by hand under exactly the derived name is used as is; a
+        name another GL account holds gets a numeric suffix."""
+        base = account_name_for(line)
+        taken = set(new_accounts.values())
+        candidate, suffix = base, 1
+        while candidate in taken or (
+            candidate in index.opened and index.opened[candidate] is not None
+        ):
+            suffix += 1
+            candidate = f"{base}-{suffix}"
+        return candidate, candidate in index.opened
+
+    @staticmethod
+    def _without_lines(text: str, starts: set[int]) -> str:
+        """The text without the transactions whose first line numbers are `starts`: each
+        goes with its indented lines and the blank line that follows it."""
+        parts = text.split("\n")
+        lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+        kept, index = [], 0
+        while index < len(lines):
+            if index + 1 not in starts:
+                kept.append(lines[index])
+                index += 1
+                continue
+            index += 1
+            while index < len(lines) and lines[index][:1] in (" ", "\t") and lines[index].strip():
+                index += 1
+            if index < len(lines) and not lines[index].strip():
+                index += 1
+        return "".join(kept)
+
+    def _check_rewrite(self, text: str, *, expected_entries: int) -> None:
+        entries, errors, _ = beancount_parser.parse_string(text)
+        if errors or len(entries) != expected_entries:
+            raise ApplicationError(
+                f"Removing from the beancount ledger {self.path} would damage it (an entry "
+                "of this record is laid out in a way the connector does not expect); the "
+                "ledger was left as it was. Remove the transactions by hand.",
+                code="ledger_invalid",
+            )
+
+    def _replace(self, text: str) -> None:
+        mode = self.path.stat().st_mode & 0o7777
+        descriptor, temporary = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        self._sync_directory()
+
+    def _sync_directory(self) -> None:
+        """Make a created or replaced ledger file's directory entry durable too."""
+        descriptor = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[None]:
+        if not self.path.parent.is_dir():
+            raise ApplicationError(
+                f"The folder of the beancount ledger {self.path} does not exist; check "
+                "ledger_path in the accounting package setup.",
+                code="validation_error",
+                status_code=400,
+            )
+        with open(self.lock_path, "a") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _batch(batch_identifier: str) -> str:
+        batch = clean_text(batch_identifier)
+        if not batch:
+            raise ApplicationError(
+                "A batch identifier is needed to send to the beancount ledger.",
+                code="validation_error",
+                status_code=400,
+            )
+        return batch
+
+
+def _identity(entry: Transaction) -> tuple[str, int, str] | None:
+    """(type, id, batch) of a transaction this connector wrote, from its metadata."""
+    record = entry.meta.get("psa_record")
+    batch = entry.meta.get("psa_batch")
+    if not isinstance(record, str) or not isinstance(batch, str):
+        return None
+    record_type, _, record_id = record.partition(":")
+    if not record_type or not re.fullmatch(r"[0-9]+", record_id):
+        return None
+    return record_type, int(record_id), batch

@@ -1,0 +1,63 @@
+"""Export-file writers: the GL lines of a batch's records in the layout an accounting
+package imports.
+
+Writers are pure: they take `accounting.gl.Posting` objects (never the database), stream
+them to a text stream opened with `newline=""` (each writer chooses its line ends) and
+return how many postings they wrote. A batch that the chosen format cannot carry stops
+with `ExportError` (an `ApplicationError`, code `export_not_possible`, naming the record)
+rather than leaving a record out of the file.
+"""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+from accounting.exporters.base import ExportError
+from accounting.exporters.gl_journal_csv import GLJournalCSVExporter
+from accounting.exporters.iif import IIFExporter
+from accounting.exporters.quickbooks_online_csv import QuickBooksOnlineCSVExporter
+from accounting.exporters.xero_csv import XeroCSVExporter
+from psa.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from accounting.gl import Posting
+
+__all__ = ["ExportError", "Exporter", "get_exporter"]
+
+
+class Exporter(Protocol):
+    format: str  # "iif" | "quickbooks_online_csv" | "xero_csv" | "gl_journal_csv"
+    extension: str  # "iif", "csv"
+    content_type: str
+
+    def write(
+        self,
+        postings: Iterable["Posting"],
+        out: TextIO,
+        *,
+        batch_identifier: str,
+        options: dict,
+    ) -> int:
+        """Stream the postings to `out`; return how many were written."""
+        ...
+
+
+_EXPORTERS: dict[str, type] = {
+    exporter.format: exporter
+    for exporter in (
+        IIFExporter,
+        QuickBooksOnlineCSVExporter,
+        XeroCSVExporter,
+        GLJournalCSVExporter,
+    )
+}
+
+
+def get_exporter(format: str) -> Exporter:
+    try:
+        return _EXPORTERS[format]()
+    except KeyError:
+        raise ApplicationError(
+            f"'{format}' is not an export format; use one of {', '.join(_EXPORTERS)}.",
+            code="validation_error",
+            status_code=400,
+        ) from None

@@ -1,0 +1,96 @@
+"""What every export writer shares: amounts, dates, text, and which GL line is the
+document's control line (accounts receivable on an invoice, payable on a bill)."""
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+from psa.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from accounting.gl import GLLine, Posting
+
+CENT = Decimal("0.01")
+
+# Where the document total sits, per kind: the invoice's receivable, the bill's payable.
+# An expense entry owes the employee, so its bill is against the reimbursement liability
+# when the setup has no payable account on it.
+INVOICE_CONTROL_TYPES = frozenset({"accounts_receivable"})
+BILL_CONTROL_TYPES = frozenset({"accounts_payable", "reimbursement"})
+# Lines that need a customer or vendor NAME in QuickBooks.
+NAMED_ACCOUNT_TYPES = frozenset({"accounts_receivable", "accounts_payable"})
+BILL_KINDS = frozenset({"expense", "freight", "product"})
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+
+
+class ExportError(ApplicationError):
+    """The batch cannot be written in the chosen format; the message says what to do."""
+
+    def __init__(self, message: str, *, posting: "Posting | None" = None) -> None:
+        items = []
+        if posting is not None:
+            header = posting.header
+            items = [{"type": header.type, "id": header.id, "reference": header.reference}]
+        super().__init__(message, code="export_not_possible", extra={"items": items})
+
+
+def money(value: Decimal) -> str:
+    """2 decimals, no currency symbol, no thousands separator, never "-0.00"."""
+    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        rounded = abs(rounded)
+    return format(rounded, "f")
+
+
+def clean_text(value: str | None) -> str:
+    """One line of text: tabs, newlines and other control characters become a space.
+    A tab or newline inside a field shifts the columns of an IIF row and breaks the
+    row-per-line CSV importers."""
+    if not value:
+        return ""
+    return _CONTROL_CHARACTERS.sub(" ", value).strip()
+
+
+def us_date(value: date) -> str:
+    return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
+
+
+def day_first_date(value: date) -> str:
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+
+def net_debit(line: "GLLine") -> Decimal:
+    """Debit positive, credit negative."""
+    return line.debit - line.credit
+
+
+def split_control(
+    posting: "Posting", control_types: Iterable[str]
+) -> tuple[list["GLLine"], list["GLLine"]]:
+    """The posting's control lines (receivable or payable) and its other lines, in order."""
+    control_types = frozenset(control_types)
+    control = [line for line in posting.lines if line.account_type in control_types]
+    others = [line for line in posting.lines if line.account_type not in control_types]
+    return control, others
+
+
+def require_control(posting: "Posting", control: list["GLLine"], what: str, document: str) -> None:
+    if not control:
+        raise ExportError(
+            f"{posting.header.reference} has no {what} line, which a {document} needs; "
+            "check the GL accounts on the record and the default accounts in the setup.",
+            posting=posting,
+        )
+
+
+def require_balanced(posting: "Posting") -> None:
+    if not posting.is_balanced():
+        raise ExportError(
+            f"{posting.header.reference} does not balance (debits "
+            f"{money(posting.total_debit)}, credits {money(posting.total_credit)}); "
+            "nothing unbalanced is exported.",
+            posting=posting,
+        )

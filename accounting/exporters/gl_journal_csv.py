@@ -1,0 +1,65 @@
+"""Generic GL journal CSV: one row per GL line, for any package or spreadsheet.
+
+Columns: batch, record_type, reference, date (YYYY-MM-DD), account_number,
+account_name, debit, credit, memo. The rows of one record share its reference, and
+its debits equal its credits.
+"""
+
+import csv
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
+
+from accounting.exporters.base import clean_text, money, require_balanced
+
+if TYPE_CHECKING:
+    from accounting.gl import Posting
+
+COLUMNS = (
+    "batch",
+    "record_type",
+    "reference",
+    "date",
+    "account_number",
+    "account_name",
+    "debit",
+    "credit",
+    "memo",
+)
+
+
+class GLJournalCSVExporter:
+    format = "gl_journal_csv"
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def write(
+        self,
+        postings: Iterable["Posting"],
+        out: TextIO,
+        *,
+        batch_identifier: str,
+        options: dict,
+    ) -> int:
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        batch = clean_text(batch_identifier)
+        count = 0
+        for posting in postings:
+            require_balanced(posting)
+            header = posting.header
+            for line in posting.lines:
+                writer.writerow(
+                    (
+                        batch,
+                        header.type,
+                        clean_text(header.reference),
+                        header.date.isoformat(),
+                        clean_text(line.account_number),
+                        clean_text(line.account_name),
+                        money(line.debit),
+                        money(line.credit),
+                        clean_text(line.memo),
+                    )
+                )
+            count += 1
+        return count

@@ -1,0 +1,130 @@
+"""QuickBooks Desktop IIF (File > Utilities > Import > IIF Files).
+
+Tab-separated, CRLF line ends, no byte-order mark. The file starts with the three
+header rows `!TRNS`, `!SPL`, `!ENDTRNS`; every data row has exactly as many fields as its
+header row. Each record is one transaction: a `TRNS` row, one `SPL` row per other GL
+line, then `ENDTRNS`. Amounts are debit positive, credit negative, so the rows of a
+transaction sum to zero.
+
+- invoice: `INVOICE`, the TRNS row on the accounts receivable line (+total), income and
+  sales tax SPL rows negative.
+- freight, product: `BILL`, the TRNS row on the accounts payable line (-total), the
+  freight, inventory, expense and purchase tax SPL rows positive.
+- expense: `BILL` against the employee (TRNS on the payable or reimbursement line; in
+  QuickBooks that account must be an Accounts Payable account and the employee a
+  vendor), or, with `options["expenses_as"] == "general_journal"`, a `GENERAL JOURNAL`
+  entry: the first GL line on the TRNS row, the others on SPL rows.
+- any other kind: `GENERAL JOURNAL`.
+
+ACCNT is the GL account's name exactly as the GL account table has it (QuickBooks
+matches accounts by name; a mismatch silently creates a new account). NAME is the
+customer or vendor on the TRNS row of an INVOICE or BILL and on every accounts receivable
+or payable row. DOCNUM is the record's number. Dates are MM/DD/YYYY. Tabs, newlines and
+other control characters in text become spaces. QuickBooks has no duplicate detection
+for IIF: importing a file twice posts everything twice.
+"""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
+
+from accounting.exporters.base import (
+    BILL_CONTROL_TYPES,
+    BILL_KINDS,
+    INVOICE_CONTROL_TYPES,
+    NAMED_ACCOUNT_TYPES,
+    ExportError,
+    clean_text,
+    money,
+    net_debit,
+    require_balanced,
+    require_control,
+    split_control,
+    us_date,
+)
+
+if TYPE_CHECKING:
+    from accounting.gl import GLLine, Posting
+
+TRNS_FIELDS = ("TRNSID", "TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO", "DUEDATE")
+SPL_FIELDS = ("SPLID", "TRNSTYPE", "DATE", "ACCNT", "NAME", "AMOUNT", "DOCNUM", "MEMO")
+CRLF = "\r\n"
+
+INVOICE = "INVOICE"
+BILL = "BILL"
+GENERAL_JOURNAL = "GENERAL JOURNAL"
+
+
+def _row(fields: Iterable[str]) -> str:
+    return "\t".join(fields) + CRLF
+
+
+class IIFExporter:
+    format = "iif"
+    extension = "iif"
+    content_type = "text/plain; charset=utf-8"
+
+    def write(
+        self,
+        postings: Iterable["Posting"],
+        out: TextIO,
+        *,
+        batch_identifier: str,
+        options: dict,
+    ) -> int:
+        expenses_as_journal = options.get("expenses_as") == "general_journal"
+        out.write(_row(("!TRNS", *TRNS_FIELDS)))
+        out.write(_row(("!SPL", *SPL_FIELDS)))
+        out.write(_row(("!ENDTRNS",)))
+        count = 0
+        for posting in postings:
+            out.write(self._transaction(posting, expenses_as_journal=expenses_as_journal))
+            count += 1
+        return count
+
+    def _transaction(self, posting: "Posting", *, expenses_as_journal: bool) -> str:
+        require_balanced(posting)
+        kind = posting.header.type
+        if kind == "invoice":
+            transaction_type = INVOICE
+            control, others = split_control(posting, INVOICE_CONTROL_TYPES)
+            require_control(posting, control, "accounts receivable", "QuickBooks invoice")
+        elif kind in BILL_KINDS and not (kind == "expense" and expenses_as_journal):
+            transaction_type = BILL
+            control, others = split_control(posting, BILL_CONTROL_TYPES)
+            require_control(posting, control, "accounts payable", "QuickBooks bill")
+        else:
+            transaction_type = GENERAL_JOURNAL
+            control, others = [], list(posting.lines)
+        # The TRNS row carries the document's total; any further control line is a split.
+        ordered = [*control, *others]
+        if not ordered:
+            raise ExportError(f"{posting.header.reference} has no GL lines.", posting=posting)
+        first, rest = ordered[0], ordered[1:]
+        header = posting.header
+        common = {
+            "TRNSTYPE": transaction_type,
+            "DATE": us_date(header.date),
+            "DOCNUM": clean_text(header.number),
+        }
+        trns = {
+            **common,
+            **self._line_fields(posting, first, named=transaction_type != GENERAL_JOURNAL),
+            "DUEDATE": us_date(header.due_date)
+            if header.due_date and transaction_type != GENERAL_JOURNAL
+            else "",
+        }
+        rows = [_row(("TRNS", *(trns.get(field, "") for field in TRNS_FIELDS)))]
+        for line in rest:
+            spl = {**common, **self._line_fields(posting, line, named=False)}
+            rows.append(_row(("SPL", *(spl.get(field, "") for field in SPL_FIELDS))))
+        rows.append(_row(("ENDTRNS",)))
+        return "".join(rows)
+
+    def _line_fields(self, posting: "Posting", line: "GLLine", *, named: bool) -> dict[str, str]:
+        needs_name = named or line.account_type in NAMED_ACCOUNT_TYPES
+        return {
+            "ACCNT": clean_text(line.account_name),
+            "NAME": clean_text(posting.header.company) if needs_name else "",
+            "AMOUNT": money(net_debit(line)),
+            "MEMO": clean_text(line.memo),
+        }

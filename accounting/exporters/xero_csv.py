@@ -1,0 +1,184 @@
+"""Xero CSV: sales invoices (Business > Invoices > Import) and bills (Business > Bills to
+pay > Import).
+
+Xero imports sales invoices and bills through two different screens, and its manual
+journals refuse the accounts receivable and payable system accounts, so no single Xero
+layout takes every kind of record. One file goes through one screen: the first record of
+the batch decides the layout, and a record of the other group stops the export with an
+error that says to batch invoices apart from expenses, freight and products (the batch
+screen's type filter does exactly that). Nothing is ever left out of a file silently.
+
+- invoice: the sales invoice template, one row per GL line other than accounts
+  receivable, Quantity 1, UnitAmount the line's credit (a debit line, such as a discount,
+  is negative). The PSA's sales tax is a line of its own on the tax GL account, so the
+  invoice total in Xero is exactly the receivable the PSA posted.
+- expense, freight, product: the bill template (ContactName is the vendor, or the
+  employee for an expense; InvoiceNumber is the record's number), one row per GL line
+  other than the payable or reimbursement line, UnitAmount the line's debit. Xero credits
+  its own accounts payable.
+
+AccountCode is the GL account number. TaxType is `options["xero_tax_type"]` (default
+"Tax Exempt") on every row: the PSA has already computed the tax, so the rate must be a
+zero rate or Xero would add tax again (a PSA tax code is not mapped to a Xero tax rate
+for that reason). Dates are DD/MM/YYYY, or MM/DD/YYYY with
+`options["xero_date_format"] == "us"`; the due date falls back to the record's date.
+Currency is `options["currency"]` when set. Xero takes at most 500 invoices or bills a
+file; a bigger batch stops with an error before the 501st.
+"""
+
+import csv
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
+
+from accounting.exporters.base import (
+    BILL_CONTROL_TYPES,
+    BILL_KINDS,
+    INVOICE_CONTROL_TYPES,
+    ExportError,
+    clean_text,
+    day_first_date,
+    money,
+    net_debit,
+    require_balanced,
+    require_control,
+    split_control,
+    us_date,
+)
+
+if TYPE_CHECKING:
+    from accounting.gl import Posting
+
+SALES_INVOICE_COLUMNS = (
+    "ContactName",
+    "EmailAddress",
+    "POAddressLine1",
+    "POAddressLine2",
+    "POAddressLine3",
+    "POAddressLine4",
+    "POCity",
+    "PORegion",
+    "POPostalCode",
+    "POCountry",
+    "InvoiceNumber",
+    "Reference",
+    "InvoiceDate",
+    "DueDate",
+    "InventoryItemCode",
+    "Description",
+    "Quantity",
+    "UnitAmount",
+    "Discount",
+    "AccountCode",
+    "TaxType",
+    "TrackingName1",
+    "TrackingOption1",
+    "TrackingName2",
+    "TrackingOption2",
+    "Currency",
+    "BrandingTheme",
+)
+# Xero's bill template: the sales columns without Reference (a bill's reference is its
+# InvoiceNumber), Discount and BrandingTheme.
+BILL_COLUMNS = tuple(
+    column
+    for column in SALES_INVOICE_COLUMNS
+    if column not in ("Reference", "Discount", "BrandingTheme")
+)
+MAX_DOCUMENTS_PER_FILE = 500
+SALES = "sales"
+BILLS = "bills"
+
+
+class XeroCSVExporter:
+    format = "xero_csv"
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def write(
+        self,
+        postings: Iterable["Posting"],
+        out: TextIO,
+        *,
+        batch_identifier: str,
+        options: dict,
+    ) -> int:
+        date_text = us_date if options.get("xero_date_format") == "us" else day_first_date
+        tax_type = clean_text(options.get("xero_tax_type") or "Tax Exempt")
+        currency = clean_text(options.get("currency") or "")
+        writer = csv.writer(out)
+        layout = None
+        count = 0
+        for posting in postings:
+            kind = posting.header.type
+            posting_layout = SALES if kind == "invoice" else BILLS if kind in BILL_KINDS else None
+            if posting_layout is None:
+                raise ExportError(
+                    f"{posting.header.reference} is a {kind}, which Xero's invoice and bill "
+                    "imports cannot carry.",
+                    posting=posting,
+                )
+            if layout is None:
+                layout = posting_layout
+                writer.writerow(SALES_INVOICE_COLUMNS if layout == SALES else BILL_COLUMNS)
+            elif posting_layout != layout:
+                raise ExportError(
+                    f"Batch {batch_identifier} mixes sales invoices and bills "
+                    f"({posting.header.reference}); Xero imports them through different "
+                    "screens, one file each. Create one batch of invoices and another of "
+                    "expenses, freight and products.",
+                    posting=posting,
+                )
+            if count == MAX_DOCUMENTS_PER_FILE:
+                raise ExportError(
+                    f"Batch {batch_identifier} has more than {MAX_DOCUMENTS_PER_FILE} "
+                    "records; Xero imports at most that many invoices or bills a file. "
+                    "Split it into smaller batches.",
+                    posting=posting,
+                )
+            rows = self._rows(
+                posting, layout=layout, date_text=date_text, tax_type=tax_type, currency=currency
+            )
+            writer.writerows(rows)
+            count += 1
+        if layout is None:
+            writer.writerow(SALES_INVOICE_COLUMNS)  # an empty batch: a header, no rows
+        return count
+
+    def _rows(self, posting: "Posting", *, layout: str, date_text, tax_type: str, currency: str):
+        require_balanced(posting)
+        header = posting.header
+        if layout == SALES:
+            control, others = split_control(posting, INVOICE_CONTROL_TYPES)
+            require_control(posting, control, "accounts receivable", "Xero sales invoice")
+            columns, sign = SALES_INVOICE_COLUMNS, -1
+        else:
+            control, others = split_control(posting, BILL_CONTROL_TYPES)
+            require_control(posting, control, "accounts payable", "Xero bill")
+            columns, sign = BILL_COLUMNS, 1
+        if not others:
+            raise ExportError(
+                f"{header.reference} has no lines besides its total.", posting=posting
+            )
+        common = {
+            "ContactName": clean_text(header.company),
+            "InvoiceNumber": clean_text(header.number),
+            "Reference": clean_text(header.reference),
+            "InvoiceDate": date_text(header.date),
+            "DueDate": date_text(header.due_date or header.date),
+            "Quantity": "1",
+            "TaxType": tax_type,
+            "Currency": currency,
+        }
+        rows = []
+        for line in others:
+            fields = {
+                **common,
+                # Xero requires a description on every line.
+                "Description": clean_text(line.memo)
+                or clean_text(line.account_name)
+                or common["Reference"],
+                "UnitAmount": money(sign * net_debit(line)),
+                "AccountCode": clean_text(line.account_number),
+            }
+            rows.append(tuple(fields.get(column, "") for column in columns))
+        return rows
