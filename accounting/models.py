@@ -207,6 +207,10 @@ class TransferLog(models.Model):
     removed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The batch that sent the record again once this original was removed.
+    replaced_by = models.ForeignKey(
+        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_logs"
+    )
     removal = models.CharField(
         max_length=20,
         blank=True,

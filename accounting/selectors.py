@@ -1,0 +1,237 @@
+"""Reads of the accounting interface: unposted records, batches, their items and
+exports, what was sent, and audit trails."""
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+
+from accounting.gl import AccountBook
+from accounting.models import AuditEvent, GLBatch, TransferLog
+from accounting.postables import (
+    RecordRef,
+    batched_rows,
+    get_kind,
+    iter_postings,
+    kinds,
+    record_refs,
+    unbatched_rows,
+    unposted_rows,
+)
+
+
+def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, list[dict]]:
+    """For each record: its transfers still in the accounting package, oldest first."""
+    rows = (
+        TransferLog.objects.filter(
+            record_type=record_type, record_id__in=record_ids, removed_at__isnull=True
+        )
+        .select_related("batch")
+        .order_by("sent_at", "id")
+    )
+    sends: dict[int, list[dict]] = defaultdict(list)
+    for log in rows:
+        sends[log.record_id].append(
+            {
+                "log_id": log.pk,
+                "batch_identifier": log.batch.batch_identifier,
+                "batch_id": log.batch_id,
+                "sent_at": log.sent_at,
+                "reference": log.reference,
+                "fingerprint": log.fingerprint,
+                "external_reference": log.external_reference,
+            }
+        )
+    return sends
+
+
+def live_sends_in_batch(batch: GLBatch) -> dict[tuple[str, int], list[dict]]:
+    """The records of a batch that are in the accounting package from other batches."""
+    found: dict[tuple[str, int], list[dict]] = {}
+    for kind in kinds():
+        ids = batched_rows(kind, batch.pk).values("pk")
+        for record_id, sends in live_sends(kind.type, ids).items():
+            others = [s for s in sends if s["batch_id"] != batch.pk]
+            if others:
+                found[(kind.type, record_id)] = others
+    return found
+
+
+def batch_unbatched_refs(batch: GLBatch) -> list[RecordRef]:
+    refs: list[RecordRef] = []
+    for kind in kinds():
+        refs += record_refs(
+            kind,
+            kind.queryset()
+            .filter(pk__in=unbatched_rows(kind, batch.pk).values("pk"))
+            .order_by("pk"),
+        )
+    return refs
+
+
+def batch_counts(batch: GLBatch) -> tuple[dict[str, int], Decimal]:
+    """How many records of each kind the batch holds, and their total amount."""
+    counts, total = {}, Decimal("0.00")
+    for kind in kinds():
+        summary = batched_rows(kind, batch.pk).aggregate(
+            n=Count("pk"), total=Sum(kind.amount_field)
+        )
+        counts[kind.type] = summary["n"]
+        total += summary["total"] or Decimal("0")
+    return counts, total
+
+
+def batch_list(*, status: str | None = None) -> QuerySet:
+    batches = GLBatch.objects.select_related("created_by")
+    if status:
+        batches = batches.filter(status=status)
+    return batches
+
+
+def batch_items(batch: GLBatch) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for kind in kinds():
+        for state, rows in (
+            ("batched", batched_rows(kind, batch.pk)),
+            ("unbatched", unbatched_rows(kind, batch.pk)),
+        ):
+            for record in kind.queryset().filter(pk__in=rows.values("pk")).order_by("pk"):
+                items.append(
+                    {
+                        "type": kind.type,
+                        "id": record.pk,
+                        "reference": kind.reference(record),
+                        "amount": getattr(record, kind.amount_field),
+                        "state": state,
+                    }
+                )
+    return items
+
+
+def batch_gl_export(batch: GLBatch) -> list[dict[str, Any]]:
+    book = AccountBook()
+    export = []
+    for kind in kinds():
+        for record, posting in iter_postings(
+            kind, kind.queryset().filter(**{f"{kind.batch_field}_id": batch.pk}), book
+        ):
+            export.append(
+                {
+                    "type": kind.type,
+                    "id": record.pk,
+                    "reference": posting.header.reference,
+                    "lines": [
+                        {
+                            "account": line.account_number,
+                            "account_name": line.account_name,
+                            "debit": line.debit,
+                            "credit": line.credit,
+                            "memo": line.memo,
+                        }
+                        for line in posting.lines
+                    ],
+                }
+            )
+    return export
+
+
+def batch_resend_checklist(batch: GLBatch) -> list[dict[str, Any]]:
+    """The originals a user must remove from the package because this batch sent
+    their records again: batch, date, reference."""
+    return [
+        {
+            "type": log.record_type,
+            "id": log.record_id,
+            "reference": log.reference,
+            "batch_identifier": log.batch.batch_identifier,
+            "sent_at": log.sent_at,
+            "external_reference": log.external_reference,
+            "removal": log.removal,
+        }
+        for log in TransferLog.objects.filter(replaced_by=batch)
+        .select_related("batch")
+        .order_by("record_type", "record_id", "sent_at")
+    ]
+
+
+def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
+    """The former records of a deleted batch, by whether they still match what was
+    sent: unchanged ones can be re-recorded under the original identifier, changed
+    ones go out with the next batch; `not_sent` were in the batch but never sent."""
+    former: dict[str, list[int]] = defaultdict(list)
+    for record_type, record_id in (
+        AuditEvent.objects.filter(batch=batch, action="batch_deleted")
+        .values_list("record_type", "record_id")
+        .order_by("record_type", "record_id")
+    ):
+        former[record_type].append(record_id)
+    sent = {
+        (log.record_type, log.record_id): log
+        for log in TransferLog.objects.filter(batch=batch).only(
+            "record_type", "record_id", "fingerprint", "sent_at"
+        )
+    }
+    book = AccountBook()
+    split: dict[str, list[dict[str, Any]]] = {"unchanged": [], "changed": [], "not_sent": []}
+    for kind in kinds():
+        ids = former.get(kind.type)
+        if not ids:
+            continue
+        batch_ids = dict(
+            kind.model.objects.filter(pk__in=ids).values_list(
+                "pk", f"{kind.batch_field}__batch_identifier"
+            )
+        )
+        for record, posting in iter_postings(kind, kind.queryset().filter(pk__in=ids), book):
+            log = sent.get((kind.type, record.pk))
+            item = {
+                "type": kind.type,
+                "id": record.pk,
+                "reference": posting.header.reference,
+                "amount": getattr(record, kind.amount_field),
+                "gl_batch": batch_ids.get(record.pk),
+                "sent_at": log.sent_at if log else None,
+            }
+            if log is None:
+                split["not_sent"].append(item)
+            elif log.fingerprint == posting.fingerprint():
+                split["unchanged"].append(item)
+            else:
+                split["changed"].append(item)
+    return split
+
+
+def unposted_list(*, record_type: str, thru_date: date | None = None) -> QuerySet:
+    kind = get_kind(record_type)
+    return unposted_rows(kind, thru_date).order_by(kind.date_field, "pk")
+
+
+def unposted_items(*, record_type: str, records: list) -> list[dict[str, Any]]:
+    """Unposted records as the interface shows them, with earlier sends of each."""
+    kind = get_kind(record_type)
+    sends = live_sends(kind.type, [record.pk for record in records])
+    return [
+        {
+            "type": kind.type,
+            "id": record.pk,
+            "reference": kind.reference(record),
+            "date": getattr(record, kind.date_field),
+            "company": kind.company_name(record),
+            "amount": getattr(record, kind.amount_field),
+            "previously_sent": [
+                {"batch_identifier": s["batch_identifier"], "sent_at": s["sent_at"]}
+                for s in sends.get(record.pk, [])
+            ],
+        }
+        for record in records
+    ]
+
+
+def audit_trail(*, record_type: str, record_id: int) -> QuerySet:
+    return (
+        AuditEvent.objects.filter(record_type=record_type, record_id=record_id)
+        .select_related("actor", "batch")
+        .order_by("at", "id")
+    )

@@ -1,0 +1,702 @@
+"""The accounting workflows: one function per action, atomic, locked, audited.
+
+Every function takes the acting user and keyword-only arguments, refuses a step with
+an `ApplicationError` (a stable code from the API contract, a sentence naming the
+record and the way out) and then changes nothing. Locks are taken through
+`accounting.locks`, in its one order.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+
+from accounting import selectors
+from accounting.audit import audit_batch, audit_record
+from accounting.locks import lock_batch, lock_record, lock_rows
+from accounting.models import (
+    AccountingSetup,
+    AuditEvent,
+    BatchStatus,
+    GLBatch,
+    TransferLog,
+    TransferMethod,
+    TransferState,
+)
+from accounting.postables import (
+    PostableKind,
+    batched_rows,
+    get_kind,
+    kinds,
+    unposted_rows,
+)
+from psa.counters import counter_next
+from psa.errors import ApplicationError, InvalidInput, NotFound
+
+BATCH_IDENTIFIER_MAX = 50
+logger = logging.getLogger(__name__)
+
+
+# --- batch creation ------------------------------------------------------------------
+
+
+def _clean_identifier(batch_identifier: str | None) -> str | None:
+    if batch_identifier is None:
+        return None
+    identifier = batch_identifier.strip()
+    if not identifier:
+        return None
+    if len(identifier) > BATCH_IDENTIFIER_MAX:
+        raise InvalidInput(
+            f"A batch ID has at most {BATCH_IDENTIFIER_MAX} characters.",
+            fields={"batch_identifier": [f"At most {BATCH_IDENTIFIER_MAX} characters."]},
+        )
+    return identifier
+
+
+def _refuse_identifier_in_use(identifier: str) -> None:
+    taken = GLBatch.objects.exclude(status=BatchStatus.DELETED).filter(batch_identifier=identifier)
+    if taken.exists():
+        raise ApplicationError(
+            f"Batch ID {identifier} is already used by an open or closed batch. Type another "
+            "batch ID, or leave it empty to have one generated.",
+            code="batch_identifier_in_use",
+        )
+
+
+def _new_identifier() -> str:
+    while True:
+        identifier = f"GL-{counter_next(name='gl_batch', start=0):05d}"
+        if not GLBatch.objects.filter(batch_identifier=identifier).exists():
+            return identifier
+
+
+def _transfer_method(setup: AccountingSetup, transfer: str | None) -> str:
+    from accounting.connectors import get_connector
+
+    if transfer is None:
+        transfer = TransferMethod.DIRECT if setup.direct_transfer else TransferMethod.FILE
+    if transfer not in TransferMethod.values:
+        raise InvalidInput(
+            f"Transfer must be one of {', '.join(TransferMethod.values)}.",
+            fields={"transfer": ["Choose direct or file."]},
+        )
+    if transfer == TransferMethod.DIRECT and get_connector(setup.package, setup.options) is None:
+        raise InvalidInput(
+            f"{setup.get_package_display()} has no direct transfer; choose file, or set up a "
+            "package that has one.",
+            fields={"transfer": ["Direct transfer is not available for this package."]},
+        )
+    return transfer
+
+
+def _insert_batch(
+    *, actor, identifier: str, method: str, setup: AccountingSetup, is_rerecord: bool = False
+) -> GLBatch:
+    try:
+        with transaction.atomic():
+            return GLBatch.objects.create(
+                batch_identifier=identifier,
+                transfer_method=method,
+                export_format=setup.export_format,
+                package=setup.package,
+                created_by=actor,
+                is_rerecord=is_rerecord,
+                transfer_state=TransferState.QUEUED,
+            )
+    except IntegrityError:
+        # Another batch took the identifier between our check and our insert.
+        _refuse_identifier_in_use(identifier)
+        raise
+
+
+def _group_items(items: Iterable[dict[str, Any]]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        try:
+            record_type, record_id = item["type"], int(item["id"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(
+                "Each item needs a type and an id.",
+                fields={"items": [f"Item {index + 1} needs a type and a numeric id."]},
+            ) from None
+        get_kind(record_type)
+        grouped.setdefault(record_type, []).append(record_id)
+    return grouped
+
+
+def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
+    """Lock chosen records; refuse missing, batched or unfinished ones."""
+    locked = lock_rows(kind.model.objects.filter(pk__in=ids))
+    missing = sorted(set(ids) - set(locked))
+    if missing:
+        raise NotFound(f"There is no {kind.label.lower()} with id {', '.join(map(str, missing))}.")
+    batch_column = f"{kind.batch_field}_id"
+    batched = kind.queryset().filter(pk__in=ids, **{f"{batch_column}__isnull": False})
+    if batched.exists():
+        items = [
+            {"type": kind.type, "id": record.pk, "reference": kind.reference(record)}
+            for record in batched.order_by("pk")
+        ]
+        raise ApplicationError(
+            f"{items[0]['reference']} is already in a GL batch"
+            + (f" (and {len(items) - 1} more of the chosen records)" if len(items) > 1 else "")
+            + ". Refresh the unposted list and choose again.",
+            code="already_batched",
+            extra={"items": items},
+        )
+    not_ready = kind.queryset().filter(pk__in=ids).exclude(kind.ready_filter())
+    first = not_ready.order_by("pk").first()
+    if first is not None:
+        raise ApplicationError(
+            f"{kind.not_ready_reason(first)} Only finished records can be batched.",
+            code="record_not_ready",
+            extra={
+                "items": [
+                    {"type": kind.type, "id": r.pk, "reference": kind.reference(r)}
+                    for r in not_ready.order_by("pk")
+                ]
+            },
+        )
+    return locked
+
+
+def _attach(kind: PostableKind, rows: models.QuerySet, batch: GLBatch) -> int:
+    return rows.update(**{kind.batch_field: batch, kind.original_batch_field: None})
+
+
+def _audit_rows(
+    *,
+    kind: PostableKind,
+    batch: GLBatch,
+    action: str,
+    actor,
+    where_column: str,
+    where_batch: GLBatch,
+) -> None:
+    """One audit event per record of a batch, in one INSERT ... SELECT."""
+    table = kind.model._meta.db_table
+    column = kind.model._meta.get_field(where_column).column
+    audit_table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {audit_table} (at, actor_id, action, record_type, record_id, batch_id,"
+            f" changes) SELECT %s, %s, %s, %s, id, %s, %s FROM {table} WHERE {column} = %s",
+            [
+                timezone.now(),
+                actor.pk if actor else None,
+                action,
+                kind.type,
+                batch.pk,
+                "{}",
+                where_batch.pk,
+            ],
+        )
+
+
+def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -> None:
+    """Records sent before go out again only once the user confirms the originals are
+    removed; the refusal lists the originals to remove (batch, date, reference)."""
+    live = selectors.live_sends_in_batch(batch)
+    if not live:
+        return
+    if not confirm_resend:
+        items = [
+            {
+                "type": record_type,
+                "id": record_id,
+                "reference": sends[0]["reference"],
+                "previously_sent": [
+                    {"batch_identifier": s["batch_identifier"], "sent_at": s["sent_at"]}
+                    for s in sends
+                ],
+            }
+            for (record_type, record_id), sends in sorted(live.items())
+        ]
+        first = items[0]
+        earlier = first["previously_sent"][0]
+        raise ApplicationError(
+            f"{first['reference']} was already sent in GL batch {earlier['batch_identifier']} "
+            f"on {earlier['sent_at']:%d %b %Y}"
+            + (
+                f", and {len(items) - 1} more chosen records were sent before"
+                if len(items) > 1
+                else ""
+            )
+            + ". Remove the originals from the accounting package, then confirm the re-send; "
+            "otherwise the package holds them twice.",
+            code="retransfer_unconfirmed",
+            extra={"items": items},
+        )
+    # A connector removes the originals itself during the transfer; for a file, the
+    # user's confirmation is the removal, and the batch keeps the checklist.
+    if batch.transfer_method == TransferMethod.FILE:
+        log_ids = [s["log_id"] for sends in live.values() for s in sends]
+        TransferLog.objects.filter(pk__in=log_ids).update(
+            removed_at=timezone.now(), removed_by=actor, removal="confirmed", replaced_by=batch
+        )
+
+
+@transaction.atomic
+def batch_create(
+    *,
+    actor: AbstractBaseUser,
+    items: list[dict[str, Any]] | None = None,
+    all_unposted: bool = False,
+    types: list[str] | None = None,
+    thru_date: date | None = None,
+    batch_identifier: str | None = None,
+    transfer: str | None = None,
+    confirm_resend: bool = False,
+) -> GLBatch:
+    """Batch chosen records (or every unposted one, by kind and through a date), lock
+    them, and queue the transfer once the batch is committed."""
+    if bool(items) == bool(all_unposted):
+        raise InvalidInput(
+            "Choose the records to batch, or ask for all unposted records.",
+            fields={"items": ["Give items, or set all_unposted, not both."]},
+        )
+    identifier = _clean_identifier(batch_identifier)
+    setup = AccountingSetup.objects.get(pk=1)
+    method = _transfer_method(setup, transfer)
+    if identifier:
+        _refuse_identifier_in_use(identifier)
+    else:
+        identifier = _new_identifier()
+    batch = _insert_batch(actor=actor, identifier=identifier, method=method, setup=setup)
+
+    chosen = _group_items(items) if items else {}
+    wanted_types = [get_kind(t).type for t in types] if types else None
+    counts: dict[str, int] = {}
+    for kind in kinds():
+        if items:
+            if kind.type not in chosen:
+                continue
+            ids = _lock_chosen(kind, chosen[kind.type])
+            rows = kind.model.objects.filter(pk__in=ids)
+        else:
+            if wanted_types is not None and kind.type not in wanted_types:
+                continue
+            # One UPDATE: rows another batch takes meanwhile drop out of its WHERE.
+            rows = unposted_rows(kind, thru_date).order_by()
+        counts[kind.type] = _attach(kind, rows, batch)
+        if counts[kind.type]:
+            _audit_rows(
+                kind=kind,
+                batch=batch,
+                action="batched",
+                actor=actor,
+                where_column=kind.batch_field,
+                where_batch=batch,
+            )
+    if not any(counts.values()):
+        raise InvalidInput(
+            "There are no unposted records to batch"
+            + (f" dated on or before {thru_date:%d %b %Y}" if thru_date else "")
+            + ".",
+            fields={"items": ["Nothing to batch."]},
+        )
+    _refuse_unconfirmed_resend(batch, actor=actor, confirm_resend=confirm_resend)
+    audit_batch(
+        actor=actor,
+        action="batch_created",
+        batch=batch,
+        changes={"counts": counts, "transfer": method, "confirm_resend": bool(confirm_resend)},
+    )
+    _queue_transfer(batch)
+    return batch
+
+
+def _queue_transfer(batch: GLBatch) -> None:
+    from accounting import tasks
+
+    batch_id = batch.pk
+    transaction.on_commit(lambda: tasks.batch_transfer.delay(batch_id))
+
+
+# --- one record: unbatch, rebatch --------------------------------------------------
+
+
+def _peek(kind: PostableKind, record_id: int, field: str) -> int | None:
+    row = kind.model.objects.filter(pk=record_id).values_list(f"{field}_id", flat=True)
+    if not row:
+        raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.")
+    return row[0]
+
+
+def _refuse_while_transferring(batch: GLBatch, reference: str, code: str) -> None:
+    if batch.transfer_state == TransferState.RUNNING:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier} is being transferred right now, so "
+            f"{reference} cannot leave or join it. Wait until the transfer is done.",
+            code=code,
+        )
+
+
+@transaction.atomic
+def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int) -> Any:
+    """Take one record out of its open batch so it can be edited; it remembers the
+    batch as its original batch."""
+    kind = get_kind(record_type)
+    batch_id = _peek(kind, record_id, kind.batch_field)
+    if batch_id is None:
+        record = lock_record(kind, record_id)
+        raise ApplicationError(
+            f"{kind.reference(record)} is not in a GL batch; there is nothing to unbatch.",
+            code="not_batched",
+        )
+    batch = lock_batch(batch_id)
+    record = lock_record(kind, record_id)
+    if getattr(record, f"{kind.batch_field}_id") != batch.pk:
+        raise ApplicationError(
+            f"{kind.reference(record)} changed batch while you were working; reload it and "
+            "try again.",
+            code="invalid_transition",
+        )
+    reference = kind.reference(record)
+    if not batch.is_open():
+        raise ApplicationError(
+            f"{reference} is in GL batch {batch.batch_identifier}, which is {batch.status}; "
+            "records of a closed batch cannot be unbatched. An administrator can reopen the "
+            "batch.",
+            code="batch_not_open",
+        )
+    _refuse_while_transferring(batch, reference, "batch_not_open")
+    type(record).objects.filter(pk=record.pk).update(
+        **{kind.batch_field: None, kind.original_batch_field: batch}
+    )
+    audit_record(
+        actor=actor,
+        action="unbatched",
+        record_type=kind.type,
+        record_id=record.pk,
+        batch=batch,
+        changes={"gl_batch": {"before": batch.batch_identifier, "after": None}},
+    )
+    return lock_record(kind, record_id)
+
+
+@transaction.atomic
+def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int) -> Any:
+    """Put an unbatched record back into its original batch. Nothing is sent."""
+    kind = get_kind(record_type)
+    if _peek(kind, record_id, kind.batch_field) is not None:
+        record = lock_record(kind, record_id)
+        raise ApplicationError(
+            f"{kind.reference(record)} is already in a GL batch; unbatch it first if it "
+            "needs changing.",
+            code="already_batched",
+        )
+    original_id = _peek(kind, record_id, kind.original_batch_field)
+    if original_id is None:
+        record = lock_record(kind, record_id)
+        raise ApplicationError(
+            f"{kind.reference(record)} was never unbatched, so it has no original batch to go "
+            "back to. Send it in a new batch from the Accounting Interface.",
+            code="no_original_batch",
+        )
+    batch = lock_batch(original_id)
+    record = lock_record(kind, record_id)
+    reference = kind.reference(record)
+    if getattr(record, f"{kind.original_batch_field}_id") != batch.pk or getattr(
+        record, f"{kind.batch_field}_id"
+    ):
+        raise ApplicationError(
+            f"{reference} changed while you were working; reload it and try again.",
+            code="invalid_transition",
+        )
+    if not batch.is_open():
+        raise ApplicationError(
+            f"{reference} was unbatched from GL batch {batch.batch_identifier}, which is now "
+            f"{batch.status}. Send it in a new batch from the Accounting Interface instead.",
+            code="original_batch_not_open",
+        )
+    _refuse_while_transferring(batch, reference, "original_batch_not_open")
+    if not kind.model.objects.filter(kind.ready_filter(), pk=record.pk).exists():
+        raise ApplicationError(
+            f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
+        )
+    type(record).objects.filter(pk=record.pk).update(
+        **{kind.batch_field: batch, kind.original_batch_field: None}
+    )
+    audit_record(
+        actor=actor,
+        action="rebatched",
+        record_type=kind.type,
+        record_id=record.pk,
+        batch=batch,
+        changes={"gl_batch": {"before": None, "after": batch.batch_identifier}, "sent": False},
+    )
+    return lock_record(kind, record_id)
+
+
+# --- whole batches: delete, close, reopen, retry -------------------------------------
+
+
+def _refuse_unbatched_items(batch: GLBatch, doing: str) -> None:
+    outside = selectors.batch_unbatched_refs(batch)
+    if not outside:
+        return
+    names = ", ".join(ref.reference for ref in outside[:5])
+    more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+    raise ApplicationError(
+        f"GL batch {batch.batch_identifier} cannot be {doing}: {names}{more} "
+        f"{'was' if len(outside) == 1 else 'were'} unbatched from it and "
+        f"{'is' if len(outside) == 1 else 'are'} still outside it. Rebatch "
+        f"{'it' if len(outside) == 1 else 'them'} first (MORE > Rebatch).",
+        code="batch_has_unbatched_items",
+        extra={"items": [ref.as_item() for ref in outside]},
+    )
+
+
+def _refuse_unless_open(batch: GLBatch, doing: str) -> None:
+    if batch.status == BatchStatus.DELETED:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier} was deleted already.", code="batch_not_open"
+        )
+    if batch.status == BatchStatus.CLOSED:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier} is closed and cannot be {doing}. An "
+            "administrator can reopen it.",
+            code="batch_not_open",
+        )
+
+
+@transaction.atomic
+def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+    """Every record of the batch becomes unposted again; the batch keeps its history and
+    frees its identifier. Unposted records that were never in it are not touched."""
+    batch = lock_batch(batch_id)
+    _refuse_unless_open(batch, "deleted")
+    _refuse_while_transferring(batch, "its records", "batch_not_open")
+    _refuse_unbatched_items(batch, "deleted")
+    counts = {}
+    for kind in kinds():
+        rows = batched_rows(kind, batch.pk)
+        _audit_rows(
+            kind=kind,
+            batch=batch,
+            action="batch_deleted",
+            actor=actor,
+            where_column=kind.batch_field,
+            where_batch=batch,
+        )
+        counts[kind.type] = rows.update(**{kind.batch_field: None})
+    batch.status = BatchStatus.DELETED
+    batch.deleted_at = timezone.now()
+    batch.deleted_by = actor
+    batch.save(update_fields=["status", "deleted_at", "deleted_by"])
+    audit_batch(actor=actor, action="batch_deleted", batch=batch, changes={"counts": counts})
+    return batch
+
+
+@transaction.atomic
+def batch_close(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+    batch = lock_batch(batch_id)
+    _refuse_unless_open(batch, "closed")
+    if batch.transfer_state != TransferState.DONE:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier} has not been transferred (its transfer is "
+            f"{batch.transfer_state}). Wait for the transfer, or retry it, before closing.",
+            code="invalid_transition",
+        )
+    _refuse_unbatched_items(batch, "closed")
+    batch.status = BatchStatus.CLOSED
+    batch.closed_at = timezone.now()
+    batch.closed_by = actor
+    batch.save(update_fields=["status", "closed_at", "closed_by"])
+    audit_batch(actor=actor, action="batch_closed", batch=batch)
+    return batch
+
+
+@transaction.atomic
+def batch_reopen(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+    """An administrator's way back from closing a batch by mistake."""
+    if not actor.has_perm("accounting.reopen_glbatch"):
+        raise ApplicationError(
+            "Only an administrator can reopen a closed GL batch.",
+            code="permission_denied",
+            status_code=403,
+        )
+    batch = lock_batch(batch_id)
+    if batch.status != BatchStatus.CLOSED:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier} is {batch.status}; only a closed batch can be "
+            "reopened.",
+            code="invalid_transition",
+        )
+    batch.status = BatchStatus.OPEN
+    batch.closed_at = None
+    batch.closed_by = None
+    batch.save(update_fields=["status", "closed_at", "closed_by"])
+    audit_batch(actor=actor, action="batch_reopened", batch=batch)
+    return batch
+
+
+@transaction.atomic
+def batch_retry(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+    batch = lock_batch(batch_id)
+    if batch.transfer_state != TransferState.FAILED or batch.status == BatchStatus.DELETED:
+        raise ApplicationError(
+            f"GL batch {batch.batch_identifier}'s transfer is {batch.transfer_state}; only a "
+            "failed transfer can be retried.",
+            code="invalid_transition",
+        )
+    batch.transfer_state = TransferState.QUEUED
+    batch.transfer_progress = 0
+    batch.save(update_fields=["transfer_state", "transfer_progress"])
+    audit_batch(
+        actor=actor, action="transfer_retried", batch=batch, changes={"error": batch.transfer_error}
+    )
+    _queue_transfer(batch)
+    return batch
+
+
+# --- after a delete: re-record what is already in the package ------------------------
+
+
+@transaction.atomic
+def batch_rerecord(
+    *, actor: AbstractBaseUser, batch_id: int, items: list[dict[str, Any]] | None = None
+) -> GLBatch:
+    """Re-record the unchanged former records of a deleted batch under its original
+    identifier as a file-only batch: they are in the accounting package already, so
+    nothing is sent; the file is for reference, not for import."""
+    deleted = lock_batch(batch_id)
+    if deleted.status != BatchStatus.DELETED:
+        raise ApplicationError(
+            f"GL batch {deleted.batch_identifier} is {deleted.status}; only the records of a "
+            "deleted batch can be re-recorded.",
+            code="invalid_transition",
+        )
+    split = selectors.deleted_batch_changes(deleted)
+    unchanged = {(i["type"], i["id"]) for i in split["unchanged"] if i["gl_batch"] is None}
+    wanted = {(i["type"], int(i["id"])) for i in items} if items else unchanged
+    refused = wanted - unchanged
+    if refused:
+        by_key = {(i["type"], i["id"]): i for group in split.values() for i in group}
+        refs = [
+            by_key.get(key, {"type": key[0], "id": key[1], "reference": f"{key[0]} {key[1]}"})
+            for key in sorted(refused)
+        ]
+        raise ApplicationError(
+            f"{refs[0]['reference']} cannot be re-recorded: it changed since it was sent, "
+            "was never sent, or is in another batch now. Send it in a new batch instead.",
+            code="invalid_transition",
+            extra={
+                "items": [
+                    {"type": r["type"], "id": r["id"], "reference": r["reference"]} for r in refs
+                ]
+            },
+        )
+    if not wanted:
+        raise InvalidInput(
+            f"No unchanged record of GL batch {deleted.batch_identifier} is left to re-record.",
+            fields={"items": ["Nothing to re-record."]},
+        )
+    _refuse_identifier_in_use(deleted.batch_identifier)
+    setup = AccountingSetup.objects.get(pk=1)
+    batch = _insert_batch(
+        actor=actor,
+        identifier=deleted.batch_identifier,
+        method=TransferMethod.FILE,
+        setup=setup,
+        is_rerecord=True,
+    )
+    grouped: dict[str, list[int]] = {}
+    for record_type, record_id in wanted:
+        grouped.setdefault(record_type, []).append(record_id)
+    for kind in kinds():
+        if kind.type in grouped:
+            ids = _lock_chosen(kind, grouped[kind.type])
+            _attach(kind, kind.model.objects.filter(pk__in=ids), batch)
+            _audit_rows(
+                kind=kind,
+                batch=batch,
+                action="rerecorded",
+                actor=actor,
+                where_column=kind.batch_field,
+                where_batch=batch,
+            )
+    audit_batch(
+        actor=actor,
+        action="batch_rerecorded",
+        batch=batch,
+        changes={"from_batch": deleted.pk, "records": len(wanted)},
+    )
+    _queue_transfer(batch)
+    return batch
+
+
+# --- the transfer ------------------------------------------------------------------
+
+
+def _set_progress(batch_id: int, **fields: Any) -> None:
+    GLBatch.objects.filter(pk=batch_id).update(**fields)
+
+
+def batch_transfer_run(*, batch_id: int) -> GLBatch:
+    """Send a batch: write its export file or push it through the connector, and log
+    each record sent. Safe to run twice or side by side: a finished batch is left
+    alone, a duplicate waits out the first, and a record already logged (or already in
+    the ledger) for this batch is not sent again. A failure is kept on the batch for
+    the user to read and retry; it is not raised."""
+    from accounting.transfer import run_transfer, transfer_lock
+
+    with transfer_lock(batch_id) as acquired:
+        if not acquired:
+            return GLBatch.objects.get(pk=batch_id)
+        with transaction.atomic():
+            batch = lock_batch(batch_id)
+            if batch.transfer_state == TransferState.DONE or batch.status == BatchStatus.DELETED:
+                return batch
+            batch.transfer_state = TransferState.RUNNING
+            batch.transfer_started_at = timezone.now()
+            batch.transfer_progress = 0
+            batch.transfer_error = ""
+            batch.save(
+                update_fields=[
+                    "transfer_state",
+                    "transfer_started_at",
+                    "transfer_progress",
+                    "transfer_error",
+                ]
+            )
+        try:
+            run_transfer(
+                batch, progress=lambda percent: _set_progress(batch.pk, transfer_progress=percent)
+            )
+        except Exception as error:
+            logger.exception("Transfer of GL batch %s failed", batch.batch_identifier)
+            message = f"{error}"[:2000] or type(error).__name__
+            with transaction.atomic():
+                batch = lock_batch(batch_id)
+                batch.transfer_state = TransferState.FAILED
+                batch.transfer_error = message
+                batch.transfer_finished_at = timezone.now()
+                batch.save(
+                    update_fields=["transfer_state", "transfer_error", "transfer_finished_at"]
+                )
+                audit_batch(
+                    actor=None, action="transfer_failed", batch=batch, changes={"error": message}
+                )
+            return batch
+        with transaction.atomic():
+            batch = lock_batch(batch_id)
+            batch.transfer_state = TransferState.DONE
+            batch.transfer_progress = 100
+            batch.transfer_finished_at = timezone.now()
+            batch.save(
+                update_fields=["transfer_state", "transfer_progress", "transfer_finished_at"]
+            )
+            audit_batch(
+                actor=None,
+                action="transfer_done",
+                batch=batch,
+                changes={"method": batch.transfer_method},
+            )
+        return batch

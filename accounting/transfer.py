@@ -1,0 +1,153 @@
+"""The body of a transfer: the batch's postings, streamed into an export file or
+through a connector, and one transfer-log row per record sent."""
+
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils import timezone
+
+from accounting import selectors
+from accounting.connectors import get_connector
+from accounting.exporters import get_exporter
+from accounting.gl import AccountBook, Posting
+from accounting.models import AccountingSetup, GLBatch, TransferLog, TransferMethod
+from accounting.postables import iter_postings, kinds
+
+logger = logging.getLogger(__name__)
+CHUNK = 2000
+
+
+@contextmanager
+def transfer_lock(batch_id: int) -> Iterator[bool]:
+    """Hold a session-level PostgreSQL advisory lock for one batch's transfer, so a
+    duplicated task does not run beside the first. (SQLite runs tasks inline, one at
+    a time.)"""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [4242, batch_id])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [4242, batch_id])
+
+
+def batch_postings(batch: GLBatch) -> Iterator[Posting]:
+    book = AccountBook()
+    for kind in kinds():
+        rows = kind.queryset().filter(**{f"{kind.batch_field}_id": batch.pk})
+        for _record, posting in iter_postings(kind, rows, book, chunk_size=CHUNK):
+            yield posting
+
+
+def _log_rows(batch: GLBatch, postings: list[Posting], references: dict) -> None:
+    now = timezone.now()
+    TransferLog.objects.bulk_create(
+        [
+            TransferLog(
+                batch=batch,
+                record_type=p.header.type,
+                record_id=p.header.id,
+                reference=p.header.reference,
+                package=batch.package,
+                method=batch.transfer_method,
+                export_format=batch.export_format if batch.transfer_method == "file" else "",
+                gl_lines=p.lines_json(),
+                fingerprint=p.fingerprint(),
+                external_reference=references.get((p.header.type, p.header.id), ""),
+                sent_at=now,
+            )
+            for p in postings
+        ],
+        ignore_conflicts=True,  # a redelivered task logs each record once
+    )
+
+
+def _chunks(postings: Iterator[Posting], size: int) -> Iterator[list[Posting]]:
+    chunk: list[Posting] = []
+    for posting in postings:
+        chunk.append(posting)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _Progress:
+    def __init__(self, total: int, report: Callable[[int], None]) -> None:
+        self.total, self.done, self.report, self.last = max(total, 1), 0, report, -1
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        percent = min(99, self.done * 100 // self.total)
+        if percent != self.last:
+            self.last = percent
+            self.report(percent)
+
+
+def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
+    setup = AccountingSetup.objects.get(pk=1)
+    counts, _total = selectors.batch_counts(batch)
+    tracker = _Progress(sum(counts.values()), progress)
+    if batch.transfer_method == TransferMethod.DIRECT and not batch.is_rerecord:
+        _send_direct(batch, setup, tracker)
+    else:
+        _write_file(batch, setup, tracker)
+
+
+def _write_file(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> None:
+    exporter = get_exporter(batch.export_format)
+
+    def logged() -> Iterator[Posting]:
+        for chunk in _chunks(batch_postings(batch), CHUNK):
+            if not batch.is_rerecord:  # a re-record sends nothing: no new log rows
+                _log_rows(batch, chunk, {})
+            yield from chunk
+            tracker.advance(len(chunk))
+
+    name = f"batches/{batch.pk}/{batch.batch_identifier}.{exporter.extension}"
+    with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
+        try:
+            exporter.write(
+                logged(), handle, batch_identifier=batch.batch_identifier, options=setup.options
+            )
+        except Exception:
+            # No file was made, so nothing was sent: the log must not say otherwise.
+            TransferLog.objects.filter(batch=batch).delete()
+            raise
+        handle.seek(0)
+        if default_storage.exists(name):  # a re-run replaces, never adds, the file
+            default_storage.delete(name)
+        stored = default_storage.save(
+            name, File(handle.buffer if hasattr(handle, "buffer") else handle)
+        )
+    GLBatch.objects.filter(pk=batch.pk).update(file=stored)
+
+
+def _send_direct(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> None:
+    connector = get_connector(batch.package, setup.options)
+    # Originals of records sent again: the connector removes them itself.
+    for (record_type, record_id), sends in selectors.live_sends_in_batch(batch).items():
+        for send in sends:
+            connector.remove(
+                record_type=record_type,
+                record_id=record_id,
+                batch_identifier=send["batch_identifier"],
+            )
+        TransferLog.objects.filter(pk__in=[s["log_id"] for s in sends]).update(
+            removed_at=timezone.now(), removal="connector", replaced_by=batch
+        )
+    for chunk in _chunks(batch_postings(batch), CHUNK):
+        references = connector.send(chunk, batch_identifier=batch.batch_identifier)
+        _log_rows(batch, chunk, references)
+        tracker.advance(len(chunk))
