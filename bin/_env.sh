@@ -8,8 +8,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=".venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-${PSA_EXTRAS:-base}"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".${PSA_EXTRAS:+[$PSA_EXTRAS]}"
+  # pip's notes about this machine's unused local indexes are noise here.
+  .venv/bin/python -m pip install --quiet --upgrade pip 2> >(grep -v "^WARNING: Location" >&2)
+  .venv/bin/python -m pip install --quiet -e ".${PSA_EXTRAS:+[$PSA_EXTRAS]}" \
+    2> >(grep -v -e "^WARNING: Location" >&2)
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

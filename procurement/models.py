@@ -77,6 +77,8 @@ class PurchaseOrderLine(models.Model):
     quantity = models.DecimalField(max_digits=14, decimal_places=2)
     unit_cost = models.DecimalField(max_digits=20, decimal_places=2)
     amount = models.DecimalField(max_digits=20, decimal_places=2)
+    # The amount with the purchase order's tax: what the line posts to accounts payable.
+    total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
     gl_account = models.ForeignKey(
         GLAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

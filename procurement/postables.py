@@ -63,7 +63,7 @@ class ProductKind:
     batch_field = "gl_batch"
     original_batch_field = "original_batch"
     date_field = "received_date"
-    amount_field = "amount"
+    amount_field = "total"
 
     def ready_filter(self) -> Q:
         return Q(received=True, closed=True)

@@ -26,6 +26,7 @@ from accounting.locks import lock_rows
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
+from procurement.postables import purchase_tax
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput
 from psa.models import Company
@@ -266,6 +267,7 @@ def _insert_lines(
             quantity=line.quantity,
             unit_cost=line.unit_cost,
             amount=line.amount,
+            total=line.amount + purchase_tax(line.amount, purchase_order),
             gl_account=line.gl_account,
         )
         for position, line in enumerate(lines, start=first_position)
@@ -423,6 +425,10 @@ def purchase_order_update(
         setattr(locked, name, value)
     if changes_tax:
         locked.tax_code = tax_code
+        lines = list(locked.lines.all())
+        for line in lines:
+            line.total = line.amount + purchase_tax(line.amount, locked)
+        PurchaseOrderLine.objects.bulk_update(lines, ["total"])
     if changes_status:
         locked.status = new_status
         locked.closed_at = timezone.now() if new_status == POStatus.CLOSED else None
@@ -573,6 +579,7 @@ def purchase_order_line_update(
     for name, value in edits.items():
         setattr(locked, name, value)
     locked.amount = to_cents(locked.quantity * locked.unit_cost)
+    locked.total = locked.amount + purchase_tax(locked.amount, locked.purchase_order)
     if locked.amount >= Decimal(10) ** 18:
         raise InvalidInput(
             "The product line has errors; correct the fields listed.",

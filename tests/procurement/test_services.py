@@ -27,6 +27,7 @@ from tests.factories import (
     open_po,
     put_in_batch,
     received_product,
+    setup_default_accounts,
 )
 
 pytestmark = pytest.mark.django_db
@@ -598,3 +599,28 @@ def test_fix_product_after_batching_unbatch_clear_closed_unreceive_edit_receive(
         "edited",
         "received",
     ]
+
+
+def test_product_total_includes_the_purchase_orders_tax_and_follows_a_tax_code_change():
+    from accounting.gl import AccountBook
+    from procurement.postables import ProductKind
+
+    setup_default_accounts()
+    finance = finance_user()
+    tax = TaxCodeFactory(rate=Decimal("10.00"))
+    po = purchase_order_create(
+        actor=finance,
+        vendor=VendorFactory(),
+        date=datetime.date(2026, 11, 3),
+        tax_code=tax,
+        lines=[{"description": "Switch", "quantity": Decimal("2"), "unit_cost": Decimal("50.00")}],
+    )
+    line = po.lines.get()
+    assert (line.amount, line.total) == (Decimal("100.00"), Decimal("110.00"))
+    purchase_order_update(actor=finance, purchase_order=po, tax_code=None)
+    line.refresh_from_db()
+    assert line.total == Decimal("100.00")
+    purchase_order_line_receive(actor=finance, line=line)
+    line = ProductKind().queryset().get(pk=line.pk)
+    posting = ProductKind().posting(line, AccountBook())
+    assert posting.total_credit == line.total

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from psa.celery import app as celery_app
@@ -23,10 +22,24 @@ class Worker:
 
     def start(self) -> "Worker":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "psa", "worker", "--pool=solo",
-             "--concurrency=1", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "psa",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self
@@ -52,10 +65,15 @@ def broker():
 
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
-    saved = {key: celery_app.conf[key] for key in
-             ("task_always_eager", "broker_url", "broker_transport_options")}
-    celery_app.conf.update(task_always_eager=False, broker_url=REDIS_URL,
-                           broker_transport_options={"visibility_timeout": 5})
+    saved = {
+        key: celery_app.conf[key]
+        for key in ("task_always_eager", "broker_url", "broker_transport_options")
+    }
+    celery_app.conf.update(
+        task_always_eager=False,
+        broker_url=REDIS_URL,
+        broker_transport_options={"visibility_timeout": 5},
+    )
     reset_connections()
     yield client
     celery_app.conf.update(saved)
