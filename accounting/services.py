@@ -227,8 +227,13 @@ def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -
                 if len(items) > 1
                 else ""
             )
-            + ". Remove the originals from the accounting package, then confirm the re-send; "
-            "otherwise the package holds them twice.",
+            + (
+                ". Confirm the re-send: direct transfer removes the originals from the "
+                "accounting package first."
+                if batch.transfer_method == TransferMethod.DIRECT
+                else ". Remove the originals from the accounting package, then confirm the "
+                "re-send; otherwise the package holds them twice."
+            ),
             code="retransfer_unconfirmed",
             extra={"items": items},
         )
