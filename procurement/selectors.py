@@ -80,9 +80,11 @@ def purchase_order_search(
 ) -> QuerySet[PurchaseOrder]:
     """Procurement > Purchase Orders: newest first, with the number of product lines,
     by part of the number, part of the vendor's name, status and freight GL batch."""
-    orders = PurchaseOrder.objects.select_related(
-        "vendor", "freight_gl_batch", "freight_original_batch"
-    ).annotate(line_count=Count("lines")).order_by("-date", "-id")
+    orders = (
+        PurchaseOrder.objects.select_related("vendor", "freight_gl_batch", "freight_original_batch")
+        .annotate(line_count=Count("lines"))
+        .order_by("-date", "-id")
+    )
     if number:
         orders = orders.filter(number__icontains=number.strip())
     if vendor:

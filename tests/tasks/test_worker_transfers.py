@@ -27,22 +27,36 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def closed_invoices(count: int) -> list[int]:
     """A month of closed invoices, inserted in bulk."""
     for number, account_type in enumerate(GLAccountType.values, start=1100):
-        account = GLAccount.objects.create(number=str(number), name=account_type.title(),
-                                           type=account_type)
+        account = GLAccount.objects.create(
+            number=str(number), name=account_type.title(), type=account_type
+        )
         DefaultGLAccount.objects.create(type=account_type, gl_account=account)
     company = Company.objects.create(identifier="ACME", name="Acme Corp")
     closed = InvoiceStatus.objects.get(name="Closed")
     import datetime as dt
 
     invoices = Invoice.objects.bulk_create(
-        Invoice(number=f"INV-{n}", company=company, date=dt.date(2026, 11, 3), status=closed,
-                is_closed=True, subtotal=Decimal("100.00"), tax=Decimal("0"),
-                total=Decimal("100.00"))
+        Invoice(
+            number=f"INV-{n}",
+            company=company,
+            date=dt.date(2026, 11, 3),
+            status=closed,
+            is_closed=True,
+            subtotal=Decimal("100.00"),
+            tax=Decimal("0"),
+            total=Decimal("100.00"),
+        )
         for n in range(count)
     )
     InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, description="Managed services", quantity=Decimal("1"),
-                    unit_price=Decimal("100.00"), amount=Decimal("100.00"), taxable=False)
+        InvoiceLine(
+            invoice=invoice,
+            description="Managed services",
+            quantity=Decimal("1"),
+            unit_price=Decimal("100.00"),
+            amount=Decimal("100.00"),
+            taxable=False,
+        )
         for invoice in invoices
     )
     return [invoice.pk for invoice in invoices]
@@ -64,8 +78,11 @@ def test_transfer_end_to_end_on_a_worker(workers):
     workers()
     batch = accounting.batch_create(actor=finance_user(), all_unposted=True)
 
-    wait_for(lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.DONE,
-             timeout=60, what="the worker to finish the transfer")
+    wait_for(
+        lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.DONE,
+        timeout=60,
+        what="the worker to finish the transfer",
+    )
     batch.refresh_from_db()
     assert batch.transfer_progress == 100
     rows = file_rows(batch)
@@ -79,16 +96,24 @@ def test_worker_killed_mid_transfer_a_new_worker_finishes_it_exactly_once(worker
     batch = accounting.batch_create(actor=finance_user(), all_unposted=True)
 
     # Kill the worker once the transfer is well under way (some records already logged).
-    wait_for(lambda: TransferLog.objects.filter(batch=batch).exists(), timeout=120,
-             what="the transfer to start logging records", interval=0.05)
+    wait_for(
+        lambda: TransferLog.objects.filter(batch=batch).exists(),
+        timeout=120,
+        what="the transfer to start logging records",
+        interval=0.05,
+    )
     first.kill()
     interrupted = GLBatch.objects.get(pk=batch.pk)
     assert interrupted.transfer_state == TransferState.RUNNING
     assert 0 < TransferLog.objects.filter(batch=batch).count() < len(ids)
 
     workers()  # the task is delivered again once its visibility timeout has passed
-    wait_for(lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.DONE,
-             timeout=240, what="the new worker to finish the transfer", interval=0.5)
+    wait_for(
+        lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.DONE,
+        timeout=240,
+        what="the new worker to finish the transfer",
+        interval=0.5,
+    )
     batch.refresh_from_db()
     per_invoice = Counter(row["reference"] for row in file_rows(batch))
     assert len(per_invoice) == len(ids)
