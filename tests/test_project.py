@@ -12,3 +12,27 @@ def test_roles_exist_with_their_workflow_permissions():
     assert "reopen_glbatch" not in finance_perms
     assert approver.permissions.filter(codename="approve_expensesheet").exists()
     assert not staff.permissions.filter(codename="approve_expensesheet").exists()
+
+
+def test_production_settings_pass_the_deployment_checks():
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "psa.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
