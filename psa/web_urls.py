@@ -1,1 +1,20 @@
-urlpatterns: list = []
+"""The browser UI: sign-in, the home page, and each app's screens."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from psa import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("invoicing.urls")),
+    path("", include("expenses.urls")),
+    path("", include("procurement.urls")),
+    path("", include("accounting.urls")),
+]

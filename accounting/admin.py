@@ -1,0 +1,209 @@
+"""Setup tables of accounting in the Django admin: GL accounts, default accounts, tax
+codes and the accounting package setup. Batches, the transfer log and audit events
+are shown read-only: they change only through the workflows."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from accounting import setup_services
+from accounting.models import (
+    AccountingSetup,
+    AuditEvent,
+    DefaultGLAccount,
+    GLAccount,
+    GLBatch,
+    TaxCode,
+    TransferLog,
+)
+from psa.errors import ApplicationError
+
+
+@admin.register(GLAccount)
+class GLAccountAdmin(admin.ModelAdmin):
+    list_display = ["number", "name", "type", "is_active"]
+    list_filter = ["type", "is_active"]
+    search_fields = ["number", "name"]
+    ordering = ["number"]
+
+
+@admin.register(DefaultGLAccount)
+class DefaultGLAccountAdmin(admin.ModelAdmin):
+    list_display = ["type", "gl_account"]
+    list_select_related = ["gl_account"]
+    autocomplete_fields = ["gl_account"]
+
+
+@admin.register(TaxCode)
+class TaxCodeAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "rate", "gl_account"]
+    list_select_related = ["gl_account"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["gl_account"]
+
+
+class AccountingSetupForm(forms.ModelForm):
+    class Meta:
+        model = AccountingSetup
+        fields = ["package", "direct_transfer", "export_format", "options"]
+        help_texts = {
+            "direct_transfer": "Clearing Direct Transfer clears the package's customised "
+            "options, as in the vendor product; they are kept, and the Restore options "
+            "button puts them back.",
+            "options": "The package's customised options (JSON).",
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("direct_transfer"):
+            from accounting.connectors import get_connector
+
+            package = cleaned.get("package")
+            try:
+                connector = get_connector(package, cleaned.get("options") or {})
+            except ApplicationError as error:
+                self.add_error("options", error.message)
+            else:
+                if package and connector is None:
+                    self.add_error(
+                        "direct_transfer",
+                        "This package has no direct transfer; clear Direct Transfer or choose "
+                        "a package that has one.",
+                    )
+        return cleaned
+
+
+@admin.register(AccountingSetup)
+class AccountingSetupAdmin(admin.ModelAdmin):
+    """The one setup row, saved through the setup services so that clearing Direct
+    Transfer keeps the options for one-click restoring."""
+
+    form = AccountingSetupForm
+    list_display = ["__str__", "package", "direct_transfer", "export_format", "updated_at"]
+    readonly_fields = ["saved_options_display", "updated_at"]
+    fields = [
+        "package",
+        "direct_transfer",
+        "export_format",
+        "options",
+        "saved_options_display",
+        "updated_at",
+    ]
+    change_form_template = "admin/accounting/accountingsetup/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Saved options (restorable)")
+    def saved_options_display(self, obj: AccountingSetup) -> str:
+        if not obj.saved_options:
+            return "None saved"
+        return format_html("<code>{}</code>", obj.saved_options)
+
+    def save_model(self, request, obj, form, change) -> None:
+        fields = {name: form.cleaned_data[name] for name in ("package", "direct_transfer")}
+        fields["export_format"] = form.cleaned_data["export_format"]
+        # Options are passed only when edited: given together with a cleared Direct
+        # Transfer, the service would take them as the new options instead of clearing.
+        options = form.cleaned_data["options"] or {}
+        if options != (form.initial.get("options") or {}):
+            fields["options"] = options
+        try:
+            setup_services.accounting_setup_update(actor=request.user, **fields)
+        except ApplicationError as error:
+            request._setup_refusal = error
+        obj.refresh_from_db()
+
+    def response_change(self, request, obj):
+        refusal = getattr(request, "_setup_refusal", None)
+        if refusal is not None:
+            self.message_user(request, refusal.message, level=messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        # One row: stay on it, where the Restore options button is.
+        note = " Its options are kept: Restore options puts them back." if obj.saved_options else ""
+        self.message_user(
+            request, f"The accounting package setup is saved.{note}", messages.SUCCESS
+        )
+        return HttpResponseRedirect(request.path)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/restore-options/",
+                self.admin_site.admin_view(require_POST(self.restore_options)),
+                name="accounting_accountingsetup_restore_options",
+            ),
+            *super().get_urls(),
+        ]
+
+    def restore_options(self, request: HttpRequest, object_id: int):
+        setup = get_object_or_404(AccountingSetup, pk=object_id)
+        change_url = reverse("admin:accounting_accountingsetup_change", args=[setup.pk])
+        if not self.has_change_permission(request, setup):
+            self.message_user(request, "Your role cannot change the setup.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        try:
+            setup_services.accounting_setup_restore_options(actor=request.user)
+        except ApplicationError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+        else:
+            self.message_user(request, "The saved options are restored.", messages.SUCCESS)
+        return HttpResponseRedirect(change_url)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(GLBatch)
+class GLBatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "batch_identifier",
+        "status",
+        "transfer_method",
+        "transfer_state",
+        "created_at",
+        "created_by",
+        "screen",
+    ]
+    list_filter = ["status", "transfer_state", "transfer_method"]
+    list_select_related = ["created_by"]
+    search_fields = ["batch_identifier"]
+    exclude = ["file"]
+
+    @admin.display(description="Accounting Interface")
+    def screen(self, obj: GLBatch) -> str:
+        return format_html(
+            '<a href="{}">Open</a>', reverse("accounting:batch_detail", args=[obj.pk])
+        )
+
+
+@admin.register(TransferLog)
+class TransferLogAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "batch", "method", "sent_at", "removed_at", "removal"]
+    list_filter = ["method", "removal", "record_type"]
+    list_select_related = ["batch"]
+    search_fields = ["reference", "batch__batch_identifier", "external_reference"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor", "action", "record_type", "record_id", "batch"]
+    list_filter = ["action", "record_type"]
+    list_select_related = ["actor", "batch"]
+    search_fields = ["batch__batch_identifier"]
+    date_hierarchy = "at"

@@ -1,0 +1,190 @@
+"""Writes to the accounting package setup table: one function per action, atomic,
+audited.
+
+As in the vendor product, clearing Direct Transfer clears the package's customised
+options; unlike it, the options are kept in `saved_options` and one action restores
+them, so nobody has to note them down before making a one-off export file.
+"""
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from accounting.models import (
+    AccountingSetup,
+    AuditEvent,
+    DefaultGLAccount,
+    ExportFormat,
+    GLAccount,
+    GLAccountType,
+    Package,
+)
+from psa.errors import ApplicationError, InvalidInput
+
+SETUP_ACTION = "setup_changed"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def _lock_setup() -> AccountingSetup:
+    setup, _ = AccountingSetup.objects.get_or_create(pk=1)
+    return AccountingSetup.objects.select_for_update().get(pk=setup.pk)
+
+
+def _default_accounts() -> dict[str, int]:
+    return dict(DefaultGLAccount.objects.values_list("type", "gl_account_id"))
+
+
+def _state(setup: AccountingSetup) -> dict[str, Any]:
+    return {
+        "package": setup.package,
+        "direct_transfer": setup.direct_transfer,
+        "export_format": setup.export_format,
+        "options": setup.options,
+        "saved_options": setup.saved_options,
+        "default_accounts": _default_accounts(),
+    }
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    # Options stay JSON objects in the audit trail, so they can be read back as set.
+    return {
+        name: {"before": before[name], "after": value}
+        for name, value in after.items()
+        if before[name] != value
+    }
+
+
+def _audit(actor: AbstractBaseUser | None, changes: dict[str, Any]) -> None:
+    AuditEvent.objects.create(
+        at=timezone.now(), actor=actor, action=SETUP_ACTION, record_type="setup", changes=changes
+    )
+
+
+def _check_choice(value: Any, choices: type, field: str, errors: dict[str, list[str]]) -> None:
+    if value not in choices.values:
+        errors.setdefault(field, []).append(f"Choose one of: {', '.join(choices.values)}.")
+
+
+def _check_options(value: Any, errors: dict[str, list[str]]) -> None:
+    if not isinstance(value, dict):
+        errors.setdefault("options", []).append("Give the options as an object.")
+
+
+def _check_default_accounts(
+    value: Any, errors: dict[str, list[str]]
+) -> dict[str, GLAccount | None]:
+    if not isinstance(value, dict):
+        errors.setdefault("default_accounts", []).append(
+            "Give an object of GL account type to GL account id."
+        )
+        return {}
+    accounts: dict[str, GLAccount | None] = {}
+    for account_type, account in value.items():
+        field = f"default_accounts.{account_type}"
+        if account_type not in GLAccountType.values:
+            errors.setdefault(field, []).append(
+                f"Not a GL account type; use one of: {', '.join(GLAccountType.values)}."
+            )
+        elif account is not None and (not isinstance(account, GLAccount) or account.pk is None):
+            errors.setdefault(field, []).append("Give a saved GL account, or null.")
+        else:
+            accounts[account_type] = account
+    return accounts
+
+
+@transaction.atomic
+def accounting_setup_update(
+    *,
+    actor: AbstractBaseUser | None,
+    package: str = UNSET,
+    direct_transfer: bool = UNSET,
+    export_format: str = UNSET,
+    options: dict[str, Any] = UNSET,
+    default_accounts: dict[str, GLAccount | None] = UNSET,
+) -> AccountingSetup:
+    """Change the setup; arguments left out stay as they are.
+
+    Clearing Direct Transfer moves the current options into `saved_options` (for
+    `accounting_setup_restore_options`) and clears them; options given in the same call
+    are the new ones. `default_accounts` maps a GL account type to its default account
+    (None removes the default)."""
+    errors: dict[str, list[str]] = {}
+    if package is not UNSET:
+        _check_choice(package, Package, "package", errors)
+    if export_format is not UNSET:
+        _check_choice(export_format, ExportFormat, "export_format", errors)
+    if direct_transfer is not UNSET and not isinstance(direct_transfer, bool):
+        errors.setdefault("direct_transfer", []).append("Give true or false.")
+    if options is not UNSET:
+        _check_options(options, errors)
+    accounts = (
+        _check_default_accounts(default_accounts, errors) if default_accounts is not UNSET else {}
+    )
+    if errors:
+        raise InvalidInput("The setup has errors; correct the fields listed.", fields=errors)
+
+    setup = _lock_setup()
+    before = _state(setup)
+    if package is not UNSET:
+        setup.package = package
+    if export_format is not UNSET:
+        setup.export_format = export_format
+    if direct_transfer is not UNSET and direct_transfer != setup.direct_transfer:
+        if not direct_transfer and setup.options:
+            setup.saved_options = setup.options
+            setup.options = {}
+        setup.direct_transfer = direct_transfer
+    if options is not UNSET:
+        setup.options = options
+    if setup.direct_transfer:
+        _refuse_without_connector(setup)
+    setup.save()
+    for account_type, account in accounts.items():
+        if account is None:
+            DefaultGLAccount.objects.filter(type=account_type).delete()
+        else:
+            DefaultGLAccount.objects.update_or_create(
+                type=account_type, defaults={"gl_account": account}
+            )
+    changes = _changes(before, _state(setup))
+    if changes:
+        _audit(actor, changes)
+    return setup
+
+
+def _refuse_without_connector(setup: AccountingSetup) -> None:
+    from accounting.connectors import get_connector
+
+    if get_connector(setup.package, setup.options) is None:
+        raise InvalidInput(
+            f"{setup.get_package_display()} has no direct transfer; clear Direct Transfer, "
+            "or choose a package that has one.",
+            fields={"direct_transfer": ["Direct transfer is not available for this package."]},
+        )
+
+
+@transaction.atomic
+def accounting_setup_restore_options(*, actor: AbstractBaseUser | None) -> AccountingSetup:
+    """Put back the options that clearing Direct Transfer saved."""
+    setup = _lock_setup()
+    if not setup.saved_options:
+        raise ApplicationError(
+            "There are no saved options to restore: they are saved when Direct Transfer is "
+            "cleared, and none were saved since.",
+            code="invalid_transition",
+        )
+    before = _state(setup)
+    setup.options = setup.saved_options
+    setup.saved_options = {}
+    setup.save(update_fields=["options", "saved_options", "updated_at"])
+    _audit(actor, _changes(before, _state(setup)))
+    return setup

@@ -1,0 +1,66 @@
+from django.urls import path
+
+from accounting import views
+
+app_name = "accounting"
+
+urlpatterns = [
+    path("finance/accounting-interface/", views.interface, name="interface"),
+    path(
+        "finance/accounting-interface/unposted/<str:record_type>/",
+        views.unposted,
+        name="unposted",
+    ),
+    path("finance/accounting-interface/batches/", views.batch_list, name="batch_list"),
+    path("finance/accounting-interface/batches/actions/", views.batch_action, name="batch_action"),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/",
+        views.batch_detail,
+        name="batch_detail",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/progress/",
+        views.batch_progress,
+        name="batch_progress",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/file/",
+        views.batch_file,
+        name="batch_file",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/close/",
+        views.batch_close,
+        name="batch_close",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/delete/",
+        views.batch_delete,
+        name="batch_delete",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/reopen/",
+        views.batch_reopen,
+        name="batch_reopen",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/retry/",
+        views.batch_retry,
+        name="batch_retry",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/rerecord/",
+        views.batch_rerecord,
+        name="batch_rerecord",
+    ),
+    path(
+        "records/<str:record_type>/<int:record_id>/unbatch/",
+        views.record_unbatch,
+        name="record_unbatch",
+    ),
+    path(
+        "records/<str:record_type>/<int:record_id>/rebatch/",
+        views.record_rebatch,
+        name="record_rebatch",
+    ),
+]

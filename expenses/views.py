@@ -1,0 +1,267 @@
+"""Time & Expense > Expense Entry Search, the expense entry page (state, MORE menu,
+edit form, Audit Trail with the GL batch) and the expense sheet page (submit,
+approve, reverse). Views check input, call one service and render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounting import selectors as accounting_selectors
+from accounting.views import more_actions
+from expenses import selectors, services
+from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
+from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
+from psa import web
+from psa.errors import ApplicationError, NotFound
+
+ENTRY_TYPE = "expense"
+SHEET_TYPE = "expense_sheet"
+APPROVE = "expenses.approve_expensesheet"
+
+
+def sees_everyone(user) -> bool:
+    """Finance and approvers work on everyone's expenses; staff on their own."""
+    return user.has_perm(APPROVE) or user.has_perm("accounting.view_glbatch")
+
+
+def _own_or_everyone(request: HttpRequest, sheet: ExpenseSheet) -> None:
+    if sheet.member_id != request.user.pk and not sees_everyone(request.user):
+        raise Http404("There is no such expense sheet among yours.")
+
+
+@login_required
+@permission_required("expenses.view_expenseentry", raise_exception=True)
+def entry_list(request: HttpRequest) -> HttpResponse:
+    form = ExpenseEntrySearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    everyone = sees_everyone(request.user)
+    entries = selectors.expense_entry_search(
+        member_id=None if everyone else request.user.pk,
+        member=filters.get("member", "") if everyone else "",
+        sheet_status=filters.get("sheet_status", ""),
+        gl_batch=filters.get("gl_batch", ""),
+        text=filters.get("text", ""),
+    )
+    page = web.paginate(request, entries)
+    return render(
+        request,
+        "expenses/entry_list.html",
+        {"form": form, "page_obj": page, "entries": page.object_list, "everyone": everyone},
+    )
+
+
+def entry_state(entry: ExpenseEntry, trail: list) -> web.RecordState:
+    reference = f"Expense {entry.pk}"
+    sheet = entry.sheet
+    state = web.batch_state(
+        reference=reference, batch=entry.gl_batch, original_batch=entry.original_batch, trail=trail
+    )
+    if state is not None and entry.gl_batch is not None:
+        return state
+    if state is not None:  # unbatched
+        if sheet.status == SheetStatus.APPROVED:
+            state.headline = state.headline.replace("; editable", "; sheet approved")
+            state.detail = (
+                f"Reverse expense sheet {sheet.pk} (approved -> open) to edit it, or MORE > "
+                f"Rebatch to put it back into {entry.original_batch.batch_identifier}."
+            )
+            state.tone = "ready"
+        elif sheet.status == SheetStatus.SUBMITTED:
+            state.headline = state.headline.replace("; editable", "; sheet submitted")
+            state.detail = "Waiting for approval; once approved, MORE > Rebatch."
+            state.tone = "neutral"
+        else:
+            state.detail = (
+                f"Expense sheet {sheet.pk} is open: edit the entry, then submit and approve "
+                "the sheet; then MORE > Rebatch, or send it from the Accounting Interface."
+            )
+        return state
+    if sheet.status == SheetStatus.APPROVED:
+        return web.RecordState(
+            "Approved, not in a batch; waiting on the Accounting Interface",
+            f"To edit it, reverse expense sheet {sheet.pk} first.",
+            "ready",
+        )
+    if sheet.status == SheetStatus.SUBMITTED:
+        return web.RecordState(
+            "Sheet submitted; waiting for approval",
+            "It cannot be edited while the sheet waits for approval.",
+            "neutral",
+        )
+    return web.RecordState(
+        "Sheet open; editable",
+        "Not ready for accounting until its sheet is submitted and approved.",
+        "editable",
+    )
+
+
+@login_required
+@permission_required("expenses.view_expenseentry", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
+    try:
+        entry = selectors.expense_entry_get(entry_id=entry_id)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    _own_or_everyone(request, entry.sheet)
+    editable = not entry.is_locked() and entry.sheet.is_open()
+    initial = {
+        "date": entry.date,
+        "expense_type": entry.expense_type,
+        "amount": entry.amount,
+        "description": entry.description,
+        "billable": entry.billable,
+    }
+    if request.method == "POST":
+        form = ExpenseEntryForm(request.POST, initial=initial)
+        if not request.user.has_perm("expenses.change_expenseentry"):
+            web.allowed(request, "expenses.change_expenseentry", "edit expense entries")
+        elif form.is_valid():
+            try:
+                services.expense_entry_update(actor=request.user, entry=entry, **form.cleaned_data)
+            except ApplicationError as error:
+                web.refuse(request, error)
+                web.field_errors_to_form(form, error)
+            else:
+                messages.success(request, f"Expense {entry.pk} saved.")
+                return redirect("expenses:entry_detail", entry.pk)
+    else:
+        form = ExpenseEntryForm(initial=initial)
+    if not editable:
+        for field in form.fields.values():
+            field.disabled = True
+    trail = list(accounting_selectors.audit_trail(record_type=ENTRY_TYPE, record_id=entry.pk))
+    return render(
+        request,
+        "expenses/entry_detail.html",
+        {
+            "entry": entry,
+            "form": form,
+            "editable": editable,
+            "can_edit": request.user.has_perm("expenses.change_expenseentry"),
+            "state": entry_state(entry, trail),
+            "trail": trail,
+            "more_actions": more_actions(
+                request,
+                record_type=ENTRY_TYPE,
+                record_id=entry.pk,
+                batch=entry.gl_batch,
+                original_batch=entry.original_batch,
+                ready=entry.is_approved,
+                not_ready_reason=f"Expense sheet {entry.sheet_id} is "
+                f"{entry.sheet.get_status_display().lower()}; submit and approve it first.",
+            ),
+        },
+    )
+
+
+def _sheet_buttons(request: HttpRequest, sheet: ExpenseSheet) -> list[dict]:
+    user = request.user
+    own = sheet.member_id == user.pk
+    buttons = []
+    if sheet.status == SheetStatus.OPEN:
+        buttons.append(
+            {
+                "key": "submit",
+                "label": "Submit",
+                "enabled": user.has_perm("expenses.change_expensesheet")
+                and (own or sees_everyone(user)),
+                "reason": "Only the member or Finance can submit it.",
+            }
+        )
+    if sheet.status == SheetStatus.SUBMITTED:
+        buttons.append(
+            {
+                "key": "approve",
+                "label": "Approve",
+                "enabled": user.has_perm(APPROVE) and not own,
+                "reason": "Your own sheet is approved by someone else."
+                if own
+                else "Approving needs the Approver role.",
+            }
+        )
+    if sheet.status == SheetStatus.APPROVED:
+        buttons.append(
+            {
+                "key": "reverse",
+                "label": "Reverse (approved → open)",
+                "enabled": user.has_perm(APPROVE) and not own,
+                "reason": "Your own sheet is reversed by someone else."
+                if own
+                else "Reversing needs the Approver role.",
+            }
+        )
+    for button in buttons:
+        button["url"] = reverse(f"expenses:sheet_{button['key']}", args=[sheet.pk])
+    return buttons
+
+
+@login_required
+@permission_required("expenses.view_expensesheet", raise_exception=True)
+def sheet_detail(request: HttpRequest, sheet_id: int) -> HttpResponse:
+    try:
+        sheet = selectors.expense_sheet_get(sheet_id=sheet_id)
+    except NotFound as error:
+        raise Http404(error.message) from None
+    _own_or_everyone(request, sheet)
+    entries = list(sheet.entries.all())
+    trail = list(accounting_selectors.audit_trail(record_type=SHEET_TYPE, record_id=sheet.pk))
+    batched = sum(1 for entry in entries if entry.gl_batch_id)
+    return render(
+        request,
+        "expenses/sheet_detail.html",
+        {
+            "sheet": sheet,
+            "entries": entries,
+            "total": sum((entry.amount for entry in entries), 0),
+            "batched": batched,
+            "buttons": _sheet_buttons(request, sheet),
+            "trail": trail,
+        },
+    )
+
+
+_SHEET_SERVICES = {
+    "submit": (services.expense_sheet_submit, "expenses.change_expensesheet", "submitted"),
+    "approve": (services.expense_sheet_approve, APPROVE, "approved"),
+    "reverse": (services.expense_sheet_reverse, APPROVE, "reversed; it is open again"),
+}
+
+
+def _sheet_step(request: HttpRequest, sheet_id: int, step: str) -> HttpResponse:
+    service, permission, done = _SHEET_SERVICES[step]
+    sheet = ExpenseSheet.objects.filter(pk=sheet_id).first()
+    if sheet is None:
+        raise Http404(f"There is no expense sheet with id {sheet_id}.")
+    _own_or_everyone(request, sheet)
+    back = web.next_url(request, reverse("expenses:sheet_detail", args=[sheet.pk]))
+    if not web.allowed(request, permission, f"{step} expense sheets"):
+        return redirect(back)
+    try:
+        service(actor=request.user, sheet=sheet)
+    except ApplicationError as error:
+        web.refuse(request, error)
+    else:
+        messages.success(request, f"Expense sheet {sheet.pk} {done}.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def sheet_submit(request: HttpRequest, sheet_id: int) -> HttpResponse:
+    return _sheet_step(request, sheet_id, "submit")
+
+
+@login_required
+@require_POST
+def sheet_approve(request: HttpRequest, sheet_id: int) -> HttpResponse:
+    return _sheet_step(request, sheet_id, "approve")
+
+
+@login_required
+@require_POST
+def sheet_reverse(request: HttpRequest, sheet_id: int) -> HttpResponse:
+    return _sheet_step(request, sheet_id, "reverse")

@@ -1,0 +1,69 @@
+"""Input of the Procurement screens. Forms check what was typed; the purchase order
+services decide what may change."""
+
+from django import forms
+
+from accounting.models import GLAccount, TaxCode
+from procurement.models import POStatus
+
+
+class PurchaseOrderSearchForm(forms.Form):
+    number = forms.CharField(
+        required=False, label="PO number", widget=forms.TextInput(attrs={"type": "search"})
+    )
+    vendor = forms.CharField(
+        required=False, label="Vendor", widget=forms.TextInput(attrs={"type": "search"})
+    )
+    status = forms.ChoiceField(
+        required=False, label="Status", choices=[("", "Any status"), *POStatus.choices]
+    )
+    freight_gl_batch = forms.CharField(
+        required=False,
+        label="Freight GL batch",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+
+
+class PurchaseOrderForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status",
+        choices=POStatus.choices,
+        help_text="Closing makes the freight ready for accounting.",
+    )
+    freight_amount = forms.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, label="Freight amount"
+    )
+    freight_gl_account = forms.ModelChoiceField(
+        queryset=GLAccount.objects.filter(is_active=True),
+        required=False,
+        empty_label="Default freight account",
+        label="Freight GL account",
+    )
+    tax_code = forms.ModelChoiceField(
+        queryset=TaxCode.objects.all(), required=False, empty_label="No tax", label="Tax code"
+    )
+
+
+class ProductLineForm(forms.Form):
+    description = forms.CharField(max_length=500, label="Description")
+    quantity = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01, label="Quantity")
+    unit_cost = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0, label="Unit cost")
+    gl_account = forms.ModelChoiceField(
+        queryset=GLAccount.objects.filter(is_active=True),
+        required=False,
+        empty_label="Default inventory account",
+        label="GL account",
+    )
+
+
+class ClosedBoxForm(forms.Form):
+    closed = forms.BooleanField(required=False, label="Closed")
+
+
+class ReceiveForm(forms.Form):
+    received_date = forms.DateField(
+        required=False,
+        label="Received on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Today if left empty.",
+    )

@@ -1,0 +1,91 @@
+"""Small template helpers of the browser UI."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from psa import web
+
+register = template.Library()
+
+
+@register.filter
+def money(value) -> str:
+    """1234.5 -> "1,234.50"; empty for None. Money is Decimal; never floats."""
+    if value is None or value == "":
+        return ""
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    return f"{number:,.2f}"
+
+
+@register.simple_tag
+def record_url(record_type: str, record_id) -> str:
+    return web.record_url(record_type, record_id) or ""
+
+
+@register.filter
+def kind_label(record_type: str) -> str:
+    return web.RECORD_TYPE_LABELS.get(record_type, record_type.replace("_", " ").title())
+
+
+@register.simple_tag
+def batch_link(batch) -> str:
+    """A GL batch identifier that links to the batch page, or an em dash."""
+    if batch is None:
+        return mark_safe('<span class="muted">—</span>')
+    from django.urls import reverse
+
+    return format_html(
+        '<a class="batch-id" href="{}">{}</a>',
+        reverse("accounting:batch_detail", args=[batch.pk]),
+        batch.batch_identifier,
+    )
+
+
+@register.filter
+def get_item(mapping, key):
+    if mapping is None:
+        return None
+    return mapping.get(key)
+
+
+ACTION_WORDS = {
+    "batched": "Batched",
+    "unbatched": "Unbatched",
+    "rebatched": "Rebatched (nothing sent)",
+    "batch_deleted": "Batch deleted; unposted again",
+    "rerecorded": "Re-recorded (file only, nothing sent)",
+    "status_changed": "Status changed",
+    "sheet_approved": "Sheet approved",
+    "sheet_reversed": "Sheet reversed",
+}
+
+
+@register.filter
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action.replace("_", " ").capitalize())
+
+
+@register.filter
+def change_list(changes) -> list[dict]:
+    """An audit event's changes as rows: field, before, after (or a single value)."""
+    rows = []
+    if not isinstance(changes, dict):
+        return rows
+    for name, value in changes.items():
+        label = name.replace("_", " ")
+        if isinstance(value, dict) and set(value) <= {"before", "after"}:
+            rows.append(
+                {"field": label, "before": value.get("before"), "after": value.get("after")}
+            )
+        elif isinstance(value, dict):
+            text = ", ".join(f"{key}: {inner}" for key, inner in value.items())
+            rows.append({"field": label, "value": text})
+        else:
+            rows.append({"field": label, "value": value})
+    return rows

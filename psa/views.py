@@ -1,0 +1,31 @@
+"""The home page: where the month-end work stands, one click from each screen."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+from accounting import selectors as accounting_selectors
+from accounting.models import BatchStatus, TransferState
+from accounting.postables import kinds
+from psa import web
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    context = {"can_account": request.user.has_perm("accounting.view_glbatch")}
+    if context["can_account"]:
+        context["unposted"] = [
+            {
+                "type": kind.type,
+                "label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+                "count": accounting_selectors.unposted_list(record_type=kind.type).count(),
+                "url": reverse("accounting:unposted", args=[kind.type]),
+            }
+            for kind in kinds()
+        ]
+        open_batches = accounting_selectors.batch_list(status=BatchStatus.OPEN)
+        context["open_batches"] = open_batches.count()
+        context["failed"] = open_batches.filter(transfer_state=TransferState.FAILED).count()
+        context["recent"] = list(accounting_selectors.batch_list()[:6])
+    return render(request, "home.html", context)

@@ -1,0 +1,182 @@
+"""What the browser views of every app share: pages of a table, refusals shown as
+messages in the page (never an error page), links to records, and the checks an
+action makes before it calls its service."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+
+from psa.errors import ApplicationError
+
+# The page of each kind of record, by the record type the services and the API use.
+# URL names rather than imports, so that accounting links to records without
+# depending on the record apps.
+RECORD_URL_NAMES = {
+    "invoice": "invoicing:invoice_detail",
+    "expense": "expenses:entry_detail",
+    "expense_sheet": "expenses:sheet_detail",
+    "freight": "procurement:po_detail",
+    "product": "procurement:line_detail",
+}
+
+RECORD_TYPE_LABELS = {
+    "invoice": "Invoices",
+    "expense": "Expenses",
+    "freight": "Freight",
+    "product": "Products",
+}
+
+PAGE_SIZE = 50
+
+
+def record_url(record_type: str, record_id: Any) -> str | None:
+    name = RECORD_URL_NAMES.get(record_type)
+    if name is None or record_id in (None, ""):
+        return None
+    try:
+        return reverse(name, args=[record_id])
+    except NoReverseMatch:
+        return None
+
+
+def paginate(request: HttpRequest, rows: QuerySet | list, *, per_page: int = PAGE_SIZE) -> Page:
+    """One page of a table: a COUNT and one query for the rows, whatever the book's size."""
+    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+
+
+def refusal_items(error: ApplicationError) -> list[dict[str, Any]]:
+    items = []
+    for item in error.extra.get("items") or []:
+        if isinstance(item, dict):
+            items.append({**item, "url": record_url(item.get("type", ""), item.get("id"))})
+    return items
+
+
+def refuse(request: HttpRequest, error: ApplicationError) -> None:
+    """Show a refused step in the page: its sentence, which names the way out, and
+    links to the records it concerns."""
+    fields = error.extra.get("fields") or {}
+    html = render_to_string(
+        "partials/refusal.html",
+        {
+            "message": error.message,
+            "items": refusal_items(error),
+            "fields": sorted(fields.items()) if isinstance(fields, dict) else [],
+        },
+    )
+    messages.error(request, mark_safe(html), extra_tags="refusal")
+
+
+def field_errors_to_form(form: forms.BaseForm, error: ApplicationError) -> bool:
+    """Put a refusal's field errors on the form's fields; True if all found a field."""
+    fields = error.extra.get("fields") or {}
+    placed = bool(fields)
+    for name, problems in fields.items():
+        if name in form.fields:
+            for problem in problems:
+                form.add_error(name, problem)
+        else:
+            placed = False
+    return placed
+
+
+def allowed(request: HttpRequest, permission: str, doing: str) -> bool:
+    """An action a user may not take is refused in the page, with who can take it."""
+    if request.user.has_perm(permission):
+        return True
+    messages.error(
+        request,
+        f"You cannot {doing}: your role does not allow it. Ask a member of Finance "
+        "(or an administrator) to do it.",
+    )
+    return False
+
+
+def next_url(request: HttpRequest, fallback: str) -> str:
+    """Where to go after an action: the page it was started from, if it is ours."""
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback
+
+
+# The record's state in words ---------------------------------------------------------
+
+BATCHING_ACTIONS = ("batched", "rebatched", "rerecorded")
+
+
+def day(moment: Any) -> str:
+    """3 Nov 2026, in the user's time zone."""
+    if hasattr(moment, "tzinfo") and moment.tzinfo is not None:
+        moment = timezone.localtime(moment)
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def batched_since(trail: list, batch: Any) -> Any:
+    """When the record (last) joined its batch, from its audit trail."""
+    for event in reversed(trail):
+        if event.batch_id == batch.pk and event.action in BATCHING_ACTIONS:
+            return event.at
+    return batch.created_at
+
+
+def unbatched_on(trail: list, batch: Any) -> Any:
+    for event in reversed(trail):
+        if event.batch_id == batch.pk and event.action == "unbatched":
+            return event.at
+    return None
+
+
+class RecordState:
+    """A record's state for the banner of its page: a headline such as "In batch
+    GL-00042 since 3 Nov 2026; locked", what it means, and a tone for the colour."""
+
+    def __init__(self, headline: str, detail: str = "", tone: str = "neutral") -> None:
+        self.headline, self.detail, self.tone = headline, detail, tone
+
+    def __repr__(self) -> str:
+        return f"RecordState({self.headline!r})"
+
+
+def batch_state(
+    *, reference: str, batch: Any, original_batch: Any, trail: list
+) -> RecordState | None:
+    """The part of a record's state that its GL batch decides, or None when it is in
+    no batch and was never unbatched."""
+    if batch is not None:
+        since = batched_since(trail, batch)
+        if batch.status == "open":
+            return RecordState(
+                f"In batch {batch.batch_identifier} since {day(since)}; locked",
+                f"No field, status or amount of {reference} can change while it is in the "
+                "batch. To fix it: MORE > Unbatch, edit, then MORE > Rebatch (or send it in "
+                "a new batch).",
+                "locked",
+            )
+        return RecordState(
+            f"In batch {batch.batch_identifier} since {day(since)}; locked, batch "
+            f"{batch.get_status_display().lower()}",
+            f"The batch is {batch.get_status_display().lower()}, so {reference} cannot be "
+            "unbatched. An administrator can reopen the batch.",
+            "locked",
+        )
+    if original_batch is not None:
+        when = unbatched_on(trail, original_batch)
+        on = f" on {day(when)}" if when else ""
+        return RecordState(
+            f"Unbatched from {original_batch.batch_identifier}{on}; editable",
+            "",
+            "editable",
+        )
+    return None

@@ -1,0 +1,107 @@
+"""The setup tables in the Django admin, and the accounting package setup's
+clear-and-restore of Direct Transfer."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+
+from accounting import setup_services
+from accounting.models import AccountingSetup
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = User.objects.create_superuser("root", password="pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "accounting/glaccount",
+        "accounting/taxcode",
+        "accounting/defaultglaccount",
+        "accounting/accountingsetup",
+        "accounting/glbatch",
+        "accounting/transferlog",
+        "accounting/auditevent",
+        "invoicing/invoicestatus",
+        "expenses/expensetype",
+        "psa/company",
+        "auth/group",
+        "auth/user",
+    ],
+)
+def test_every_setup_table_has_an_admin_page(admin_client, book, model):
+    response = admin_client.get(f"/admin/{model}/")
+    assert response.status_code == 200
+
+
+def test_records_are_not_edited_in_the_admin(admin_client):
+    for model in ("invoicing/invoice", "expenses/expenseentry", "procurement/purchaseorder"):
+        assert admin_client.get(f"/admin/{model}/").status_code == 404
+    assert admin_client.get("/admin/accounting/glbatch/add/").status_code == 403
+
+
+def test_clearing_direct_transfer_keeps_the_options_and_one_click_restores_them(
+    admin_client, book, tmp_path
+):
+    ledger = str(tmp_path / "books.beancount")
+    setup_services.accounting_setup_update(
+        actor=None, package="beancount", direct_transfer=True, options={"ledger_path": ledger}
+    )
+    url = reverse("admin:accounting_accountingsetup_change", args=[1])
+    assert "restore-options-form" not in admin_client.get(url).content.decode()
+
+    response = admin_client.post(
+        url,
+        {
+            "package": "beancount",
+            "export_format": "gl_journal_csv",
+            "options": f'{{"ledger_path": "{ledger}"}}',
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    setup = AccountingSetup.objects.get(pk=1)
+    assert setup.direct_transfer is False
+    assert setup.options == {}
+    assert setup.saved_options == {"ledger_path": ledger}
+    assert "restore-options-form" in response.content.decode()
+
+    response = admin_client.post(
+        reverse("admin:accounting_accountingsetup_restore_options", args=[1]), follow=True
+    )
+    assert "The saved options are restored." in response.content.decode()
+    setup.refresh_from_db()
+    assert setup.options == {"ledger_path": ledger} and setup.saved_options == {}
+
+
+def test_direct_transfer_without_a_connector_is_a_form_error(admin_client, book):
+    url = reverse("admin:accounting_accountingsetup_change", args=[1])
+    response = admin_client.post(
+        url,
+        {
+            "package": "other",
+            "direct_transfer": "on",
+            "export_format": "gl_journal_csv",
+            "options": "{}",
+        },
+    )
+    assert response.status_code == 200
+    assert "This package has no direct transfer" in response.content.decode()
+    assert AccountingSetup.objects.get(pk=1).direct_transfer is False
+
+
+def test_the_closed_flag_of_a_status_in_use_is_read_only(admin_client, make_invoice):
+    make_invoice()
+    from invoicing.models import InvoiceStatus
+
+    closed = InvoiceStatus.objects.get(name="Closed")
+    html = admin_client.get(
+        reverse("admin:invoicing_invoicestatus_change", args=[closed.pk])
+    ).content.decode()
+    assert 'name="is_closed"' not in html
