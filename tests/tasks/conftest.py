@@ -95,6 +95,7 @@ def workers(broker, tmp_path, settings_media):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_VISIBILITY_TIMEOUT": "5",
+        "CELERY_RESTORE_INTERVAL": "1",
         "MEDIA_ROOT": str(settings_media),
         "DATABASE_CONN_MAX_AGE": "0",
     }
