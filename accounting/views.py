@@ -9,13 +9,12 @@ through the registry of postable kinds, and linked to by URL name (`psa.web`).
 
 import mimetypes
 import posixpath
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -204,42 +203,6 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
 # --- Open Batches ----------------------------------------------------------------------
 
 
-def _batch_summaries(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Counts and totals of a page of batches: two grouped queries per kind, however
-    many batches the page shows."""
-    summaries: dict[int, dict[str, Any]] = {
-        pk: {"counts": {}, "total": Decimal("0.00"), "records": 0, "unbatched": 0}
-        for pk in batch_ids
-    }
-    if not batch_ids:
-        return summaries
-    for kind in kinds():
-        column = f"{kind.batch_field}_id"
-        grouped = (
-            kind.model.objects.filter(**{f"{column}__in": batch_ids})
-            .order_by()
-            .values(column)
-            .annotate(n=Count("pk"), total=Sum(kind.amount_field))
-        )
-        for row in grouped:
-            summary = summaries[row[column]]
-            summary["counts"][kind.type] = row["n"]
-            summary["records"] += row["n"]
-            summary["total"] += row["total"] or Decimal("0")
-        original = f"{kind.original_batch_field}_id"
-        outside = (
-            kind.model.objects.filter(
-                **{f"{original}__in": batch_ids, f"{kind.batch_field}__isnull": True}
-            )
-            .order_by()
-            .values(original)
-            .annotate(n=Count("pk"))
-        )
-        for row in outside:
-            summaries[row[original]]["unbatched"] += row["n"]
-    return summaries
-
-
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def batch_list(request: HttpRequest) -> HttpResponse:
@@ -249,7 +212,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     batches = selectors.batch_list(status=None if status == "all" else status)
     page = web.paginate(request, batches, per_page=25)
     rows = list(page.object_list)
-    summaries = _batch_summaries([batch.pk for batch in rows])
+    summaries = selectors.batch_summaries([batch.pk for batch in rows])
     return render(
         request,
         "accounting/batch_list.html",
@@ -295,7 +258,7 @@ def batch_action(request: HttpRequest) -> HttpResponse:
                 "tabs": _tabs("batches"),
                 "action": action,
                 "batches": batches,
-                "summaries": _batch_summaries([batch.pk for batch in batches]),
+                "summaries": selectors.batch_summaries([batch.pk for batch in batches]),
                 "waiting": waiting,
                 "next": back,
             },
@@ -368,7 +331,7 @@ def _transfer_context(batch: GLBatch) -> dict[str, Any]:
 @permission_required(VIEW, raise_exception=True)
 def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
-    summary = _batch_summaries([batch.pk])[batch.pk]
+    summary = selectors.batch_summaries([batch.pk])[batch.pk]
     item_tabs = [
         {
             "key": kind.type,
