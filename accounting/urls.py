@@ -39,6 +39,11 @@ urlpatterns = [
         name="batch_delete",
     ),
     path(
+        "finance/accounting-interface/batches/<int:batch_id>/checklist.csv",
+        views.batch_checklist,
+        name="batch_checklist",
+    ),
+    path(
         "finance/accounting-interface/batches/<int:batch_id>/reopen/",
         views.batch_reopen,
         name="batch_reopen",

@@ -7,6 +7,7 @@ message in the page. Accounting does not import the record apps: records are rea
 through the registry of postable kinds, and linked to by URL name (`psa.web`).
 """
 
+import csv
 import mimetypes
 import posixpath
 from typing import Any
@@ -407,6 +408,35 @@ def batch_file(request: HttpRequest, batch_id: int) -> HttpResponse:
     return FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=name, content_type=content_type
     )
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def batch_checklist(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """The originals this batch replaced, as a CSV checklist to work through in the
+    accounting package."""
+    batch = _batch_or_404(batch_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{batch.batch_identifier}-originals-to-remove.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        ["record", "type", "id", "original_batch", "sent_at", "external_reference", "removal"]
+    )
+    for row in selectors.batch_resend_checklist(batch):
+        writer.writerow(
+            [
+                row["reference"],
+                row["type"],
+                row["id"],
+                row["batch_identifier"],
+                row["sent_at"].isoformat(),
+                row["external_reference"],
+                row["removal"] or "to remove",
+            ]
+        )
+    return response
 
 
 _BATCH_CONFIRM = {

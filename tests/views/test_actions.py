@@ -249,6 +249,15 @@ def test_resending_needs_the_checklist_confirmed_and_the_batch_keeps_it(
     html = finance_client.get(response["Location"]).content.decode()
     assert "Originals replaced by this batch" in html and "Removal confirmed" in html
 
+    download = finance_client.get(reverse("accounting:batch_checklist", args=[batch.pk]))
+    assert download["Content-Disposition"].startswith("attachment;")
+    header, row = download.content.decode().splitlines()
+    assert header.startswith("record,type,id,original_batch")
+    assert row.startswith(
+        f"Invoice {invoice.number},invoice,{invoice.pk},{first.batch_identifier},"
+    )
+    assert row.endswith(",confirmed")
+
 
 def test_deleted_batch_page_splits_changed_from_unchanged_and_rerecords_in_one_click(
     finance_client, finance, make_invoice, send, django_capture_on_commit_callbacks
