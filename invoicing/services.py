@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounting.audit import audit_record, field_changes
-from accounting.gl import to_cents
+from accounting.gl import fits_money, to_cents
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
@@ -155,6 +155,11 @@ def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
         for name, messages in line_errors.items():
             errors.setdefault(f"{prefix}.{name}", []).extend(messages)
         if not line_errors and not unknown:
+            if not fits_money(quantity * unit_price):
+                errors.setdefault(f"{prefix}.quantity", []).append(
+                    "Quantity times unit price is too large."
+                )
+                continue
             line_input = LineInput(
                 description=description.strip(),
                 quantity=quantity,
@@ -162,10 +167,6 @@ def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
                 gl_account=gl_account,
                 taxable=taxable,
             )
-            if line_input.amount >= Decimal(10) ** 18:
-                errors.setdefault(f"{prefix}.quantity", []).append(
-                    "Quantity times unit price is too large."
-                )
             parsed.append(line_input)
     return parsed
 
@@ -203,6 +204,14 @@ def _totals(
     taxable = sum((amount for amount, is_taxable in amounts if is_taxable), ZERO)
     tax = to_cents(taxable * tax_code.rate / Decimal(100)) if tax_code else ZERO
     return subtotal, tax, subtotal + tax
+
+
+def _refuse_total_too_large(total: Decimal) -> None:
+    if not fits_money(total):
+        raise InvalidInput(
+            "The invoice total is too large; split it into several invoices.",
+            fields={"lines": ["The invoice total is too large."]},
+        )
 
 
 def _lines_text(lines: Sequence[LineInput | InvoiceLine]) -> str:
@@ -292,6 +301,7 @@ def invoice_create(
 
     status = _default_status()
     subtotal, tax, total = _totals(parsed_lines, tax_code)
+    _refuse_total_too_large(total)
     invoice = Invoice.objects.create(
         number=f"INV-{counter_next(name='invoice')}",
         company=company,
@@ -396,6 +406,7 @@ def invoice_update(
         locked.lines.all().delete()
         final_lines = _insert_lines(locked, edits["lines"])
     locked.subtotal, locked.tax, locked.total = _totals(final_lines, locked.tax_code)
+    _refuse_total_too_large(locked.total)
     if changes_status:
         locked.status = new_status
         locked.is_closed = new_status.is_closed

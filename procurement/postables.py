@@ -3,13 +3,15 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from accounting.gl import AccountBook, Posting, PostingHeader, to_cents
+from accounting.models import TaxCode
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 
 
-def purchase_tax(amount: Decimal, purchase_order: PurchaseOrder) -> Decimal:
-    if purchase_order.tax_code is None:
+def purchase_tax(amount: Decimal, tax_code: TaxCode | None) -> Decimal:
+    """The tax a purchase order's tax code adds to a product line."""
+    if tax_code is None:
         return Decimal("0.00")
-    return to_cents(amount * purchase_order.tax_code.rate / Decimal(100))
+    return to_cents(amount * tax_code.rate / Decimal(100))
 
 
 class FreightKind:
@@ -86,7 +88,7 @@ class ProductKind:
 
     def posting(self, record: PurchaseOrderLine, book: AccountBook) -> Posting:
         purchase_order = record.purchase_order
-        tax = purchase_tax(record.amount, purchase_order)
+        tax = purchase_tax(record.amount, purchase_order.tax_code)
         lines = [book.debit(record.gl_account_id, "inventory", record.amount, record.description)]
         if tax:
             lines.append(

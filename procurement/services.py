@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounting.audit import audit_record, field_changes
-from accounting.gl import to_cents
+from accounting.gl import fits_money, to_cents
 from accounting.locks import lock_rows
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
@@ -136,9 +136,26 @@ def _freight_amount(value: Any, errors: dict[str, list[str]]) -> Decimal | None:
     return amount
 
 
-def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[str]]) -> None:
-    if line.amount >= Decimal(10) ** 18:
+def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[str]]) -> bool:
+    if not fits_money(line.quantity * line.unit_cost):
         errors.setdefault(field, []).append("Quantity times unit cost is too large.")
+        return False
+    return True
+
+
+def _check_totals_fit(
+    lines: Sequence[LineInput],
+    tax_code: TaxCode | None,
+    *,
+    prefix: str,
+    errors: dict[str, list[str]],
+) -> None:
+    """A line's total with the purchase order's tax must fit too."""
+    for index, line in enumerate(lines):
+        if not fits_money(line.amount + purchase_tax(line.amount, tax_code)):
+            errors.setdefault(f"{prefix}[{index}].unit_cost", []).append(
+                "The line's total with tax is too large."
+            )
 
 
 def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInput | None:
@@ -160,7 +177,8 @@ def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInp
     if line_errors or unknown:
         return None
     parsed = LineInput(description.strip(), quantity, unit_cost, gl_account)
-    _check_amount_fits(parsed, field=f"{prefix}.quantity", errors=errors)
+    if not _check_amount_fits(parsed, field=f"{prefix}.quantity", errors=errors):
+        return None
     return parsed
 
 
@@ -267,7 +285,7 @@ def _insert_lines(
             quantity=line.quantity,
             unit_cost=line.unit_cost,
             amount=line.amount,
-            total=line.amount + purchase_tax(line.amount, purchase_order),
+            total=line.amount + purchase_tax(line.amount, purchase_order.tax_code),
             gl_account=line.gl_account,
         )
         for position, line in enumerate(lines, start=first_position)
@@ -325,6 +343,7 @@ def purchase_order_create(
         freight_gl_account, GLAccount, field="freight_gl_account", errors=errors, required=False
     )
     parsed_lines = _parse_lines(lines, errors)
+    _check_totals_fit(parsed_lines, tax_code, prefix="lines", errors=errors)
     _raise_if(errors, "purchase order")
 
     purchase_order = PurchaseOrder.objects.create(
@@ -427,7 +446,7 @@ def purchase_order_update(
         locked.tax_code = tax_code
         lines = list(locked.lines.all())
         for line in lines:
-            line.total = line.amount + purchase_tax(line.amount, locked)
+            line.total = line.amount + purchase_tax(line.amount, tax_code)
         PurchaseOrderLine.objects.bulk_update(lines, ["total"])
     if changes_status:
         locked.status = new_status
@@ -496,6 +515,10 @@ def purchase_order_line_add(
     )
     # Field names as the caller passed them, not prefixed.
     errors = {name.removeprefix("line."): messages for name, messages in errors.items()}
+    if parsed is not None and not fits_money(
+        parsed.amount + purchase_tax(parsed.amount, locked.tax_code)
+    ):
+        errors.setdefault("unit_cost", []).append("The line's total with tax is too large.")
     _raise_if(errors, "product line")
     _refuse_unless_po_open(locked, "no product line can be added to it")
 
@@ -578,13 +601,17 @@ def purchase_order_line_update(
     before = _line_state(locked)
     for name, value in edits.items():
         setattr(locked, name, value)
-    locked.amount = to_cents(locked.quantity * locked.unit_cost)
-    locked.total = locked.amount + purchase_tax(locked.amount, locked.purchase_order)
-    if locked.amount >= Decimal(10) ** 18:
+    product = locked.quantity * locked.unit_cost
+    tax_code = locked.purchase_order.tax_code
+    if not fits_money(product) or not fits_money(
+        to_cents(product) + purchase_tax(to_cents(product), tax_code)
+    ):
         raise InvalidInput(
             "The product line has errors; correct the fields listed.",
             fields={"quantity": ["Quantity times unit cost is too large."]},
         )
+    locked.amount = to_cents(product)
+    locked.total = locked.amount + purchase_tax(locked.amount, tax_code)
     if changes_closed:
         locked.closed = closed
     locked.save()
