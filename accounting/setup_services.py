@@ -24,6 +24,7 @@ from accounting.models import (
 from psa.errors import ApplicationError, InvalidInput
 
 SETUP_ACTION = "setup_changed"
+SETUP_RECORD_TYPE = "setup"  # the audit trail's record type for the one setup row
 
 
 class _Unset:
@@ -65,7 +66,11 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[st
 
 def _audit(actor: AbstractBaseUser | None, changes: dict[str, Any]) -> None:
     AuditEvent.objects.create(
-        at=timezone.now(), actor=actor, action=SETUP_ACTION, record_type="setup", changes=changes
+        at=timezone.now(),
+        actor=actor,
+        action=SETUP_ACTION,
+        record_type=SETUP_RECORD_TYPE,
+        changes=changes,
     )
 
 

@@ -1,1 +1,52 @@
-urlpatterns: list = []
+"""The REST API (api.md) under /api/: version 1, its OpenAPI schema and its docs."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from accounting import api as accounting_api
+from expenses import api as expenses_api
+from invoicing import api as invoicing_api
+from procurement import api as procurement_api
+from psa import company_api
+from psa.api import not_found_view
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("companies", company_api.CompanyViewSet, basename="company")
+router.register("accounting/gl-accounts", accounting_api.GLAccountViewSet, basename="gl-account")
+router.register("accounting/tax-codes", accounting_api.TaxCodeViewSet, basename="tax-code")
+router.register("accounting/batches", accounting_api.BatchViewSet, basename="batch")
+router.register("expense-types", expenses_api.ExpenseTypeViewSet, basename="expense-type")
+router.register("invoice-statuses", invoicing_api.InvoiceStatusViewSet, basename="invoice-status")
+router.register("invoices", invoicing_api.InvoiceViewSet, basename="invoice")
+router.register("expense-sheets", expenses_api.ExpenseSheetViewSet, basename="expense-sheet")
+router.register("expense-entries", expenses_api.ExpenseEntryViewSet, basename="expense-entry")
+router.register("purchase-orders", procurement_api.PurchaseOrderViewSet, basename="purchase-order")
+router.register(
+    "purchase-order-lines",
+    procurement_api.PurchaseOrderLineViewSet,
+    basename="purchase-order-line",
+)
+
+version_1 = [
+    path("auth/token/", company_api.TokenView.as_view(), name="token"),
+    path("accounting/setup/", accounting_api.SetupView.as_view(), name="setup"),
+    path("accounting/setup/audit/", accounting_api.SetupAuditView.as_view(), name="setup-audit"),
+    path(
+        "accounting/setup/restore-options/",
+        accounting_api.SetupRestoreOptionsView.as_view(),
+        name="setup-restore-options",
+    ),
+    path("accounting/unposted/", accounting_api.UnpostedView.as_view(), name="unposted"),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("v1/", include(version_1)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"^.*$", not_found_view),
+]

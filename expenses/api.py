@@ -1,0 +1,376 @@
+"""Expense sheets and entries over HTTP (api.md, "Expenses").
+
+Staff and Approvers create, edit and submit their own sheets and entries; Finance those
+of every member; Approvers see every sheet so they can approve and reverse them (never
+their own: the service refuses that). Others' sheets stay out of a Staff member's lists.
+"""
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from accounting import api as accounting_api
+from accounting import services as accounting_services
+from expenses import selectors, services
+from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
+from psa.api import (
+    ApiMixin,
+    IdFilter,
+    ReferenceDataMixin,
+    acts_for_everyone,
+    error_responses,
+    list_error_responses,
+    money_field,
+    reference_schema,
+)
+from psa.models import Company
+
+ENTRY_TYPE = services.ENTRY_TYPE
+SHEET_TYPE = services.SHEET_TYPE
+APPROVE = ("expenses.approve_expensesheet",)
+
+
+def sees_every_sheet(user) -> bool:
+    return acts_for_everyone(user) or user.has_perm("expenses.approve_expensesheet")
+
+
+def ensure_may_change(user, sheet: ExpenseSheet) -> None:
+    """Members change their own sheets and entries; Finance everyone's."""
+    if sheet.member_id != user.pk and not acts_for_everyone(user):
+        raise exceptions.PermissionDenied(
+            f"Expense sheet {sheet.pk} belongs to another member; only they or Finance can "
+            "change it."
+        )
+
+
+# --- serializers ----------------------------------------------------------------------------
+
+
+class ExpenseEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sheet = serializers.IntegerField(source="sheet_id")
+    date = serializers.DateField()
+    expense_type = serializers.IntegerField(source="expense_type_id")
+    amount = money_field()
+    description = serializers.CharField()
+    billable = serializers.BooleanField()
+    company = serializers.IntegerField(source="company_id", allow_null=True)
+    is_approved = serializers.BooleanField(help_text="Its sheet is approved: ready to post.")
+    gl_batch = accounting_api.batch_identifier_field("gl_batch")
+    gl_batch_id = serializers.IntegerField(allow_null=True)
+    original_batch = accounting_api.batch_identifier_field("original_batch")
+    original_batch_id = serializers.IntegerField(allow_null=True)
+
+
+class ExpenseSheetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    member = serializers.IntegerField(source="member_id")
+    member_name = serializers.CharField(source="member.username")
+    status = serializers.ChoiceField(choices=SheetStatus.choices)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    approved_by = serializers.IntegerField(source="approved_by_id", allow_null=True)
+    entries = ExpenseEntrySerializer(many=True, source="entries.all")
+
+
+class ExpenseSheetCreateSerializer(serializers.Serializer):
+    member = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        help_text="The member whose expenses these are; the caller when left out.",
+    )
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+
+
+class ExpenseEntryCreateSerializer(serializers.Serializer):
+    sheet = serializers.PrimaryKeyRelatedField(queryset=ExpenseSheet.objects.all())
+    date = serializers.DateField()
+    expense_type = serializers.PrimaryKeyRelatedField(queryset=ExpenseType.objects.all())
+    amount = money_field()
+    description = serializers.CharField(max_length=500)
+    billable = serializers.BooleanField(required=False, default=False)
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+
+    def __init__(self, *args: Any, sheets=None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if sheets is not None:  # only sheets the caller may see
+            self.fields["sheet"].queryset = sheets
+
+
+class ExpenseEntryUpdateSerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+    expense_type = serializers.PrimaryKeyRelatedField(
+        queryset=ExpenseType.objects.all(), required=False
+    )
+    amount = money_field(required=False)
+    description = serializers.CharField(max_length=500, required=False)
+    billable = serializers.BooleanField(required=False)
+    company = serializers.PrimaryKeyRelatedField(
+        queryset=Company.objects.all(), required=False, allow_null=True
+    )
+
+
+# --- sheets -----------------------------------------------------------------------------------
+
+
+class ExpenseSheetFilter(django_filters.FilterSet):
+    member = IdFilter(field_name="member_id")
+    status = django_filters.ChoiceFilter(choices=SheetStatus.choices)
+    period_from = django_filters.DateFilter(field_name="period_end", lookup_expr="gte")
+    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
+
+    class Meta:
+        model = ExpenseSheet
+        fields: list[str] = []
+
+
+def _sheet_step_schema(summary: str, conflicts: tuple[str, ...]) -> Any:
+    return extend_schema(
+        summary=summary,
+        request=None,
+        responses={
+            200: ExpenseSheetSerializer,
+            **error_responses(not_found=True, conflicts=conflicts),
+        },
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List expense sheets (a Staff member sees their own)",
+        responses={200: ExpenseSheetSerializer(many=True), **list_error_responses()},
+    ),
+    retrieve=extend_schema(
+        responses={200: ExpenseSheetSerializer, **error_responses(not_found=True)}
+    ),
+)
+class ExpenseSheetViewSet(ApiMixin, GenericViewSet):
+    serializer_class = ExpenseSheetSerializer
+    filterset_class = ExpenseSheetFilter
+    ordering_fields = ["period_start", "period_end", "status", "id"]
+    required_permissions = {
+        "list": ("expenses.view_expensesheet",),
+        "retrieve": ("expenses.view_expensesheet",),
+        "audit": ("expenses.view_expensesheet",),
+        "create": ("expenses.add_expensesheet",),
+        "submit": ("expenses.change_expensesheet",),
+        "approve": APPROVE,
+        "reverse": APPROVE,
+    }
+
+    def get_queryset(self):
+        sheets = selectors.expense_sheet_queryset()
+        user = self.request.user
+        return sheets if sees_every_sheet(user) else sheets.filter(member_id=user.pk)
+
+    def _sheet(self, sheet_id: int, code: int = status.HTTP_200_OK) -> Response:
+        sheet = selectors.expense_sheet_get(sheet_id=sheet_id)
+        return Response(ExpenseSheetSerializer(sheet).data, status=code)
+
+    @extend_schema(
+        summary="Create an open expense sheet",
+        request=ExpenseSheetCreateSerializer,
+        responses={201: ExpenseSheetSerializer, **error_responses(validation=True)},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = ExpenseSheetCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = serializer.validated_data.get("member", request.user)
+        if member.pk != request.user.pk and not acts_for_everyone(request.user):
+            raise exceptions.PermissionDenied(
+                "You can create expense sheets for yourself only; Finance can for anyone."
+            )
+        sheet = services.expense_sheet_create(
+            actor=request.user,
+            member=member,
+            period_start=serializer.validated_data["period_start"],
+            period_end=serializer.validated_data["period_end"],
+        )
+        return self._sheet(sheet.pk, status.HTTP_201_CREATED)
+
+    @_sheet_step_schema("Submit the sheet (open -> submitted)", ("invalid_transition",))
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        sheet = self.get_object()
+        ensure_may_change(request.user, sheet)
+        services.expense_sheet_submit(actor=request.user, sheet=sheet)
+        return self._sheet(sheet.pk)
+
+    @_sheet_step_schema(
+        "Approve the sheet (submitted -> approved); never one's own", ("invalid_transition",)
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        sheet = self.get_object()
+        services.expense_sheet_approve(actor=request.user, sheet=sheet)
+        return self._sheet(sheet.pk)
+
+    @_sheet_step_schema(
+        "Reverse the sheet (approved -> open); batched entries stay locked",
+        ("invalid_transition",),
+    )
+    @action(detail=True, methods=["post"])
+    def reverse(self, request: Request, pk: str) -> Response:
+        sheet = self.get_object()
+        services.expense_sheet_reverse(actor=request.user, sheet=sheet)
+        return self._sheet(sheet.pk)
+
+    @accounting_api.audit_schema
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def audit(self, request: Request, pk: str) -> Response:
+        sheet = self.get_object()
+        return accounting_api.audit_response(record_type=SHEET_TYPE, record_id=sheet.pk)
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+class ExpenseEntryFilter(django_filters.FilterSet):
+    sheet = IdFilter(field_name="sheet_id")
+    member = IdFilter(field_name="sheet__member_id")
+    expense_type = IdFilter(field_name="expense_type_id")
+    is_approved = django_filters.BooleanFilter()
+    gl_batch = django_filters.CharFilter(
+        field_name="gl_batch__batch_identifier", help_text="A batch identifier."
+    )
+    original_batch = django_filters.CharFilter(field_name="original_batch__batch_identifier")
+    batched = django_filters.BooleanFilter(
+        field_name="gl_batch", lookup_expr="isnull", exclude=True, help_text="In a GL batch."
+    )
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = ExpenseEntry
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List expense entries (a Staff member sees their own)",
+        responses={200: ExpenseEntrySerializer(many=True), **list_error_responses()},
+    ),
+    retrieve=extend_schema(
+        responses={200: ExpenseEntrySerializer, **error_responses(not_found=True)}
+    ),
+)
+class ExpenseEntryViewSet(ApiMixin, GenericViewSet):
+    serializer_class = ExpenseEntrySerializer
+    filterset_class = ExpenseEntryFilter
+    ordering_fields = ["date", "amount", "id"]
+    required_permissions = {
+        "list": ("expenses.view_expenseentry",),
+        "retrieve": ("expenses.view_expenseentry",),
+        "audit": ("expenses.view_expenseentry",),
+        "create": ("expenses.add_expenseentry",),
+        "partial_update": ("expenses.change_expenseentry",),
+        "unbatch": accounting_api.UNBATCH,
+        "rebatch": accounting_api.UNBATCH,
+    }
+
+    def get_queryset(self):
+        entries = selectors.expense_entry_queryset()
+        user = self.request.user
+        return entries if sees_every_sheet(user) else entries.filter(sheet__member_id=user.pk)
+
+    def _entry(self, entry_id: int, code: int = status.HTTP_200_OK) -> Response:
+        entry = selectors.expense_entry_get(entry_id=entry_id)
+        return Response(ExpenseEntrySerializer(entry).data, status=code)
+
+    @extend_schema(
+        summary="Add an entry to an open expense sheet",
+        request=ExpenseEntryCreateSerializer,
+        responses={
+            201: ExpenseEntrySerializer,
+            **error_responses(validation=True, conflicts=["record_not_open"]),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        user = request.user
+        sheets = ExpenseSheet.objects.all()
+        if not sees_every_sheet(user):
+            sheets = sheets.filter(member_id=user.pk)
+        serializer = ExpenseEntryCreateSerializer(data=request.data, sheets=sheets)
+        serializer.is_valid(raise_exception=True)
+        ensure_may_change(user, serializer.validated_data["sheet"])
+        entry = services.expense_entry_create(actor=user, **serializer.validated_data)
+        return self._entry(entry.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit an expense entry",
+        description="Refused while the entry is in a GL batch (record_locked: unbatch it "
+        "first) or its sheet is not open (record_not_open: reverse the sheet first).",
+        request=ExpenseEntryUpdateSerializer,
+        responses={
+            200: ExpenseEntrySerializer,
+            **error_responses(
+                validation=True, not_found=True, conflicts=["record_locked", "record_not_open"]
+            ),
+        },
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        entry = self.get_object()
+        ensure_may_change(request.user, entry.sheet)
+        serializer = ExpenseEntryUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.expense_entry_update(actor=request.user, entry=entry, **serializer.validated_data)
+        return self._entry(entry.pk)
+
+    @accounting_api.unbatch_schema(ExpenseEntrySerializer, "expense entry")
+    @action(detail=True, methods=["post"])
+    def unbatch(self, request: Request, pk: str) -> Response:
+        entry = self.get_object()
+        accounting_services.record_unbatch(
+            actor=request.user, record_type=ENTRY_TYPE, record_id=entry.pk
+        )
+        return self._entry(entry.pk)
+
+    @accounting_api.rebatch_schema(ExpenseEntrySerializer, "expense entry")
+    @action(detail=True, methods=["post"])
+    def rebatch(self, request: Request, pk: str) -> Response:
+        entry = self.get_object()
+        accounting_services.record_rebatch(
+            actor=request.user, record_type=ENTRY_TYPE, record_id=entry.pk
+        )
+        return self._entry(entry.pk)
+
+    @accounting_api.audit_schema
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def audit(self, request: Request, pk: str) -> Response:
+        entry = self.get_object()
+        return accounting_api.audit_response(record_type=ENTRY_TYPE, record_id=entry.pk)
+
+
+# --- expense types ----------------------------------------------------------------------------
+
+
+class ExpenseTypeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ExpenseType
+        fields = ["id", "code", "name", "gl_account"]
+
+
+@reference_schema("expense types")
+class ExpenseTypeViewSet(ReferenceDataMixin, GenericViewSet):
+    serializer_class = ExpenseTypeSerializer
+    ordering_fields = ["code", "name", "id"]
+    required_permissions = {
+        "list": ("expenses.view_expensetype",),
+        "retrieve": ("expenses.view_expensetype",),
+        "create": ("expenses.add_expensetype",),
+    }
+
+    def get_queryset(self):
+        return selectors.expense_type_list()

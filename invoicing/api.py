@@ -1,0 +1,233 @@
+"""Invoices over HTTP (api.md, "Invoices"): each write calls one service of
+invoicing.services; unbatch and rebatch call the accounting workflows."""
+
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from accounting import api as accounting_api
+from accounting import services as accounting_services
+from accounting.models import GLAccount, TaxCode
+from invoicing import selectors, services
+from invoicing.models import Invoice, InvoiceStatus
+from psa.api import (
+    ApiMixin,
+    IdFilter,
+    ensure_line_amount_fits,
+    error_responses,
+    list_error_responses,
+    money_field,
+)
+from psa.models import Company
+
+RECORD_TYPE = "invoice"
+VIEW = ("invoicing.view_invoice",)
+EDIT_CONFLICTS = ("record_locked", "record_not_open")
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    description = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=2)
+    unit_price = money_field()
+    amount = money_field()
+    gl_account = serializers.IntegerField(source="gl_account_id", allow_null=True)
+    taxable = serializers.BooleanField()
+
+
+class InvoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    company = serializers.IntegerField(source="company_id")
+    date = serializers.DateField()
+    due_date = serializers.DateField(allow_null=True)
+    status = serializers.CharField(source="status.name", help_text="The status name.")
+    is_closed = serializers.BooleanField()
+    tax_code = serializers.IntegerField(source="tax_code_id", allow_null=True)
+    subtotal = money_field()
+    tax = money_field()
+    total = money_field()
+    gl_batch = accounting_api.batch_identifier_field("gl_batch")
+    gl_batch_id = serializers.IntegerField(allow_null=True)
+    original_batch = accounting_api.batch_identifier_field("original_batch")
+    original_batch_id = serializers.IntegerField(allow_null=True)
+    lines = InvoiceLineSerializer(many=True, source="lines.all")
+    created_at = serializers.DateTimeField()
+
+
+class InvoiceLineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=2)
+    unit_price = money_field()
+    gl_account = serializers.PrimaryKeyRelatedField(
+        queryset=GLAccount.objects.all(), required=False, allow_null=True
+    )
+    taxable = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        ensure_line_amount_fits(data["quantity"], data["unit_price"], "unit price")
+        return data
+
+
+class InvoiceCreateSerializer(serializers.Serializer):
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all())
+    date = serializers.DateField()
+    due_date = serializers.DateField(required=False, allow_null=True)
+    tax_code = serializers.PrimaryKeyRelatedField(
+        queryset=TaxCode.objects.all(), required=False, allow_null=True
+    )
+    lines = InvoiceLineInputSerializer(many=True)
+
+
+class InvoiceUpdateSerializer(serializers.Serializer):
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all(), required=False)
+    date = serializers.DateField(required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    tax_code = serializers.PrimaryKeyRelatedField(
+        queryset=TaxCode.objects.all(), required=False, allow_null=True
+    )
+    lines = InvoiceLineInputSerializer(many=True, required=False, help_text="Replaces every line.")
+    status = serializers.CharField(
+        max_length=50,
+        required=False,
+        help_text="A status name; a closed one given with edits is applied after them.",
+    )
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    number = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the number.")
+    status = django_filters.CharFilter(
+        field_name="status__name", lookup_expr="iexact", help_text="A status name."
+    )
+    gl_batch = django_filters.CharFilter(
+        field_name="gl_batch__batch_identifier", help_text="A batch identifier."
+    )
+    original_batch = django_filters.CharFilter(field_name="original_batch__batch_identifier")
+    company = IdFilter(field_name="company_id")
+    is_closed = django_filters.BooleanFilter()
+    batched = django_filters.BooleanFilter(
+        field_name="gl_batch", lookup_expr="isnull", exclude=True, help_text="In a GL batch."
+    )
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = Invoice
+        fields: list[str] = []
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List invoices",
+        responses={200: InvoiceSerializer(many=True), **list_error_responses()},
+    ),
+    retrieve=extend_schema(responses={200: InvoiceSerializer, **error_responses(not_found=True)}),
+)
+class InvoiceViewSet(ApiMixin, GenericViewSet):
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    ordering_fields = ["number", "date", "due_date", "total", "id"]
+    required_permissions = {
+        "list": VIEW,
+        "retrieve": VIEW,
+        "audit": VIEW,
+        "create": ("invoicing.add_invoice",),
+        "partial_update": ("invoicing.change_invoice",),
+        "unbatch": accounting_api.UNBATCH,
+        "rebatch": accounting_api.UNBATCH,
+    }
+
+    def get_queryset(self):
+        return selectors.invoice_queryset()
+
+    def _invoice(self, invoice_id: int, code: int = status.HTTP_200_OK) -> Response:
+        invoice = selectors.invoice_get(invoice_id=invoice_id)
+        return Response(InvoiceSerializer(invoice).data, status=code)
+
+    @extend_schema(
+        summary="Create an invoice in status New",
+        request=InvoiceCreateSerializer,
+        responses={201: InvoiceSerializer, **error_responses(validation=True)},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = InvoiceCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        invoice = services.invoice_create(actor=request.user, **serializer.validated_data)
+        return self._invoice(invoice.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit an invoice's fields or lines, or set its status",
+        description="Refused while the invoice is in a GL batch (record_locked: unbatch it "
+        "first) or, for edits, while its status is a closed one (record_not_open: set an "
+        "open status first).",
+        request=InvoiceUpdateSerializer,
+        responses={
+            200: InvoiceSerializer,
+            **error_responses(validation=True, not_found=True, conflicts=EDIT_CONFLICTS),
+        },
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        serializer = InvoiceUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.invoice_update(actor=request.user, invoice=invoice, **serializer.validated_data)
+        return self._invoice(invoice.pk)
+
+    @accounting_api.unbatch_schema(InvoiceSerializer, "invoice")
+    @action(detail=True, methods=["post"])
+    def unbatch(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        accounting_services.record_unbatch(
+            actor=request.user, record_type=RECORD_TYPE, record_id=invoice.pk
+        )
+        return self._invoice(invoice.pk)
+
+    @accounting_api.rebatch_schema(InvoiceSerializer, "invoice")
+    @action(detail=True, methods=["post"])
+    def rebatch(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        accounting_services.record_rebatch(
+            actor=request.user, record_type=RECORD_TYPE, record_id=invoice.pk
+        )
+        return self._invoice(invoice.pk)
+
+    @accounting_api.audit_schema
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def audit(self, request: Request, pk: str) -> Response:
+        invoice = self.get_object()
+        return accounting_api.audit_response(record_type=RECORD_TYPE, record_id=invoice.pk)
+
+
+class InvoiceStatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceStatus
+        fields = ["id", "name", "is_closed", "sort_order"]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List invoice statuses",
+        responses={200: InvoiceStatusSerializer(many=True), **list_error_responses()},
+    ),
+    retrieve=extend_schema(
+        responses={200: InvoiceStatusSerializer, **error_responses(not_found=True)}
+    ),
+)
+class InvoiceStatusViewSet(ApiMixin, GenericViewSet):
+    serializer_class = InvoiceStatusSerializer
+    ordering_fields = ["sort_order", "name", "id"]
+    filterset_fields = ["is_closed"]
+    required_permissions = {
+        "list": ("invoicing.view_invoicestatus",),
+        "retrieve": ("invoicing.view_invoicestatus",),
+    }
+
+    def get_queryset(self):
+        return selectors.invoice_status_list()

@@ -1,0 +1,443 @@
+"""What every API module shares: pagination, the one error shape of api.md, permissions
+by role, and the serializers and schema pieces the apps' `api.py` modules reuse.
+
+The API is an interface only: views validate input, call one service or selector and
+render the result. Refusals come from the services as `ApplicationError`s; the
+exception handler below turns them, DRF's own errors and Django's `Http404` and
+`PermissionDenied` into `{"code", "detail", ...}` with the contract's status codes.
+"""
+
+import codecs
+import decimal
+import logging
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, models
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, parsers, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.utils import json as drf_json
+
+from psa.errors import ApplicationError, NotFound
+from psa.roles import FINANCE, ROLE_PERMISSIONS
+
+logger = logging.getLogger(__name__)
+
+# The largest value a PostgreSQL bigint primary key holds.
+MAX_ID = 2**63 - 1
+
+
+# --- pagination ----------------------------------------------------------------------
+
+
+class Pagination(PageNumberPagination):
+    """`{"count", "next", "previous", "results"}`; `?page_size=` up to 1000."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": ["string", "null"], "format": "uri"},
+                "previous": {"type": ["string", "null"], "format": "uri"},
+                "results": schema,
+            },
+        }
+
+
+# --- JSON in ------------------------------------------------------------------------------
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a number")
+    return value
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing also what it lets through to a 500: numbers too
+    large for a float (1e400) and nesting too deep for Python's parser."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        encoding = parsers.get_encoding(parser_context or {})
+        try:
+            decoded = codecs.getreader(encoding)(stream)
+            return drf_json.load(
+                decoded, parse_constant=drf_json.strict_constant, parse_float=_finite_float
+            )
+        except (ValueError, RecursionError) as error:
+            detail = "nested too deeply" if isinstance(error, RecursionError) else error
+            raise exceptions.ParseError(f"JSON parse error - {detail}") from None
+
+
+# --- the error shape -------------------------------------------------------------------
+
+_CODES_BY_STATUS = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+}
+
+
+def _field_name(prefix: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    if key == "non_field_errors":
+        return prefix or "non_field_errors"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as api.md's `{name: [messages]}`, with the names the services
+    use for nested input (`lines[0].quantity`)."""
+    fields: dict[str, list[str]] = {}
+
+    def add(name: str, messages: list[str]) -> None:
+        fields.setdefault(name, []).extend(messages)
+
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            for name, messages in flatten_errors(value, _field_name(prefix, key)).items():
+                add(name, messages)
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                for name, messages in flatten_errors(value, f"{prefix}[{index}]").items():
+                    add(name, messages)
+            else:
+                add(prefix or "non_field_errors", [str(value)])
+    else:
+        add(prefix or "non_field_errors", [str(detail)])
+    return fields
+
+
+def _validation_detail(fields: dict[str, list[str]]) -> str:
+    if not fields:
+        return "The request has errors."
+    name, messages = next(iter(fields.items()))
+    first = messages[0] if messages else "is not valid."
+    more = len(fields) - 1
+    where = "" if name == "non_field_errors" else f"{name}: "
+    return (
+        f"The request has errors; correct the fields listed. {where}{first}"
+        + (f" (and {more} more field{'s' if more > 1 else ''})" if more else "")
+    ).strip()
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    body = {"code": code, "detail": detail, **extra}
+    if code == "validation_error":
+        body.setdefault("fields", {})
+    return body
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Every error of the API in the shape of api.md."""
+    # Imported here: DRF's views module reads this module's parser and pagination
+    # classes from the settings while it is being imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+    from rest_framework.views import set_rollback
+
+    if isinstance(exc, ApplicationError):
+        set_rollback()
+        extra = {key: value for key, value in exc.extra.items() if value is not None}
+        return Response(error_body(exc.code, exc.message, **extra), status=exc.status_code)
+    if isinstance(exc, DataError | decimal.InvalidOperation):
+        # Validation keeps these out; should a value still not fit a column or a
+        # calculation, it is the input's fault, not the server's.
+        logger.warning("Input the validation let through: %r", exc)
+        set_rollback()
+        fields = {"non_field_errors": ["A value is too large, or not valid, to be stored."]}
+        return Response(
+            error_body("validation_error", _validation_detail(fields), fields=fields),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*(exc.args or ("Not found.",)))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError) or (
+        response.status_code == 400 and isinstance(exc, exceptions.ParseError)
+    ):
+        fields = flatten_errors(exc.detail)
+        response.data = error_body("validation_error", _validation_detail(fields), fields=fields)
+        return response
+    code = _CODES_BY_STATUS.get(response.status_code) or _default_code(exc)
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, list | dict):
+        detail = "; ".join(" ".join(m) for m in flatten_errors(detail).values())
+    response.data = error_body(code, _sentence(str(detail or exc)))
+    return response
+
+
+def _default_code(exc: Exception) -> str:
+    return getattr(exc, "default_code", None) or "error"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+@csrf_exempt
+def not_found_view(request, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not an HTML page."""
+    return JsonResponse(
+        error_body("not_found", f"There is no API endpoint at {request.path}."), status=404
+    )
+
+
+# --- permissions by role ---------------------------------------------------------------
+
+
+def _roles_granting(permissions: Iterable[str]) -> list[str]:
+    wanted = set(permissions)
+    return [role for role, granted in ROLE_PERMISSIONS.items() if wanted <= set(granted)]
+
+
+class RolePermission(BasePermission):
+    """Each view names the model permissions (granted by the roles of psa.roles) that
+    each of its actions needs, in `required_permissions`: `{action or method: (...)}`.
+    Anonymous callers get 401; an action the view does not name is refused."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        method = request.method.lower()
+        if not hasattr(view, method) and method != "options":
+            return True  # no such operation: DRF answers 405
+        action = getattr(view, "action", None) or method
+        needed = getattr(view, "required_permissions", {}).get(action)
+        if needed is None:
+            return action == "metadata"
+        if user.has_perms(needed):
+            return True
+        roles = _roles_granting(needed)
+        self.message = (
+            f"Your role does not allow this: it needs the {' or '.join(roles)} role."
+            if roles
+            else "Your role does not allow this: only an administrator can do it."
+        )
+        return False
+
+
+def acts_for_everyone(user) -> bool:
+    """Finance works on every member's records (design.md, Roles); Staff and Approvers
+    create and edit their own."""
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_psa_is_finance", None)
+    if cached is None:
+        cached = user.groups.filter(name=FINANCE).exists()
+        user._psa_is_finance = cached
+    return cached
+
+
+# --- view sets -----------------------------------------------------------------------------
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A filter on the id of a related object."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class ApiMixin(mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """For a GenericViewSet: lists and reads; writes are the view set's own actions,
+    each calling a service. Every action needs the permissions `required_permissions`
+    names for it. (A mixin, because DRF's generic views import this module for the
+    pagination class: it cannot import them.)"""
+
+    permission_classes = [RolePermission]
+    required_permissions: dict[str, tuple[str, ...]] = {}
+
+    def get_object(self) -> models.Model:
+        queryset = self.get_queryset()
+        raw = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+        noun = queryset.model._meta.verbose_name
+        try:
+            record = queryset.get(pk=int(raw))
+        except (ValueError, queryset.model.DoesNotExist):
+            raise NotFound(f"There is no {noun} with id {raw}.") from None
+        self.check_object_permissions(self.request, record)
+        return record
+
+
+# --- serializers and schema pieces ------------------------------------------------------
+
+
+def reference_row_create(model: type[models.Model], **fields: Any) -> models.Model:
+    """Add a row to a reference-data table (companies, GL accounts, tax codes, expense
+    types). These rows carry no workflow and no audit; the model's own validation (and
+    the serializer's, before it) keeps bad input from reaching the database."""
+    row = model(**fields)
+    row.full_clean()
+    row.save()
+    return row
+
+
+# Money columns hold 20 digits, 2 of them decimals.
+MONEY_LIMIT = decimal.Decimal(10) ** 18
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """Money as a decimal string ("1250.00"), never a float."""
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+def ensure_line_amount_fits(quantity: decimal.Decimal, price: decimal.Decimal, what: str) -> None:
+    """Quantity times price must fit a money column. (The services check it only after
+    rounding the product, which fails first: tests/api/test_service_gaps.py.)"""
+    if abs(quantity * price) >= MONEY_LIMIT:
+        raise serializers.ValidationError({"quantity": [f"Quantity times {what} is too large."]})
+
+
+def reject_nul_characters(value: Any, path: str = "") -> None:
+    """PostgreSQL stores no NUL character in text or JSON; refuse it as bad input."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise serializers.ValidationError(
+                f"{path or 'The value'} contains a NUL character, which cannot be stored."
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul_characters(key, path)
+            reject_nul_characters(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            reject_nul_characters(item, f"{path}[{index}]")
+
+
+class ItemReferenceSerializer(serializers.Serializer):
+    """A record a refusal concerns."""
+
+    type = serializers.CharField(help_text="invoice, expense, freight, product, expense_sheet")
+    id = serializers.IntegerField()
+    reference = serializers.CharField(help_text='How a person finds it: "Invoice INV-1042".')
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable snake_case code from api.md.")
+    detail = serializers.CharField(help_text="A sentence a person understands.")
+    items = ItemReferenceSerializer(
+        many=True, required=False, help_text="The records a refused step concerns."
+    )
+
+
+class ValidationErrorSerializer(ErrorSerializer):
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages by field name; nested input as `lines[0].quantity`.",
+    )
+
+
+def error_responses(
+    *, validation: bool = False, not_found: bool = False, conflicts: Iterable[str] = ()
+) -> dict[int, OpenApiResponse]:
+    """The error responses of an operation, for `extend_schema(responses=...)`."""
+    responses = {
+        status.HTTP_401_UNAUTHORIZED: OpenApiResponse(
+            ErrorSerializer, description="not_authenticated: no or an invalid token/session."
+        ),
+        status.HTTP_403_FORBIDDEN: OpenApiResponse(
+            ErrorSerializer, description="permission_denied: the caller's role does not allow it."
+        ),
+    }
+    if validation:
+        responses[status.HTTP_400_BAD_REQUEST] = OpenApiResponse(
+            ValidationErrorSerializer, description="validation_error, with `fields`."
+        )
+    if not_found:
+        responses[status.HTTP_404_NOT_FOUND] = OpenApiResponse(
+            ErrorSerializer, description="not_found."
+        )
+    codes = list(conflicts)
+    if codes:
+        responses[status.HTTP_409_CONFLICT] = OpenApiResponse(
+            ErrorSerializer,
+            description="A refused workflow step, with `items` where it concerns records: "
+            + ", ".join(codes)
+            + ".",
+        )
+    return responses
+
+
+def list_error_responses() -> dict[int, OpenApiResponse]:
+    """The error responses of a paginated list: bad filters, and pages past the end."""
+    responses = error_responses(validation=True)
+    responses[status.HTTP_404_NOT_FOUND] = OpenApiResponse(
+        ErrorSerializer, description="not_found: there is no such page."
+    )
+    return responses
+
+
+class ReferenceDataMixin(mixins.CreateModelMixin, ApiMixin):
+    """A reference-data table: list, read, add a row (see `reference_row_create`)."""
+
+    def perform_create(self, serializer: serializers.ModelSerializer) -> None:
+        serializer.instance = reference_row_create(
+            serializer.Meta.model, **serializer.validated_data
+        )
+
+
+def reference_schema(name: str) -> Any:
+    """The schema of a reference-data view set: its serializer and its errors."""
+
+    def decorate(viewset: type) -> type:
+        serializer = viewset.serializer_class
+        return extend_schema_view(
+            list=extend_schema(
+                summary=f"List {name}",
+                responses={200: serializer(many=True), **list_error_responses()},
+            ),
+            retrieve=extend_schema(responses={200: serializer, **error_responses(not_found=True)}),
+            create=extend_schema(
+                summary=f"Add to {name}",
+                responses={201: serializer, **error_responses(validation=True)},
+            ),
+        )(viewset)
+
+    return decorate
