@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from accounting import selectors
 from accounting.audit import audit_batch, audit_record
+from accounting.connectors import get_connector
+from accounting.exporters import get_exporter
 from accounting.locks import lock_batch, lock_record, lock_rows
 from accounting.models import (
     AccountingSetup,
@@ -76,8 +78,6 @@ def _new_identifier() -> str:
 
 
 def _transfer_method(setup: AccountingSetup, transfer: str | None) -> str:
-    from accounting.connectors import get_connector
-
     if transfer is None:
         transfer = TransferMethod.DIRECT if setup.direct_transfer else TransferMethod.FILE
     if transfer not in TransferMethod.values:
@@ -298,6 +298,8 @@ def batch_create(
                 where_column=kind.batch_field,
                 where_batch=batch,
             )
+    if method == TransferMethod.FILE:
+        _refuse_what_the_format_cannot_carry(setup, counts)
     if not any(counts.values()):
         raise InvalidInput(
             "There are no unposted records to batch"
@@ -314,6 +316,15 @@ def batch_create(
     )
     _queue_transfer(batch)
     return batch
+
+
+def _refuse_what_the_format_cannot_carry(setup: AccountingSetup, counts: dict[str, int]) -> None:
+    refusal = get_exporter(setup.export_format).batch_refusal(counts, setup.options)
+    if refusal:
+        raise InvalidInput(
+            f"These records cannot go in one {setup.get_export_format_display()} file. " + refusal,
+            fields={"items": [refusal]},
+        )
 
 
 def _queue_transfer(batch: GLBatch) -> None:

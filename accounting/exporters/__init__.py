@@ -40,6 +40,12 @@ class Exporter(Protocol):
         """Stream the postings to `out`; return how many were written."""
         ...
 
+    def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        """Why a batch holding these numbers of records of each kind cannot be written
+        in this format (None when it can), so that the batch is refused when it is
+        made instead of failing in transfer."""
+        ...
+
 
 _EXPORTERS: dict[str, type] = {
     exporter.format: exporter

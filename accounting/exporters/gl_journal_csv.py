@@ -32,6 +32,9 @@ class GLJournalCSVExporter:
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
 
+    def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        return None  # every kind of record fits
+
     def write(
         self,
         postings: Iterable["Posting"],

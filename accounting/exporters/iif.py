@@ -63,6 +63,9 @@ class IIFExporter:
     extension = "iif"
     content_type = "text/plain; charset=utf-8"
 
+    def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        return None  # every kind of record fits
+
     def write(
         self,
         postings: Iterable["Posting"],

@@ -86,6 +86,15 @@ class QuickBooksOnlineCSVExporter:
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
 
+    def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        others = sum(n for kind, n in counts.items() if kind != "invoice")
+        if (options.get("qbo_invoices_as") or JOURNAL) == INVOICE and others:
+            return (
+                "The setup writes QuickBooks Online's invoice layout, which only takes "
+                "invoices; batch invoices separately, or set qbo_invoices_as to journal."
+            )
+        return None
+
     def write(
         self,
         postings: Iterable["Posting"],

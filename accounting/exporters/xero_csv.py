@@ -94,6 +94,21 @@ class XeroCSVExporter:
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
 
+    def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        bills = sum(counts.get(kind, 0) for kind in BILL_KINDS)
+        if counts.get("invoice") and bills:
+            return (
+                "Xero imports sales invoices and bills through different screens, one file "
+                "each; create one batch of invoices and another of expenses, freight and "
+                "products."
+            )
+        if sum(counts.values()) > MAX_DOCUMENTS_PER_FILE:
+            return (
+                f"Xero imports at most {MAX_DOCUMENTS_PER_FILE} invoices or bills a file; "
+                "choose fewer records, or batch them through a date."
+            )
+        return None
+
     def write(
         self,
         postings: Iterable["Posting"],

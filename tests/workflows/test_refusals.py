@@ -212,3 +212,23 @@ def test_reopen_is_for_administrators_only(finance, sent_invoice, django_user_mo
     batch.refresh_from_db()
     assert batch.status == "open"
     assert AuditEvent.objects.filter(batch=batch, action="batch_reopened", actor=admin).exists()
+
+
+def test_batch_create_refused_when_the_export_format_cannot_carry_the_mix(
+    finance, make_invoice, make_expense
+):
+    from accounting.models import AccountingSetup
+
+    AccountingSetup.objects.filter(pk=1).update(package="xero", export_format="xero_csv")
+    invoice, expense = make_invoice(), make_expense()
+    error = assert_refused(
+        "validation_error",
+        lambda: accounting.batch_create(
+            actor=finance,
+            items=[{"type": "invoice", "id": invoice.pk}, {"type": "expense", "id": expense.pk}],
+        ),
+        mentions=["Xero CSV", "one batch of invoices and another"],
+    )
+    assert error.status_code == 400
+    batch = accounting.batch_create(actor=finance, items=[{"type": "invoice", "id": invoice.pk}])
+    assert batch.export_format == "xero_csv"
