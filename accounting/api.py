@@ -6,6 +6,7 @@ steps of one record.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,12 @@ import django_filters
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
@@ -44,8 +50,10 @@ from psa.api import (
     error_responses,
     list_error_responses,
     money_field,
+    read_schema,
     reference_schema,
     reject_nul_characters,
+    step_schema,
 )
 from psa.errors import ApplicationError, NotFound
 
@@ -104,19 +112,82 @@ def audit_response(*, record_type: str, record_id: int | None) -> Response:
 
 
 def unbatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
-    return extend_schema(
-        summary=f"Unbatch the {what}: take it out of its open GL batch to edit it",
-        request=None,
-        responses={200: serializer, **error_responses(not_found=True, conflicts=UNBATCH_CONFLICTS)},
+    return step_schema(
+        f"Unbatch the {what}: take it out of its open GL batch to edit it",
+        serializer,
+        conflicts=UNBATCH_CONFLICTS,
     )
 
 
 def rebatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
-    return extend_schema(
-        summary=f"Rebatch the {what} into its original batch; nothing is sent",
-        request=None,
-        responses={200: serializer, **error_responses(not_found=True, conflicts=REBATCH_CONFLICTS)},
+    return step_schema(
+        f"Rebatch the {what} into its original batch; nothing is sent",
+        serializer,
+        conflicts=REBATCH_CONFLICTS,
     )
+
+
+# The mixins below have comments, not docstrings: drf-spectacular would show a mixin's
+# docstring as the description of every operation of a view set without one of its own.
+
+
+# For a record's view set: GET <id>/audit/, the audit trail of the record, whose type in
+# the trail is the view set's `record_type`.
+class AuditTrailMixin:
+    record_type: str
+
+    @audit_schema
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def audit(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        return audit_response(record_type=self.record_type, record_id=record.pk)
+
+
+# For a postable record's view set: the steps that take the record out of its GL batch
+# and put it back, for actions of the view set's own to call (a purchase order's
+# freight); BatchActionsMixin makes them its unbatch and rebatch actions.
+class BatchStepsMixin(AuditTrailMixin):
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        """The record as the view set shows it."""
+        raise NotImplementedError
+
+    def unbatch_step(self) -> Response:
+        record = self.get_object()
+        services.record_unbatch(
+            actor=self.request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
+    def rebatch_step(self) -> Response:
+        record = self.get_object()
+        services.record_rebatch(
+            actor=self.request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
+
+# POST <id>/unbatch/ and <id>/rebatch/; their schema comes from `batch_actions_schema`.
+class BatchActionsMixin(BatchStepsMixin):
+    @action(detail=True, methods=["post"])
+    def unbatch(self, request: Request, pk: str) -> Response:
+        return self.unbatch_step()
+
+    @action(detail=True, methods=["post"])
+    def rebatch(self, request: Request, pk: str) -> Response:
+        return self.rebatch_step()
+
+
+def batch_actions_schema(what: str) -> Any:
+    """Class decorator: the schema of BatchActionsMixin's actions, which answer with the
+    view set's `serializer_class`; `what` names the record in their summaries."""
+
+    def decorate(viewset: type) -> type:
+        serializer = viewset.serializer_class
+        return extend_schema_view(
+            unbatch=unbatch_schema(serializer, what), rebatch=rebatch_schema(serializer, what)
+        )(viewset)
+
+    return decorate
 
 
 # --- reference data: GL accounts, tax codes ----------------------------------------------
@@ -560,6 +631,7 @@ class BatchFilter(django_filters.FilterSet):
         fields = ["status", "batch_identifier", "transfer_state", "is_rerecord"]
 
 
+@read_schema("List GL batches")
 class BatchViewSet(ApiMixin, GenericViewSet):
     """GL batches and the workflows on them."""
 
@@ -593,14 +665,6 @@ class BatchViewSet(ApiMixin, GenericViewSet):
         batch = with_counts([self.get_queryset().get(pk=batch_id)])[0]
         return Response(self.get_serializer(batch).data, status=code)
 
-    @extend_schema(
-        summary="List GL batches",
-        responses={200: BatchSerializer(many=True), **list_error_responses()},
-    )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(responses={200: BatchSerializer, **error_responses(not_found=True)})
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._batch(self.get_object().pk)
 
@@ -708,50 +772,32 @@ class BatchViewSet(ApiMixin, GenericViewSet):
             content_type=get_exporter(batch.export_format).content_type,
         )
 
-    @extend_schema(
-        summary="Retry a failed transfer",
-        request=None,
-        responses={
-            200: BatchSerializer,
-            **error_responses(not_found=True, conflicts=["invalid_transition"]),
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def retry(self, request: Request, pk: str) -> Response:
+    def _batch_step(self, service: Callable[..., object]) -> Response:
+        """Run a workflow step of one batch, and answer with the batch."""
         batch = self.get_object()
-        services.batch_retry(actor=request.user, batch_id=batch.pk)
+        service(actor=self.request.user, batch_id=batch.pk)
         return self._batch(batch.pk)
 
-    @extend_schema(
-        summary="Close the batch: final for users",
-        request=None,
-        responses={
-            200: BatchSerializer,
-            **error_responses(
-                not_found=True,
-                conflicts=["batch_not_open", "batch_has_unbatched_items", "invalid_transition"],
-            ),
-        },
+    @step_schema("Retry a failed transfer", BatchSerializer, conflicts=["invalid_transition"])
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        return self._batch_step(services.batch_retry)
+
+    @step_schema(
+        "Close the batch: final for users",
+        BatchSerializer,
+        conflicts=["batch_not_open", "batch_has_unbatched_items", "invalid_transition"],
     )
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str) -> Response:
-        batch = self.get_object()
-        services.batch_close(actor=request.user, batch_id=batch.pk)
-        return self._batch(batch.pk)
+        return self._batch_step(services.batch_close)
 
-    @extend_schema(
-        summary="Reopen a closed batch (administrators)",
-        request=None,
-        responses={
-            200: BatchSerializer,
-            **error_responses(not_found=True, conflicts=["invalid_transition"]),
-        },
+    @step_schema(
+        "Reopen a closed batch (administrators)", BatchSerializer, conflicts=["invalid_transition"]
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str) -> Response:
-        batch = self.get_object()
-        services.batch_reopen(actor=request.user, batch_id=batch.pk)
-        return self._batch(batch.pk)
+        return self._batch_step(services.batch_reopen)
 
     @extend_schema(
         summary="Re-record a deleted batch's unchanged records as a file-only batch",

@@ -22,17 +22,10 @@ from accounting.models import (
     Package,
 )
 from psa.errors import ApplicationError, InvalidInput
+from psa.inputs import UNSET
 
 SETUP_ACTION = "setup_changed"
 SETUP_RECORD_TYPE = "setup"  # the audit trail's record type for the one setup row
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 def _lock_setup() -> AccountingSetup:

@@ -9,7 +9,6 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,7 +16,6 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounting import api as accounting_api
-from accounting import services as accounting_services
 from expenses import selectors, services
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 from psa.api import (
@@ -25,10 +23,11 @@ from psa.api import (
     IdFilter,
     ReferenceDataMixin,
     acts_for_everyone,
-    error_responses,
-    list_error_responses,
+    create_schema,
     money_field,
+    read_schema,
     reference_schema,
+    step_schema,
 )
 from psa.models import Company
 
@@ -136,30 +135,16 @@ class ExpenseSheetFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-def _sheet_step_schema(summary: str, conflicts: tuple[str, ...]) -> Any:
-    return extend_schema(
-        summary=summary,
-        request=None,
-        responses={
-            200: ExpenseSheetSerializer,
-            **error_responses(not_found=True, conflicts=conflicts),
-        },
-    )
+def _sheet_step_schema(summary: str) -> Any:
+    return step_schema(summary, ExpenseSheetSerializer, conflicts=("invalid_transition",))
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List expense sheets (a Staff member sees their own)",
-        responses={200: ExpenseSheetSerializer(many=True), **list_error_responses()},
-    ),
-    retrieve=extend_schema(
-        responses={200: ExpenseSheetSerializer, **error_responses(not_found=True)}
-    ),
-)
-class ExpenseSheetViewSet(ApiMixin, GenericViewSet):
+@read_schema("List expense sheets (a Staff member sees their own)")
+class ExpenseSheetViewSet(ApiMixin, accounting_api.AuditTrailMixin, GenericViewSet):
     serializer_class = ExpenseSheetSerializer
     filterset_class = ExpenseSheetFilter
     ordering_fields = ["period_start", "period_end", "status", "id"]
+    record_type = SHEET_TYPE
     required_permissions = {
         "list": ("expenses.view_expensesheet",),
         "retrieve": ("expenses.view_expensesheet",),
@@ -179,10 +164,8 @@ class ExpenseSheetViewSet(ApiMixin, GenericViewSet):
         sheet = selectors.expense_sheet_get(sheet_id=sheet_id)
         return Response(ExpenseSheetSerializer(sheet).data, status=code)
 
-    @extend_schema(
-        summary="Create an open expense sheet",
-        request=ExpenseSheetCreateSerializer,
-        responses={201: ExpenseSheetSerializer, **error_responses(validation=True)},
+    @create_schema(
+        "Create an open expense sheet", ExpenseSheetSerializer, request=ExpenseSheetCreateSerializer
     )
     def create(self, request: Request) -> Response:
         serializer = ExpenseSheetCreateSerializer(data=request.data)
@@ -200,7 +183,7 @@ class ExpenseSheetViewSet(ApiMixin, GenericViewSet):
         )
         return self._sheet(sheet.pk, status.HTTP_201_CREATED)
 
-    @_sheet_step_schema("Submit the sheet (open -> submitted)", ("invalid_transition",))
+    @_sheet_step_schema("Submit the sheet (open -> submitted)")
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         sheet = self.get_object()
@@ -208,30 +191,19 @@ class ExpenseSheetViewSet(ApiMixin, GenericViewSet):
         services.expense_sheet_submit(actor=request.user, sheet=sheet)
         return self._sheet(sheet.pk)
 
-    @_sheet_step_schema(
-        "Approve the sheet (submitted -> approved); never one's own", ("invalid_transition",)
-    )
+    @_sheet_step_schema("Approve the sheet (submitted -> approved); never one's own")
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         sheet = self.get_object()
         services.expense_sheet_approve(actor=request.user, sheet=sheet)
         return self._sheet(sheet.pk)
 
-    @_sheet_step_schema(
-        "Reverse the sheet (approved -> open); batched entries stay locked",
-        ("invalid_transition",),
-    )
+    @_sheet_step_schema("Reverse the sheet (approved -> open); batched entries stay locked")
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str) -> Response:
         sheet = self.get_object()
         services.expense_sheet_reverse(actor=request.user, sheet=sheet)
         return self._sheet(sheet.pk)
-
-    @accounting_api.audit_schema
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def audit(self, request: Request, pk: str) -> Response:
-        sheet = self.get_object()
-        return accounting_api.audit_response(record_type=SHEET_TYPE, record_id=sheet.pk)
 
 
 # --- entries ----------------------------------------------------------------------------------
@@ -257,19 +229,13 @@ class ExpenseEntryFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List expense entries (a Staff member sees their own)",
-        responses={200: ExpenseEntrySerializer(many=True), **list_error_responses()},
-    ),
-    retrieve=extend_schema(
-        responses={200: ExpenseEntrySerializer, **error_responses(not_found=True)}
-    ),
-)
-class ExpenseEntryViewSet(ApiMixin, GenericViewSet):
+@read_schema("List expense entries (a Staff member sees their own)")
+@accounting_api.batch_actions_schema("expense entry")
+class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet):
     serializer_class = ExpenseEntrySerializer
     filterset_class = ExpenseEntryFilter
     ordering_fields = ["date", "amount", "id"]
+    record_type = ENTRY_TYPE
     required_permissions = {
         "list": ("expenses.view_expenseentry",),
         "retrieve": ("expenses.view_expenseentry",),
@@ -285,17 +251,15 @@ class ExpenseEntryViewSet(ApiMixin, GenericViewSet):
         user = self.request.user
         return entries if sees_every_sheet(user) else entries.filter(sheet__member_id=user.pk)
 
-    def _entry(self, entry_id: int, code: int = status.HTTP_200_OK) -> Response:
-        entry = selectors.expense_entry_get(entry_id=entry_id)
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        entry = selectors.expense_entry_get(entry_id=record_id)
         return Response(ExpenseEntrySerializer(entry).data, status=code)
 
-    @extend_schema(
-        summary="Add an entry to an open expense sheet",
+    @create_schema(
+        "Add an entry to an open expense sheet",
+        ExpenseEntrySerializer,
         request=ExpenseEntryCreateSerializer,
-        responses={
-            201: ExpenseEntrySerializer,
-            **error_responses(validation=True, conflicts=["record_not_open"]),
-        },
+        conflicts=["record_not_open"],
     )
     def create(self, request: Request) -> Response:
         user = request.user
@@ -306,19 +270,15 @@ class ExpenseEntryViewSet(ApiMixin, GenericViewSet):
         serializer.is_valid(raise_exception=True)
         ensure_may_change(user, serializer.validated_data["sheet"])
         entry = services.expense_entry_create(actor=user, **serializer.validated_data)
-        return self._entry(entry.pk, status.HTTP_201_CREATED)
+        return self.record_response(entry.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Edit an expense entry",
+    @step_schema(
+        "Edit an expense entry",
+        ExpenseEntrySerializer,
+        conflicts=["record_locked", "record_not_open"],
+        request=ExpenseEntryUpdateSerializer,
         description="Refused while the entry is in a GL batch (record_locked: unbatch it "
         "first) or its sheet is not open (record_not_open: reverse the sheet first).",
-        request=ExpenseEntryUpdateSerializer,
-        responses={
-            200: ExpenseEntrySerializer,
-            **error_responses(
-                validation=True, not_found=True, conflicts=["record_locked", "record_not_open"]
-            ),
-        },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         entry = self.get_object()
@@ -326,31 +286,7 @@ class ExpenseEntryViewSet(ApiMixin, GenericViewSet):
         serializer = ExpenseEntryUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.expense_entry_update(actor=request.user, entry=entry, **serializer.validated_data)
-        return self._entry(entry.pk)
-
-    @accounting_api.unbatch_schema(ExpenseEntrySerializer, "expense entry")
-    @action(detail=True, methods=["post"])
-    def unbatch(self, request: Request, pk: str) -> Response:
-        entry = self.get_object()
-        accounting_services.record_unbatch(
-            actor=request.user, record_type=ENTRY_TYPE, record_id=entry.pk
-        )
-        return self._entry(entry.pk)
-
-    @accounting_api.rebatch_schema(ExpenseEntrySerializer, "expense entry")
-    @action(detail=True, methods=["post"])
-    def rebatch(self, request: Request, pk: str) -> Response:
-        entry = self.get_object()
-        accounting_services.record_rebatch(
-            actor=request.user, record_type=ENTRY_TYPE, record_id=entry.pk
-        )
-        return self._entry(entry.pk)
-
-    @accounting_api.audit_schema
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def audit(self, request: Request, pk: str) -> Response:
-        entry = self.get_object()
-        return accounting_api.audit_response(record_type=ENTRY_TYPE, record_id=entry.pk)
+        return self.record_response(entry.pk)
 
 
 # --- expense types ----------------------------------------------------------------------------

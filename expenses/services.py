@@ -22,21 +22,19 @@ from accounting.locks import lock_rows
 from accounting.models import AuditEvent
 from accounting.rules import ensure_unlocked
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
-from psa.errors import ApplicationError, InvalidInput
+from psa.errors import ApplicationError
+from psa.inputs import (
+    UNSET,
+    check_bool,
+    check_date,
+    check_description,
+    check_instance,
+    raise_if_errors,
+)
 from psa.models import Company
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"
-
-
-class _Unset:
-    """Marks an argument the caller did not pass, where None is a meaningful value."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 # Input checks -----------------------------------------------------------------------
@@ -64,39 +62,6 @@ def _amount(value: Any, errors: dict[str, list[str]]) -> Decimal | None:
         errors.setdefault(field, []).append("The amount is too large.")
         return None
     return number
-
-
-def _check_date(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
-        errors.setdefault(field, []).append("Give a date (YYYY-MM-DD).")
-
-
-def _check_instance(
-    value: Any, model: type, *, field: str, errors: dict[str, list[str]], required: bool
-) -> None:
-    if value is None:
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return
-    if not isinstance(value, model) or value.pk is None:
-        errors.setdefault(field, []).append(f"Give a saved {model._meta.verbose_name}.")
-
-
-def _check_description(value: Any, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, str) or not value.strip():
-        errors.setdefault("description", []).append("Describe the expense.")
-    elif len(value.strip()) > 500:
-        errors.setdefault("description", []).append("Use at most 500 characters.")
-
-
-def _check_bool(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, bool):
-        errors.setdefault(field, []).append("Give true or false.")
-
-
-def _raise_if(errors: dict[str, list[str]], what: str) -> None:
-    if errors:
-        raise InvalidInput(f"The {what} has errors; correct the fields listed.", fields=errors)
 
 
 # Locks, refusals, audit -----------------------------------------------------------------
@@ -221,11 +186,11 @@ def expense_sheet_create(
     errors: dict[str, list[str]] = {}
     if member is None or getattr(member, "pk", None) is None:
         errors.setdefault("member", []).append("Choose the member whose expenses these are.")
-    _check_date(period_start, field="period_start", errors=errors)
-    _check_date(period_end, field="period_end", errors=errors)
+    check_date(period_start, field="period_start", errors=errors)
+    check_date(period_end, field="period_end", errors=errors)
     if not errors and period_end < period_start:
         errors.setdefault("period_end", []).append("The period cannot end before it starts.")
-    _raise_if(errors, "expense sheet")
+    raise_if_errors(errors, "expense sheet")
 
     sheet = ExpenseSheet.objects.create(
         member=member, period_start=period_start, period_end=period_end
@@ -254,16 +219,16 @@ def expense_entry_create(
 ) -> ExpenseEntry:
     """A new entry on an open sheet."""
     errors: dict[str, list[str]] = {}
-    _check_instance(sheet, ExpenseSheet, field="sheet", errors=errors, required=True)
-    _raise_if(errors, "expense entry")
+    check_instance(sheet, ExpenseSheet, field="sheet", errors=errors, required=True)
+    raise_if_errors(errors, "expense entry")
     locked_sheet = _lock_sheet(sheet.pk)
-    _check_date(date, field="date", errors=errors)
-    _check_instance(expense_type, ExpenseType, field="expense_type", errors=errors, required=True)
+    check_date(date, field="date", errors=errors)
+    check_instance(expense_type, ExpenseType, field="expense_type", errors=errors, required=True)
     parsed_amount = _amount(amount, errors)
-    _check_description(description, errors)
-    _check_bool(billable, field="billable", errors=errors)
-    _check_instance(company, Company, field="company", errors=errors, required=False)
-    _raise_if(errors, "expense entry")
+    check_description(description, field="description", errors=errors, noun="expense")
+    check_bool(billable, field="billable", errors=errors)
+    check_instance(company, Company, field="company", errors=errors, required=False)
+    raise_if_errors(errors, "expense entry")
     _refuse_unless_open(locked_sheet, "no entry can be added to it")
 
     entry = ExpenseEntry.objects.create(
@@ -313,19 +278,19 @@ def expense_entry_update(
 
     errors: dict[str, list[str]] = {}
     if date is not None:
-        _check_date(date, field="date", errors=errors)
+        check_date(date, field="date", errors=errors)
     if expense_type is not None:
-        _check_instance(
+        check_instance(
             expense_type, ExpenseType, field="expense_type", errors=errors, required=True
         )
     parsed_amount = _amount(amount, errors) if amount is not None else None
     if description is not None:
-        _check_description(description, errors)
+        check_description(description, field="description", errors=errors, noun="expense")
     if billable is not None:
-        _check_bool(billable, field="billable", errors=errors)
+        check_bool(billable, field="billable", errors=errors)
     if company is not UNSET:
-        _check_instance(company, Company, field="company", errors=errors, required=False)
-    _raise_if(errors, "expense entry")
+        check_instance(company, Company, field="company", errors=errors, required=False)
+    raise_if_errors(errors, "expense entry")
 
     edits: dict[str, Any] = {}
     if date is not None and date != locked.date:

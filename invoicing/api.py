@@ -4,25 +4,23 @@ invoicing.services; unbatch and rebatch call the accounting workflows."""
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounting import api as accounting_api
-from accounting import services as accounting_services
 from accounting.models import GLAccount, TaxCode
 from invoicing import selectors, services
 from invoicing.models import Invoice, InvoiceStatus
 from psa.api import (
     ApiMixin,
     IdFilter,
+    create_schema,
     ensure_line_amount_fits,
-    error_responses,
-    list_error_responses,
     money_field,
+    read_schema,
+    step_schema,
 )
 from psa.models import Company
 
@@ -123,17 +121,13 @@ class InvoiceFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List invoices",
-        responses={200: InvoiceSerializer(many=True), **list_error_responses()},
-    ),
-    retrieve=extend_schema(responses={200: InvoiceSerializer, **error_responses(not_found=True)}),
-)
-class InvoiceViewSet(ApiMixin, GenericViewSet):
+@read_schema("List invoices")
+@accounting_api.batch_actions_schema("invoice")
+class InvoiceViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     ordering_fields = ["number", "date", "due_date", "total", "id"]
+    record_type = RECORD_TYPE
     required_permissions = {
         "list": VIEW,
         "retrieve": VIEW,
@@ -147,62 +141,34 @@ class InvoiceViewSet(ApiMixin, GenericViewSet):
     def get_queryset(self):
         return selectors.invoice_queryset()
 
-    def _invoice(self, invoice_id: int, code: int = status.HTTP_200_OK) -> Response:
-        invoice = selectors.invoice_get(invoice_id=invoice_id)
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        invoice = selectors.invoice_get(invoice_id=record_id)
         return Response(InvoiceSerializer(invoice).data, status=code)
 
-    @extend_schema(
-        summary="Create an invoice in status New",
-        request=InvoiceCreateSerializer,
-        responses={201: InvoiceSerializer, **error_responses(validation=True)},
+    @create_schema(
+        "Create an invoice in status New", InvoiceSerializer, request=InvoiceCreateSerializer
     )
     def create(self, request: Request) -> Response:
         serializer = InvoiceCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         invoice = services.invoice_create(actor=request.user, **serializer.validated_data)
-        return self._invoice(invoice.pk, status.HTTP_201_CREATED)
+        return self.record_response(invoice.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Edit an invoice's fields or lines, or set its status",
+    @step_schema(
+        "Edit an invoice's fields or lines, or set its status",
+        InvoiceSerializer,
+        conflicts=EDIT_CONFLICTS,
+        request=InvoiceUpdateSerializer,
         description="Refused while the invoice is in a GL batch (record_locked: unbatch it "
         "first) or, for edits, while its status is a closed one (record_not_open: set an "
         "open status first).",
-        request=InvoiceUpdateSerializer,
-        responses={
-            200: InvoiceSerializer,
-            **error_responses(validation=True, not_found=True, conflicts=EDIT_CONFLICTS),
-        },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         invoice = self.get_object()
         serializer = InvoiceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.invoice_update(actor=request.user, invoice=invoice, **serializer.validated_data)
-        return self._invoice(invoice.pk)
-
-    @accounting_api.unbatch_schema(InvoiceSerializer, "invoice")
-    @action(detail=True, methods=["post"])
-    def unbatch(self, request: Request, pk: str) -> Response:
-        invoice = self.get_object()
-        accounting_services.record_unbatch(
-            actor=request.user, record_type=RECORD_TYPE, record_id=invoice.pk
-        )
-        return self._invoice(invoice.pk)
-
-    @accounting_api.rebatch_schema(InvoiceSerializer, "invoice")
-    @action(detail=True, methods=["post"])
-    def rebatch(self, request: Request, pk: str) -> Response:
-        invoice = self.get_object()
-        accounting_services.record_rebatch(
-            actor=request.user, record_type=RECORD_TYPE, record_id=invoice.pk
-        )
-        return self._invoice(invoice.pk)
-
-    @accounting_api.audit_schema
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def audit(self, request: Request, pk: str) -> Response:
-        invoice = self.get_object()
-        return accounting_api.audit_response(record_type=RECORD_TYPE, record_id=invoice.pk)
+        return self.record_response(invoice.pk)
 
 
 class InvoiceStatusSerializer(serializers.ModelSerializer):
@@ -211,15 +177,7 @@ class InvoiceStatusSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "is_closed", "sort_order"]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List invoice statuses",
-        responses={200: InvoiceStatusSerializer(many=True), **list_error_responses()},
-    ),
-    retrieve=extend_schema(
-        responses={200: InvoiceStatusSerializer, **error_responses(not_found=True)}
-    ),
-)
+@read_schema("List invoice statuses")
 class InvoiceStatusViewSet(ApiMixin, GenericViewSet):
     serializer_class = InvoiceStatusSerializer
     ordering_fields = ["sort_order", "name", "id"]

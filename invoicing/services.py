@@ -8,7 +8,7 @@ the vendor's fix-up steps work: unbatch, set an open status, edit, set a closed 
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,21 +21,26 @@ from accounting.rules import ensure_unlocked
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput
+from psa.inputs import (
+    UNSET,
+    add_error,
+    add_nested_errors,
+    check_bool,
+    check_date,
+    check_description,
+    check_instance,
+    check_line_list,
+    check_line_object,
+    parse_non_negative_money,
+    parse_quantity,
+    raise_if_errors,
+)
 from psa.models import Company
 
 RECORD_TYPE = "invoice"
 NEW_STATUS_NAME = "New"
 ZERO = Decimal("0.00")
 
-
-class _Unset:
-    """Marks an argument the caller did not pass, where None is a meaningful value."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 LINE_FIELDS = {"description", "quantity", "unit_price", "gl_account", "taxable"}
 
@@ -60,105 +65,45 @@ class LineInput:
 # Input checks -----------------------------------------------------------------------
 
 
-def _decimal(
-    value: Any,
-    *,
-    field: str,
-    errors: dict[str, list[str]],
-    max_digits: int,
-    places: int = 2,
-) -> Decimal | None:
-    """A Decimal that fits the model column, or None with the reason in `errors`."""
-    if isinstance(value, float | bool) or value is None:
-        errors.setdefault(field, []).append(
-            'Give a decimal number such as "12.50" (a string or Decimal, never a float).'
-        )
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append(f"'{value}' is not a number.")
-        return None
-    if not number.is_finite():
-        errors.setdefault(field, []).append("Give a finite number.")
-        return None
-    if number.as_tuple().exponent < -places:
-        errors.setdefault(field, []).append(f"Use at most {places} decimal places.")
-        return None
-    if abs(number) >= Decimal(10) ** (max_digits - places):
-        errors.setdefault(field, []).append(
-            f"Use at most {max_digits - places} digits before the decimal point."
-        )
-        return None
-    return number
-
-
 def _check_date(value: Any, *, field: str, errors: dict[str, list[str]], required: bool) -> None:
+    # Unlike check_date alone: a missing date is named as missing, and a due date may
+    # be left out.
     if value is None:
         if required:
-            errors.setdefault(field, []).append("This date is required.")
+            add_error(errors, field, "This date is required.")
         return
-    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
-        errors.setdefault(field, []).append("Give a date (YYYY-MM-DD).")
-
-
-def _check_instance(
-    value: Any, model: type, *, field: str, errors: dict[str, list[str]], required: bool
-) -> None:
-    if value is None:
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return
-    if not isinstance(value, model) or value.pk is None:
-        errors.setdefault(field, []).append(f"Give a saved {model._meta.verbose_name}.")
+    check_date(value, field=field, errors=errors)
 
 
 def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
-    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
-        errors.setdefault("lines", []).append("Give the lines as a list.")
+    if not check_line_list(lines, errors=errors):
         return []
     if not lines:
-        errors.setdefault("lines", []).append("An invoice needs at least one line.")
+        add_error(errors, "lines", "An invoice needs at least one line.")
         return []
     parsed: list[LineInput] = []
     for index, line in enumerate(lines):
         prefix = f"lines[{index}]"
-        if not isinstance(line, Mapping):
-            errors.setdefault(prefix, []).append("Give each line as an object.")
+        if not check_line_object(line, LINE_FIELDS, field=prefix, errors=errors):
             continue
-        unknown = sorted(set(line) - LINE_FIELDS)
-        if unknown:
-            errors.setdefault(prefix, []).append(f"Unknown fields: {', '.join(unknown)}.")
         line_errors: dict[str, list[str]] = {}
         description = line.get("description")
-        if not isinstance(description, str) or not description.strip():
-            line_errors.setdefault("description", []).append("Describe the line.")
-        elif len(description.strip()) > 500:
-            line_errors.setdefault("description", []).append("Use at most 500 characters.")
-        quantity = _decimal(
-            line.get("quantity"), field="quantity", errors=line_errors, max_digits=14
+        check_description(description, field="description", errors=line_errors, noun="line")
+        quantity = parse_quantity(line.get("quantity"), field="quantity", errors=line_errors)
+        unit_price = parse_non_negative_money(
+            line.get("unit_price"), field="unit_price", errors=line_errors, noun="unit price"
         )
-        if quantity is not None and quantity <= 0:
-            line_errors.setdefault("quantity", []).append("The quantity must be more than zero.")
-        unit_price = _decimal(
-            line.get("unit_price"), field="unit_price", errors=line_errors, max_digits=20
-        )
-        if unit_price is not None and unit_price < 0:
-            line_errors.setdefault("unit_price", []).append("The unit price cannot be negative.")
         gl_account = line.get("gl_account")
-        _check_instance(
+        check_instance(
             gl_account, GLAccount, field="gl_account", errors=line_errors, required=False
         )
         taxable = line.get("taxable", True)
-        if not isinstance(taxable, bool):
-            line_errors.setdefault("taxable", []).append("Give true or false.")
-        for name, messages in line_errors.items():
-            errors.setdefault(f"{prefix}.{name}", []).extend(messages)
-        if not line_errors and not unknown:
+        check_bool(taxable, field="taxable", errors=line_errors)
+        add_nested_errors(errors, prefix, line_errors)
+        # `prefix` itself has messages only for unknown fields (see check_line_object).
+        if not line_errors and prefix not in errors:
             if not fits_money(quantity * unit_price):
-                errors.setdefault(f"{prefix}.quantity", []).append(
-                    "Quantity times unit price is too large."
-                )
+                add_error(errors, f"{prefix}.quantity", "Quantity times unit price is too large.")
                 continue
             line_input = LineInput(
                 description=description.strip(),
@@ -169,11 +114,6 @@ def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
             )
             parsed.append(line_input)
     return parsed
-
-
-def _raise_if(errors: dict[str, list[str]], what: str) -> None:
-    if errors:
-        raise InvalidInput(f"The {what} has errors; correct the fields listed.", fields=errors)
 
 
 def _resolve_status(status: InvoiceStatus | str, errors: dict[str, list[str]]) -> InvoiceStatus:
@@ -292,12 +232,12 @@ def invoice_create(
 ) -> Invoice:
     """A new invoice in status New, numbered INV-<n>, with its lines and totals."""
     errors: dict[str, list[str]] = {}
-    _check_instance(company, Company, field="company", errors=errors, required=True)
+    check_instance(company, Company, field="company", errors=errors, required=True)
     _check_date(date, field="date", errors=errors, required=True)
     _check_date(due_date, field="due_date", errors=errors, required=False)
-    _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
     parsed_lines = _parse_lines(lines, errors)
-    _raise_if(errors, "invoice")
+    raise_if_errors(errors, "invoice")
 
     status = _default_status()
     subtotal, tax, total = _totals(parsed_lines, tax_code)
@@ -355,16 +295,16 @@ def invoice_update(
 
     errors: dict[str, list[str]] = {}
     if company is not None:
-        _check_instance(company, Company, field="company", errors=errors, required=True)
+        check_instance(company, Company, field="company", errors=errors, required=True)
     if date is not None:
         _check_date(date, field="date", errors=errors, required=True)
     if due_date is not UNSET:
         _check_date(due_date, field="due_date", errors=errors, required=False)
     if tax_code is not UNSET:
-        _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+        check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
     new_lines = _parse_lines(lines, errors) if lines is not None else None
     new_status = _resolve_status(status, errors) if status is not None else None
-    _raise_if(errors, "invoice")
+    raise_if_errors(errors, "invoice")
 
     edits: dict[str, Any] = {}
     if company is not None and company.pk != locked.company_id:

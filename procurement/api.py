@@ -8,7 +8,6 @@ rebatched on its own.
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -16,17 +15,17 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounting import api as accounting_api
-from accounting import services as accounting_services
 from accounting.models import GLAccount, TaxCode
 from procurement import selectors, services
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from psa.api import (
     ApiMixin,
     IdFilter,
+    create_schema,
     ensure_line_amount_fits,
-    error_responses,
-    list_error_responses,
     money_field,
+    read_schema,
+    step_schema,
 )
 from psa.models import Company
 
@@ -157,19 +156,12 @@ class PurchaseOrderFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List purchase orders",
-        responses={200: PurchaseOrderSerializer(many=True), **list_error_responses()},
-    ),
-    retrieve=extend_schema(
-        responses={200: PurchaseOrderSerializer, **error_responses(not_found=True)}
-    ),
-)
-class PurchaseOrderViewSet(ApiMixin, GenericViewSet):
+@read_schema("List purchase orders")
+class PurchaseOrderViewSet(ApiMixin, accounting_api.BatchStepsMixin, GenericViewSet):
     serializer_class = PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
     ordering_fields = ["number", "date", "freight_amount", "id"]
+    record_type = FREIGHT_TYPE  # its postable record, and its audit trail, are the freight
     required_permissions = {
         "list": ("procurement.view_purchaseorder",),
         "retrieve": ("procurement.view_purchaseorder",),
@@ -183,14 +175,14 @@ class PurchaseOrderViewSet(ApiMixin, GenericViewSet):
     def get_queryset(self):
         return selectors.purchase_order_queryset()
 
-    def _order(self, purchase_order_id: int, code: int = status.HTTP_200_OK) -> Response:
-        purchase_order = selectors.purchase_order_get(purchase_order_id=purchase_order_id)
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        purchase_order = selectors.purchase_order_get(purchase_order_id=record_id)
         return Response(PurchaseOrderSerializer(purchase_order).data, status=code)
 
-    @extend_schema(
-        summary="Create an open purchase order with its product lines",
+    @create_schema(
+        "Create an open purchase order with its product lines",
+        PurchaseOrderSerializer,
         request=PurchaseOrderCreateSerializer,
-        responses={201: PurchaseOrderSerializer, **error_responses(validation=True)},
     )
     def create(self, request: Request) -> Response:
         serializer = PurchaseOrderCreateSerializer(data=request.data)
@@ -198,23 +190,17 @@ class PurchaseOrderViewSet(ApiMixin, GenericViewSet):
         purchase_order = services.purchase_order_create(
             actor=request.user, **serializer.validated_data
         )
-        return self._order(purchase_order.pk, status.HTTP_201_CREATED)
+        return self.record_response(purchase_order.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Close or reopen the order, edit its freight, change its tax code",
+    @step_schema(
+        "Close or reopen the order, edit its freight, change its tax code",
+        PurchaseOrderSerializer,
+        conflicts=["record_locked", "record_not_open", "products_not_unreceived"],
+        request=PurchaseOrderUpdateSerializer,
         description="Reopening and freight edits are refused while the freight is in a GL "
         "batch (record_locked); freight edits need the order open (record_not_open); the "
         "tax code also needs every product line reopened and unreceived "
         "(products_not_unreceived).",
-        request=PurchaseOrderUpdateSerializer,
-        responses={
-            200: PurchaseOrderSerializer,
-            **error_responses(
-                validation=True,
-                not_found=True,
-                conflicts=["record_locked", "record_not_open", "products_not_unreceived"],
-            ),
-        },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         purchase_order = self.get_object()
@@ -223,31 +209,17 @@ class PurchaseOrderViewSet(ApiMixin, GenericViewSet):
         services.purchase_order_update(
             actor=request.user, purchase_order=purchase_order, **serializer.validated_data
         )
-        return self._order(purchase_order.pk)
+        return self.record_response(purchase_order.pk)
 
     @accounting_api.unbatch_schema(PurchaseOrderSerializer, "freight")
     @action(detail=True, methods=["post"], url_path="unbatch-freight")
     def unbatch_freight(self, request: Request, pk: str) -> Response:
-        purchase_order = self.get_object()
-        accounting_services.record_unbatch(
-            actor=request.user, record_type=FREIGHT_TYPE, record_id=purchase_order.pk
-        )
-        return self._order(purchase_order.pk)
+        return self.unbatch_step()
 
     @accounting_api.rebatch_schema(PurchaseOrderSerializer, "freight")
     @action(detail=True, methods=["post"], url_path="rebatch-freight")
     def rebatch_freight(self, request: Request, pk: str) -> Response:
-        purchase_order = self.get_object()
-        accounting_services.record_rebatch(
-            actor=request.user, record_type=FREIGHT_TYPE, record_id=purchase_order.pk
-        )
-        return self._order(purchase_order.pk)
-
-    @accounting_api.audit_schema
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def audit(self, request: Request, pk: str) -> Response:
-        purchase_order = self.get_object()
-        return accounting_api.audit_response(record_type=FREIGHT_TYPE, record_id=purchase_order.pk)
+        return self.rebatch_step()
 
 
 # --- product lines -----------------------------------------------------------------------------
@@ -267,33 +239,13 @@ class PurchaseOrderLineFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-def _line_step_schema(summary: str, conflicts: tuple[str, ...], request: Any = None) -> Any:
-    return extend_schema(
-        summary=summary,
-        request=request,
-        responses={
-            200: PurchaseOrderLineSerializer,
-            **error_responses(validation=request is not None, not_found=True, conflicts=conflicts),
-        },
-    )
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List product lines",
-        responses={
-            200: PurchaseOrderLineSerializer(many=True),
-            **list_error_responses(),
-        },
-    ),
-    retrieve=extend_schema(
-        responses={200: PurchaseOrderLineSerializer, **error_responses(not_found=True)}
-    ),
-)
-class PurchaseOrderLineViewSet(ApiMixin, GenericViewSet):
+@read_schema("List product lines")
+@accounting_api.batch_actions_schema("product line")
+class PurchaseOrderLineViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet):
     serializer_class = PurchaseOrderLineSerializer
     filterset_class = PurchaseOrderLineFilter
     ordering_fields = ["purchase_order", "position", "received_date", "amount", "id"]
+    record_type = PRODUCT_TYPE
     required_permissions = {
         "list": ("procurement.view_purchaseorderline",),
         "retrieve": ("procurement.view_purchaseorderline",),
@@ -311,27 +263,26 @@ class PurchaseOrderLineViewSet(ApiMixin, GenericViewSet):
             "purchase_order_id", "position", "id"
         )
 
-    def _line(self, line_id: int, code: int = status.HTTP_200_OK) -> Response:
-        line = selectors.purchase_order_line_get(line_id=line_id)
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        line = selectors.purchase_order_line_get(line_id=record_id)
         return Response(PurchaseOrderLineSerializer(line).data, status=code)
 
-    @extend_schema(
-        summary="Add a product line to an open purchase order",
+    @create_schema(
+        "Add a product line to an open purchase order",
+        PurchaseOrderLineSerializer,
         request=PurchaseOrderLineCreateSerializer,
-        responses={
-            201: PurchaseOrderLineSerializer,
-            **error_responses(validation=True, conflicts=["record_not_open"]),
-        },
+        conflicts=["record_not_open"],
     )
     def create(self, request: Request) -> Response:
         serializer = PurchaseOrderLineCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         line = services.purchase_order_line_add(actor=request.user, **serializer.validated_data)
-        return self._line(line.pk, status.HTTP_201_CREATED)
+        return self.record_response(line.pk, status.HTTP_201_CREATED)
 
-    @_line_step_schema(
+    @step_schema(
         "Edit a product line, or tick or clear its Closed box",
-        ("record_locked", "record_not_open", "record_not_ready"),
+        PurchaseOrderLineSerializer,
+        conflicts=("record_locked", "record_not_open", "record_not_ready"),
         request=PurchaseOrderLineUpdateSerializer,
     )
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -341,11 +292,12 @@ class PurchaseOrderLineViewSet(ApiMixin, GenericViewSet):
         services.purchase_order_line_update(
             actor=request.user, line=line, **serializer.validated_data
         )
-        return self._line(line.pk)
+        return self.record_response(line.pk)
 
-    @_line_step_schema(
+    @step_schema(
         "Receive the line (received, Closed ticked): ready to post",
-        ("record_locked", "invalid_transition"),
+        PurchaseOrderLineSerializer,
+        conflicts=("record_locked", "invalid_transition"),
         request=ReceiveSerializer,
     )
     @action(detail=True, methods=["post"])
@@ -356,38 +308,15 @@ class PurchaseOrderLineViewSet(ApiMixin, GenericViewSet):
         services.purchase_order_line_receive(
             actor=request.user, line=line, **serializer.validated_data
         )
-        return self._line(line.pk)
+        return self.record_response(line.pk)
 
-    @_line_step_schema(
+    @step_schema(
         "Unreceive the line (its Closed box must be clear)",
-        ("record_locked", "invalid_transition"),
+        PurchaseOrderLineSerializer,
+        conflicts=("record_locked", "invalid_transition"),
     )
     @action(detail=True, methods=["post"])
     def unreceive(self, request: Request, pk: str) -> Response:
         line = self.get_object()
         services.purchase_order_line_unreceive(actor=request.user, line=line)
-        return self._line(line.pk)
-
-    @accounting_api.unbatch_schema(PurchaseOrderLineSerializer, "product line")
-    @action(detail=True, methods=["post"])
-    def unbatch(self, request: Request, pk: str) -> Response:
-        line = self.get_object()
-        accounting_services.record_unbatch(
-            actor=request.user, record_type=PRODUCT_TYPE, record_id=line.pk
-        )
-        return self._line(line.pk)
-
-    @accounting_api.rebatch_schema(PurchaseOrderLineSerializer, "product line")
-    @action(detail=True, methods=["post"])
-    def rebatch(self, request: Request, pk: str) -> Response:
-        line = self.get_object()
-        accounting_services.record_rebatch(
-            actor=request.user, record_type=PRODUCT_TYPE, record_id=line.pk
-        )
-        return self._line(line.pk)
-
-    @accounting_api.audit_schema
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def audit(self, request: Request, pk: str) -> Response:
-        line = self.get_object()
-        return accounting_api.audit_response(record_type=PRODUCT_TYPE, record_id=line.pk)
+        return self.record_response(line.pk)

@@ -12,7 +12,7 @@ touch one line lock only that line.
 import datetime
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,21 +29,24 @@ from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput
+from psa.inputs import (
+    UNSET,
+    add_nested_errors,
+    check_bool,
+    check_date,
+    check_description,
+    check_instance,
+    check_line_list,
+    check_line_object,
+    parse_non_negative_money,
+    parse_quantity,
+    raise_if_errors,
+)
 from psa.models import Company
 
 FREIGHT_TYPE = "freight"
 PRODUCT_TYPE = "product"
 LINE_FIELDS = {"description", "quantity", "unit_cost", "gl_account"}
-
-
-class _Unset:
-    """Marks an argument the caller did not pass, where None is a meaningful value."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 @dataclass(frozen=True)
@@ -61,79 +64,12 @@ class LineInput:
 # Input checks -----------------------------------------------------------------------
 
 
-def _decimal(
-    value: Any, *, field: str, errors: dict[str, list[str]], max_digits: int, places: int = 2
-) -> Decimal | None:
-    """A Decimal that fits the model column, or None with the reason in `errors`."""
-    if isinstance(value, float | bool) or value is None:
-        errors.setdefault(field, []).append(
-            'Give a decimal number such as "12.50" (a string or Decimal, never a float).'
-        )
-        return None
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        errors.setdefault(field, []).append(f"'{value}' is not a number.")
-        return None
-    if not number.is_finite():
-        errors.setdefault(field, []).append("Give a finite number.")
-        return None
-    if number.as_tuple().exponent < -places:
-        errors.setdefault(field, []).append(f"Use at most {places} decimal places.")
-        return None
-    if abs(number) >= Decimal(10) ** (max_digits - places):
-        errors.setdefault(field, []).append(
-            f"Use at most {max_digits - places} digits before the decimal point."
-        )
-        return None
-    return number
-
-
-def _check_date(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, datetime.date) or isinstance(value, datetime.datetime):
-        errors.setdefault(field, []).append("Give a date (YYYY-MM-DD).")
-
-
-def _check_instance(
-    value: Any, model: type, *, field: str, errors: dict[str, list[str]], required: bool
-) -> None:
-    if value is None:
-        if required:
-            errors.setdefault(field, []).append("This field is required.")
-        return
-    if not isinstance(value, model) or value.pk is None:
-        errors.setdefault(field, []).append(f"Give a saved {model._meta.verbose_name}.")
-
-
-def _check_description(value: Any, *, field: str, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, str) or not value.strip():
-        errors.setdefault(field, []).append("Describe the product.")
-    elif len(value.strip()) > 500:
-        errors.setdefault(field, []).append("Use at most 500 characters.")
-
-
-def _quantity(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    quantity = _decimal(value, field=field, errors=errors, max_digits=14)
-    if quantity is not None and quantity <= 0:
-        errors.setdefault(field, []).append("The quantity must be more than zero.")
-        return None
-    return quantity
-
-
 def _unit_cost(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    unit_cost = _decimal(value, field=field, errors=errors, max_digits=20)
-    if unit_cost is not None and unit_cost < 0:
-        errors.setdefault(field, []).append("The unit cost cannot be negative.")
-        return None
-    return unit_cost
+    return parse_non_negative_money(value, field=field, errors=errors, noun="unit cost")
 
 
 def _freight_amount(value: Any, errors: dict[str, list[str]]) -> Decimal | None:
-    amount = _decimal(value, field="freight_amount", errors=errors, max_digits=20)
-    if amount is not None and amount < 0:
-        errors.setdefault("freight_amount", []).append("The freight cannot be negative.")
-        return None
-    return amount
+    return parse_non_negative_money(value, field="freight_amount", errors=errors, noun="freight")
 
 
 def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[str]]) -> bool:
@@ -159,22 +95,18 @@ def _check_totals_fit(
 
 
 def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInput | None:
-    if not isinstance(line, Mapping):
-        errors.setdefault(prefix, []).append("Give each line as an object.")
+    if not check_line_object(line, LINE_FIELDS, field=prefix, errors=errors):
         return None
-    unknown = sorted(set(line) - LINE_FIELDS)
-    if unknown:
-        errors.setdefault(prefix, []).append(f"Unknown fields: {', '.join(unknown)}.")
     line_errors: dict[str, list[str]] = {}
     description = line.get("description")
-    _check_description(description, field="description", errors=line_errors)
-    quantity = _quantity(line.get("quantity"), field="quantity", errors=line_errors)
+    check_description(description, field="description", errors=line_errors, noun="product")
+    quantity = parse_quantity(line.get("quantity"), field="quantity", errors=line_errors)
     unit_cost = _unit_cost(line.get("unit_cost"), field="unit_cost", errors=line_errors)
     gl_account = line.get("gl_account")
-    _check_instance(gl_account, GLAccount, field="gl_account", errors=line_errors, required=False)
-    for name, messages in line_errors.items():
-        errors.setdefault(f"{prefix}.{name}", []).extend(messages)
-    if line_errors or unknown:
+    check_instance(gl_account, GLAccount, field="gl_account", errors=line_errors, required=False)
+    add_nested_errors(errors, prefix, line_errors)
+    # `prefix` itself has messages only for unknown fields (see check_line_object).
+    if line_errors or prefix in errors:
         return None
     parsed = LineInput(description.strip(), quantity, unit_cost, gl_account)
     if not _check_amount_fits(parsed, field=f"{prefix}.quantity", errors=errors):
@@ -185,8 +117,7 @@ def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInp
 def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
     if lines is None:
         return []
-    if isinstance(lines, str | bytes | Mapping) or not isinstance(lines, Sequence):
-        errors.setdefault("lines", []).append("Give the lines as a list.")
+    if not check_line_list(lines, errors=errors):
         return []
     parsed = [_parse_line(line, f"lines[{index}]", errors) for index, line in enumerate(lines)]
     return [line for line in parsed if line is not None]
@@ -200,11 +131,6 @@ def _status(value: Any, errors: dict[str, list[str]]) -> POStatus | None:
             f"'{value}' is not a purchase order status; use open or closed."
         )
         return None
-
-
-def _raise_if(errors: dict[str, list[str]], what: str) -> None:
-    if errors:
-        raise InvalidInput(f"The {what} has errors; correct the fields listed.", fields=errors)
 
 
 # References, refusals, audit -------------------------------------------------------------
@@ -335,16 +261,16 @@ def purchase_order_create(
 ) -> PurchaseOrder:
     """A new open purchase order, numbered PO-<n>, with its product lines."""
     errors: dict[str, list[str]] = {}
-    _check_instance(vendor, Company, field="vendor", errors=errors, required=True)
-    _check_date(date, field="date", errors=errors)
-    _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    check_instance(vendor, Company, field="vendor", errors=errors, required=True)
+    check_date(date, field="date", errors=errors)
+    check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
     parsed_freight = _freight_amount(freight_amount, errors)
-    _check_instance(
+    check_instance(
         freight_gl_account, GLAccount, field="freight_gl_account", errors=errors, required=False
     )
     parsed_lines = _parse_lines(lines, errors)
     _check_totals_fit(parsed_lines, tax_code, prefix="lines", errors=errors)
-    _raise_if(errors, "purchase order")
+    raise_if_errors(errors, "purchase order")
 
     purchase_order = PurchaseOrder.objects.create(
         number=f"PO-{counter_next(name='purchase_order')}",
@@ -394,7 +320,7 @@ def purchase_order_update(
     new_status = _status(status, errors) if status is not None else None
     new_freight = _freight_amount(freight_amount, errors) if freight_amount is not None else None
     if freight_gl_account is not UNSET:
-        _check_instance(
+        check_instance(
             freight_gl_account,
             GLAccount,
             field="freight_gl_account",
@@ -402,8 +328,8 @@ def purchase_order_update(
             required=False,
         )
     if tax_code is not UNSET:
-        _check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
-    _raise_if(errors, "purchase order")
+        check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
+    raise_if_errors(errors, "purchase order")
 
     freight_edits: dict[str, Any] = {}
     if new_freight is not None and new_freight != locked.freight_amount:
@@ -519,7 +445,7 @@ def purchase_order_line_add(
         parsed.amount + purchase_tax(parsed.amount, locked.tax_code)
     ):
         errors.setdefault("unit_cost", []).append("The line's total with tax is too large.")
-    _raise_if(errors, "product line")
+    raise_if_errors(errors, "product line")
     _refuse_unless_po_open(locked, "no product line can be added to it")
 
     last = PurchaseOrderLine.objects.filter(purchase_order=locked).aggregate(last=Max("position"))[
@@ -554,18 +480,18 @@ def purchase_order_line_update(
 
     errors: dict[str, list[str]] = {}
     if description is not None:
-        _check_description(description, field="description", errors=errors)
+        check_description(description, field="description", errors=errors, noun="product")
     new_quantity = (
-        _quantity(quantity, field="quantity", errors=errors) if quantity is not None else None
+        parse_quantity(quantity, field="quantity", errors=errors) if quantity is not None else None
     )
     new_unit_cost = (
         _unit_cost(unit_cost, field="unit_cost", errors=errors) if unit_cost is not None else None
     )
     if gl_account is not UNSET:
-        _check_instance(gl_account, GLAccount, field="gl_account", errors=errors, required=False)
-    if closed is not None and not isinstance(closed, bool):
-        errors.setdefault("closed", []).append("Give true or false.")
-    _raise_if(errors, "product line")
+        check_instance(gl_account, GLAccount, field="gl_account", errors=errors, required=False)
+    if closed is not None:
+        check_bool(closed, field="closed", errors=errors)
+    raise_if_errors(errors, "product line")
 
     edits: dict[str, Any] = {}
     if description is not None and description.strip() != locked.description:
@@ -639,8 +565,8 @@ def purchase_order_line_receive(
     locked = _lock_line(line.pk)
     errors: dict[str, list[str]] = {}
     if received_date is not None:
-        _check_date(received_date, field="received_date", errors=errors)
-    _raise_if(errors, "receipt")
+        check_date(received_date, field="received_date", errors=errors)
+    raise_if_errors(errors, "receipt")
     ensure_unlocked(record_type=PRODUCT_TYPE, record=locked, action="received again")
     if locked.received:
         raise ApplicationError(

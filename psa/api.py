@@ -423,21 +423,71 @@ class ReferenceDataMixin(mixins.CreateModelMixin, ApiMixin):
         )
 
 
+def read_schema(list_summary: str) -> Any:
+    """Class decorator: the schema of a view set's list and retrieve, answering with its
+    `serializer_class`."""
+
+    def decorate(viewset: type) -> type:
+        serializer = viewset.serializer_class
+        return extend_schema_view(
+            list=extend_schema(
+                summary=list_summary,
+                responses={200: serializer(many=True), **list_error_responses()},
+            ),
+            retrieve=extend_schema(responses={200: serializer, **error_responses(not_found=True)}),
+        )(viewset)
+
+    return decorate
+
+
 def reference_schema(name: str) -> Any:
     """The schema of a reference-data view set: its serializer and its errors."""
 
     def decorate(viewset: type) -> type:
         serializer = viewset.serializer_class
         return extend_schema_view(
-            list=extend_schema(
-                summary=f"List {name}",
-                responses={200: serializer(many=True), **list_error_responses()},
-            ),
-            retrieve=extend_schema(responses={200: serializer, **error_responses(not_found=True)}),
             create=extend_schema(
                 summary=f"Add to {name}",
                 responses={201: serializer, **error_responses(validation=True)},
             ),
-        )(viewset)
+        )(read_schema(f"List {name}")(viewset))
 
     return decorate
+
+
+def create_schema(
+    summary: str,
+    serializer: type[serializers.Serializer],
+    *,
+    request: type[serializers.Serializer],
+    conflicts: Iterable[str] = (),
+) -> Any:
+    """The schema of a create that answers 201 with the new object: its input can be
+    refused as invalid; `conflicts` are the codes of the refusals of the create itself."""
+    return extend_schema(
+        summary=summary,
+        request=request,
+        responses={201: serializer, **error_responses(validation=True, conflicts=conflicts)},
+    )
+
+
+def step_schema(
+    summary: str,
+    serializer: type[serializers.Serializer],
+    *,
+    conflicts: Iterable[str] = (),
+    request: type[serializers.Serializer] | None = None,
+    description: str | None = None,
+) -> Any:
+    """The schema of a step on one object (an edit, a workflow step) that answers with
+    the object: its input, if any, can be refused as invalid; the object may not exist;
+    `conflicts` are the codes of the refusals of the step itself."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=request,
+        responses={
+            200: serializer,
+            **error_responses(validation=request is not None, not_found=True, conflicts=conflicts),
+        },
+    )
