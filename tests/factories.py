@@ -26,7 +26,7 @@ from accounting.models import (
 from expenses import services as expense_services
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 from invoicing import services as invoice_services
-from invoicing.models import Invoice, InvoiceStatus
+from invoicing.models import Invoice
 from procurement import services as procurement_services
 from procurement.models import PurchaseOrder, PurchaseOrderLine
 from psa.errors import ApplicationError
@@ -144,11 +144,6 @@ def approver_user(**kwargs: Any) -> User:
 
 def staff_user(**kwargs: Any) -> User:
     return UserFactory(roles=[STAFF], **kwargs)
-
-
-def invoice_status(name: str) -> InvoiceStatus:
-    """A status of the setup table by name: "New", "Sent" (open), "Closed" (closed)."""
-    return InvoiceStatus.objects.get(name=name)
 
 
 # Records -----------------------------------------------------------------------------

@@ -1,14 +1,13 @@
-"""Fixtures for the API tests: users in each role, a set-up book, records made through
-the services, and API clients that check every response against the served schema."""
+"""Fixtures for the API tests: API clients that check every response against the served
+schema, an administrator, and batches sent through the API. Users in each role, the
+book and records made through the services come from tests/conftest.py."""
 
-import datetime as dt
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
@@ -17,23 +16,9 @@ from referencing.jsonschema import DRAFT202012
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounting.models import (
-    AccountingSetup,
-    DefaultGLAccount,
-    GLAccount,
-    GLAccountType,
-    TaxCode,
-    TransferState,
-)
-from expenses import services as expense_services
-from expenses.models import ExpenseType
-from invoicing import services as invoice_services
-from invoicing.models import InvoiceStatus
-from procurement import services as po_services
-from psa.models import Company
-from psa.roles import APPROVER, FINANCE, STAFF
+from accounting.models import TransferState
+from tests.helpers import PASSWORD
 
-DAY = dt.date(2026, 11, 3)
 SCHEMA_URI = "urn:psa-api-schema"
 
 
@@ -162,155 +147,12 @@ def api(schema_checker, db):
     return make
 
 
-# --- users in each role ---------------------------------------------------------------------
-
-
-def make_user(username: str, role: str | None = None, **fields: Any) -> User:
-    user = User.objects.create_user(username, password="pw-Secret-42", **fields)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)  # a fresh permission cache
-
-
-@pytest.fixture
-def finance(db):
-    return make_user("fiona", FINANCE, first_name="Fiona")
-
-
-@pytest.fixture
-def approver(db):
-    return make_user("arthur", APPROVER, first_name="Arthur")
-
-
-@pytest.fixture
-def staff(db):
-    return make_user("sam", STAFF, first_name="Sam")
+# --- an administrator (users in each role: tests/conftest.py) -----------------------------------
 
 
 @pytest.fixture
 def administrator(db):
-    return User.objects.create_superuser("root", password="pw-Secret-42")
-
-
-# --- the book and records ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def book(db):
-    accounts = {}
-    for number, account_type in enumerate(GLAccountType.values, start=1100):
-        accounts[account_type] = GLAccount.objects.create(
-            number=str(number), name=account_type.replace("_", " ").title(), type=account_type
-        )
-        DefaultGLAccount.objects.create(type=account_type, gl_account=accounts[account_type])
-    tax = TaxCode.objects.create(
-        code="ST", name="State tax", rate=Decimal("8.25"), gl_account=accounts["sales_tax"]
-    )
-    client = Company.objects.create(identifier="ACME", name="Acme Corp")
-    vendor = Company.objects.create(
-        identifier="DIST", name="Distributor Inc", is_client=False, is_vendor=True
-    )
-    travel = ExpenseType.objects.create(
-        code="TRAVEL", name="Travel", gl_account=accounts["expense"]
-    )
-    AccountingSetup.objects.update_or_create(
-        pk=1, defaults={"package": "other", "direct_transfer": False, "options": {}}
-    )
-    return {"accounts": accounts, "tax": tax, "client": client, "vendor": vendor, "travel": travel}
-
-
-def status(name: str) -> InvoiceStatus:
-    return InvoiceStatus.objects.get(name=name)
-
-
-@pytest.fixture
-def make_invoice(book, finance):
-    def make(*, closed: bool = True, price: str = "150.00", quantity: str = "10"):
-        invoice = invoice_services.invoice_create(
-            actor=finance,
-            company=book["client"],
-            date=DAY,
-            due_date=DAY + dt.timedelta(30),
-            tax_code=book["tax"],
-            lines=[
-                {
-                    "description": "Managed services",
-                    "quantity": Decimal(quantity),
-                    "unit_price": Decimal(price),
-                }
-            ],
-        )
-        if closed:
-            invoice = invoice_services.invoice_update(
-                actor=finance, invoice=invoice, status=status("Closed")
-            )
-        return invoice
-
-    return make
-
-
-@pytest.fixture
-def make_sheet(book, staff):
-    def make(*, member: User | None = None, entries: int = 1):
-        member = member or staff
-        sheet = expense_services.expense_sheet_create(
-            actor=member, member=member, period_start=DAY, period_end=DAY + dt.timedelta(6)
-        )
-        for _ in range(entries):
-            expense_services.expense_entry_create(
-                actor=member,
-                sheet=sheet,
-                date=DAY,
-                expense_type=book["travel"],
-                amount=Decimal("42.50"),
-                description="Taxi to client site",
-            )
-        return sheet
-
-    return make
-
-
-@pytest.fixture
-def make_expense(make_sheet, staff, approver):
-    def make(*, approved: bool = True):
-        sheet = make_sheet()
-        if approved:
-            expense_services.expense_sheet_submit(actor=staff, sheet=sheet)
-            expense_services.expense_sheet_approve(actor=approver, sheet=sheet)
-        return sheet.entries.get()
-
-    return make
-
-
-@pytest.fixture
-def make_purchase_order(book, finance):
-    def make(*, freight: str = "25.00", received: bool = True, closed: bool = True):
-        purchase_order = po_services.purchase_order_create(
-            actor=finance,
-            vendor=book["vendor"],
-            date=DAY,
-            tax_code=book["tax"],
-            freight_amount=Decimal(freight),
-            lines=[
-                {
-                    "description": "Firewall appliance",
-                    "quantity": Decimal("2"),
-                    "unit_cost": Decimal("400.00"),
-                }
-            ],
-        )
-        line = purchase_order.lines.get()
-        if received:
-            po_services.purchase_order_line_receive(actor=finance, line=line, received_date=DAY)
-        if closed:
-            purchase_order = po_services.purchase_order_update(
-                actor=finance, purchase_order=purchase_order, status="closed"
-            )
-        purchase_order.refresh_from_db()
-        line.refresh_from_db()
-        return purchase_order, line
-
-    return make
+    return User.objects.create_superuser("root", password=PASSWORD)
 
 
 @pytest.fixture

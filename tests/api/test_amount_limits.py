@@ -1,7 +1,6 @@
 """Amounts too large for a money column: the services refuse them as InvalidInput
 with the field at fault, before any rounding or database error."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -9,8 +8,7 @@ import pytest
 from invoicing import services as invoice_services
 from procurement import services as po_services
 from psa.errors import InvalidInput
-
-DAY = dt.date(2026, 11, 3)
+from tests.helpers import DAY
 
 
 def test_invoice_line_whose_amount_has_too_many_digits_is_invalid_input(finance, book):

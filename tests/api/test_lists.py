@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounting import services as accounting
-from tests.api.conftest import make_user
+from tests.helpers import make_user
 
 LISTS = [
     "/api/v1/invoices/",

@@ -17,7 +17,7 @@ from accounting import services as accounting
 from accounting.models import AccountingSetup, GLBatch, TransferState
 from expenses import services as expense_services
 from procurement import services as po_services
-from tests.api.conftest import DAY, make_user
+from tests.helpers import DAY, make_user
 
 ANONYMOUS, STAFF, APPROVER, FINANCE = "anonymous", "staff", "approver", "finance"
 

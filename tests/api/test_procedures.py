@@ -6,7 +6,7 @@ re-send confirmation. Last, that no PATCH changes a batched record of any kind."
 import pytest
 
 from accounting import services as accounting
-from tests.api.conftest import DAY
+from tests.helpers import DAY
 
 INVOICES = "/api/v1/invoices/"
 SHEETS = "/api/v1/expense-sheets/"

@@ -1,37 +1,21 @@
 """Browser tests: Debian's Chromium driven by Playwright against pytest-django's live
-server, on a transactional database, with Celery tasks inline.
+server, on a transactional database, with Celery tasks inline. Users, the book and
+records come from tests/conftest.py.
 
 Playwright's sync API runs an event loop in the test's thread; Django would take the
 ORM calls of the test (fixtures, checks) for calls from async code, so they are
 allowed explicitly here.
 """
 
-import datetime as dt
 import os
 import shutil
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import PASSWORD
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from django.contrib.auth.models import Group, Permission, User
-
-from accounting.models import (
-    AccountingSetup,
-    DefaultGLAccount,
-    GLAccount,
-    GLAccountType,
-    TaxCode,
-)
-from expenses import services as expense_services
-from expenses.models import ExpenseType
-from invoicing import services as invoice_services
-from invoicing.models import InvoiceStatus
-from procurement import services as po_services
-from psa.models import Company
-from psa.roles import ROLE_PERMISSIONS
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,7 +27,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-DAY = dt.date(2026, 11, 3)
 
 
 @pytest.fixture(scope="session")
@@ -83,162 +66,12 @@ def shot(page):
     return take
 
 
-# --- the book -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def base_rows(transactional_db):
-    """Rows the migrations make (roles, invoice statuses, the setup row); a flushed
-    transactional database may have lost them."""
-    for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        for name in names:
-            app_label, codename = name.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
-    for order, (name, is_closed) in enumerate([("New", False), ("Sent", False), ("Closed", True)]):
-        InvoiceStatus.objects.get_or_create(
-            name=name, defaults={"is_closed": is_closed, "sort_order": order}
-        )
-    AccountingSetup.objects.get_or_create(pk=1)
-
-
-def make_user(username: str, role: str) -> User:
-    user = User.objects.create_user(username, password="pw", first_name=username.title())
-    user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)
-
-
-def status(name: str) -> InvoiceStatus:
-    return InvoiceStatus.objects.get(name=name)
-
-
-@pytest.fixture
-def finance(base_rows):
-    user = make_user("fiona", "Finance")
-    user.last_name = "Finch"
-    user.save(update_fields=["last_name"])
-    return user
-
-
-@pytest.fixture
-def approver(base_rows):
-    return make_user("arthur", "Approver")
-
-
-@pytest.fixture
-def staff(base_rows):
-    return make_user("sam", "Staff")
-
-
-@pytest.fixture
-def book(base_rows):
-    accounts = {}
-    for number, account_type in enumerate(GLAccountType.values, start=1100):
-        accounts[account_type] = GLAccount.objects.create(
-            number=str(number), name=account_type.replace("_", " ").title(), type=account_type
-        )
-        DefaultGLAccount.objects.create(type=account_type, gl_account=accounts[account_type])
-    tax = TaxCode.objects.create(
-        code="ST", name="State tax", rate=Decimal("8.25"), gl_account=accounts["sales_tax"]
-    )
-    client = Company.objects.create(identifier="ACME", name="Acme Dental Group")
-    vendor = Company.objects.create(
-        identifier="DIST", name="Ingram Distribution", is_client=False, is_vendor=True
-    )
-    travel = ExpenseType.objects.create(
-        code="TRAVEL", name="Travel", gl_account=accounts["expense"]
-    )
-    return {"accounts": accounts, "tax": tax, "client": client, "vendor": vendor, "travel": travel}
-
-
-@pytest.fixture
-def make_invoice(book, finance):
-    def make(*, closed: bool = True, price: str = "150.00", quantity: str = "10"):
-        invoice = invoice_services.invoice_create(
-            actor=finance,
-            company=book["client"],
-            date=DAY,
-            due_date=DAY + dt.timedelta(30),
-            tax_code=book["tax"],
-            lines=[
-                {
-                    "description": "Managed services - per seat",
-                    "quantity": Decimal(quantity),
-                    "unit_price": Decimal(price),
-                }
-            ],
-        )
-        if closed:
-            invoice = invoice_services.invoice_update(
-                actor=finance, invoice=invoice, status=status("Closed")
-            )
-        return invoice
-
-    return make
-
-
-@pytest.fixture
-def make_expense(book, staff, approver):
-    def make(*, approved: bool = True, amount: str = "42.50"):
-        sheet = expense_services.expense_sheet_create(
-            actor=staff, member=staff, period_start=DAY, period_end=DAY + dt.timedelta(6)
-        )
-        entry = expense_services.expense_entry_create(
-            actor=staff,
-            sheet=sheet,
-            date=DAY,
-            expense_type=book["travel"],
-            amount=Decimal(amount),
-            description="Taxi to client site",
-        )
-        if approved:
-            expense_services.expense_sheet_submit(actor=staff, sheet=sheet)
-            expense_services.expense_sheet_approve(actor=approver, sheet=sheet)
-        entry.refresh_from_db()
-        return entry
-
-    return make
-
-
-@pytest.fixture
-def make_purchase_order(book, finance):
-    def make(*, freight: str = "25.00", received: bool = True, closed: bool = True):
-        po = po_services.purchase_order_create(
-            actor=finance,
-            vendor=book["vendor"],
-            date=DAY,
-            tax_code=book["tax"],
-            freight_amount=Decimal(freight),
-            lines=[
-                {
-                    "description": "Firewall appliance",
-                    "quantity": Decimal("2"),
-                    "unit_cost": Decimal("400.00"),
-                }
-            ],
-        )
-        line = po.lines.get()
-        if received:
-            po_services.purchase_order_line_receive(actor=finance, line=line, received_date=DAY)
-        if closed:
-            po = po_services.purchase_order_update(
-                actor=finance, purchase_order=po, status="closed"
-            )
-        po.refresh_from_db()
-        line.refresh_from_db()
-        return po, line
-
-    return make
-
-
 @pytest.fixture
 def signed_in(page, finance):
     """Sign in through the login form, as Finance."""
     page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("fiona")
-    page.get_by_label("Password").fill("pw")
+    page.get_by_label("Username").fill(finance.username)
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     return page

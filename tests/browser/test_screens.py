@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from accounting import services as accounting
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -68,7 +69,7 @@ def test_main_screens_have_titles_labels_and_screenshots(
     check(page, "Sign in")
     shot("login")
     page.get_by_label("Username").fill("fiona")
-    page.get_by_label("Password").fill("pw")
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
 
     invoice = month_end["invoices"][0]

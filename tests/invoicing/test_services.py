@@ -16,9 +16,9 @@ from tests.factories import (
     audit_count,
     closed_invoice,
     finance_user,
-    invoice_status,
     put_in_batch,
 )
+from tests.helpers import status
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +257,7 @@ def test_setting_a_closed_status_makes_the_invoice_ready_for_accounting():
 
 def test_status_may_be_given_as_a_status_row():
     invoice = InvoiceFactory()
-    invoice_set_status(actor=finance_user(), invoice=invoice, status=invoice_status("Sent"))
+    invoice_set_status(actor=finance_user(), invoice=invoice, status=status("Sent"))
     invoice.refresh_from_db()
     assert (invoice.status.name, invoice.is_closed) == ("Sent", False)
 

@@ -6,40 +6,24 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from accounting import services as accounting
-from accounting.models import (
-    DefaultGLAccount,
-    GLAccount,
-    GLAccountType,
-    GLBatch,
-    TransferLog,
-    TransferState,
-)
-from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from accounting.models import GLBatch, TransferLog, TransferState
+from invoicing.models import Invoice, InvoiceLine
 from psa.models import Company
-from tests.tasks.conftest import wait_for
+from tests.helpers import DAY, status, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def closed_invoices(count: int) -> list[int]:
-    """A month of closed invoices, inserted in bulk."""
-    for number, account_type in enumerate(GLAccountType.values, start=1100):
-        account = GLAccount.objects.create(
-            number=str(number), name=account_type.title(), type=account_type
-        )
-        DefaultGLAccount.objects.create(type=account_type, gl_account=account)
-    company = Company.objects.create(identifier="ACME", name="Acme Corp")
-    closed = InvoiceStatus.objects.get(name="Closed")
-    import datetime as dt
-
+def closed_invoices(company: Company, count: int) -> list[int]:
+    """A month of closed invoices to the client, inserted in bulk."""
+    closed = status("Closed")
     invoices = Invoice.objects.bulk_create(
         Invoice(
             number=f"INV-{n}",
             company=company,
-            date=dt.date(2026, 11, 3),
+            date=DAY,
             status=closed,
             is_closed=True,
             subtotal=Decimal("100.00"),
@@ -62,21 +46,15 @@ def closed_invoices(count: int) -> list[int]:
     return [invoice.pk for invoice in invoices]
 
 
-def finance_user() -> User:
-    user = User.objects.create_user("fiona")
-    user.groups.add(Group.objects.get(name="Finance"))
-    return user
-
-
 def file_rows(batch: GLBatch) -> list[dict]:
     with batch.file.open("rb") as handle:
         return list(csv.DictReader(io.StringIO(handle.read().decode())))
 
 
-def test_transfer_end_to_end_on_a_worker(workers):
-    ids = closed_invoices(50)
+def test_transfer_end_to_end_on_a_worker(workers, book, finance):
+    ids = closed_invoices(book["client"], 50)
     workers()
-    batch = accounting.batch_create(actor=finance_user(), all_unposted=True)
+    batch = accounting.batch_create(actor=finance, all_unposted=True)
 
     wait_for(
         lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.DONE,
@@ -90,10 +68,10 @@ def test_transfer_end_to_end_on_a_worker(workers):
     assert TransferLog.objects.filter(batch=batch).count() == len(ids)
 
 
-def test_worker_killed_mid_transfer_a_new_worker_finishes_it_exactly_once(workers):
-    ids = closed_invoices(16000)
+def test_worker_killed_mid_transfer_a_new_worker_finishes_it_exactly_once(workers, book, finance):
+    ids = closed_invoices(book["client"], 16000)
     first = workers()
-    batch = accounting.batch_create(actor=finance_user(), all_unposted=True)
+    batch = accounting.batch_create(actor=finance, all_unposted=True)
 
     # Kill the worker once the transfer is well under way (some records already logged).
     wait_for(

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounting.models import BatchStatus, GLBatch, TransferLog, TransferState
 from expenses.models import SheetStatus
 from invoicing.models import Invoice
-from tests.views.conftest import status
+from tests.helpers import status
 
 pytestmark = pytest.mark.django_db
 

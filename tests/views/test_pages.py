@@ -3,6 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from tests.helpers import PASSWORD
+
 pytestmark = pytest.mark.django_db
 
 
@@ -23,7 +25,7 @@ def test_signing_in_is_required_and_the_login_page_has_labelled_fields(client):
 
 
 def test_login_with_the_form_lands_on_the_home_page(client, finance):
-    response = client.post(reverse("login"), {"username": "fiona", "password": "pw"})
+    response = client.post(reverse("login"), {"username": "fiona", "password": PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/"
     assert "Where the books stand" in page(client, "/")
 

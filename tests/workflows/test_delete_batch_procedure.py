@@ -7,8 +7,7 @@ from accounting import services as accounting
 from accounting.models import BatchStatus, GLBatch, TransferLog
 from invoicing import services as invoice_services
 from invoicing.models import Invoice
-from tests.workflows.conftest import status
-from tests.workflows.test_fix_up_procedures import refused, send
+from tests.helpers import refused, send, status
 
 
 def test_delete_batch_procedure_end_to_end(

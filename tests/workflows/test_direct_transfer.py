@@ -11,8 +11,7 @@ from accounting import selectors
 from accounting import services as accounting
 from accounting.models import AccountingSetup, TransferLog
 from invoicing import services as invoice_services
-from tests.workflows.conftest import status
-from tests.workflows.test_fix_up_procedures import refused, send
+from tests.helpers import refused, send, status
 
 
 @pytest.fixture

@@ -7,39 +7,11 @@ import pytest
 
 from accounting import selectors
 from accounting import services as accounting
-from accounting.models import TransferLog, TransferState
+from accounting.models import TransferLog
 from expenses import services as expense_services
 from invoicing import services as invoice_services
 from procurement import services as po_services
-from psa.errors import ApplicationError
-from tests.workflows.conftest import status
-
-
-def send(capture, actor, items, **options):
-    with capture(execute=True):
-        batch = accounting.batch_create(actor=actor, items=items, **options)
-    batch.refresh_from_db()
-    assert batch.transfer_state == TransferState.DONE, batch.transfer_error
-    return batch
-
-
-def refused(code):
-    return pytest.raises(ApplicationError, match=r".") if code is None else _Refused(code)
-
-
-class _Refused:
-    def __init__(self, code):
-        self.code = code
-
-    def __enter__(self):
-        self.ctx = pytest.raises(ApplicationError)
-        self.info = self.ctx.__enter__()
-        return self.info
-
-    def __exit__(self, *exc):
-        result = self.ctx.__exit__(*exc)
-        assert self.info.value.code == self.code, self.info.value.message
-        return result
+from tests.helpers import refused, send, status
 
 
 class InvoiceFix:

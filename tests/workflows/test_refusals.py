@@ -9,7 +9,7 @@ from expenses.models import ExpenseEntry
 from invoicing.models import Invoice
 from procurement.models import PurchaseOrder, PurchaseOrderLine
 from psa.errors import ApplicationError
-from tests.workflows.test_fix_up_procedures import send
+from tests.helpers import send
 
 TABLES = [Invoice, ExpenseEntry, PurchaseOrder, PurchaseOrderLine, GLBatch, TransferLog, AuditEvent]
 
@@ -88,7 +88,7 @@ def test_rebatch_refused_when_already_batched(finance, sent_invoice):
 
 def test_rebatch_refused_when_record_is_not_ready_again(finance, sent_invoice):
     from invoicing import services as invoice_services
-    from tests.workflows.conftest import status
+    from tests.helpers import status
 
     invoice, _batch = sent_invoice
     accounting.record_unbatch(actor=finance, record_type="invoice", record_id=invoice.pk)

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from accounting import services as accounting
 from accounting import tasks
 from accounting.models import TransferLog, TransferState
-from tests.workflows.test_fix_up_procedures import send
+from tests.helpers import send
 
 
 def read_csv(batch):
