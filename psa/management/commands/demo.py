@@ -166,6 +166,9 @@ class Command(BaseCommand):
             items=[{"type": "invoice", "id": i.pk} for i in closed_ids[:8]],
             batch_identifier=f"GL-{month_start:%Y%m}-01",
         )
+        # Closing needs the transfer done; run it here whether or not a worker is up
+        # (a transfer is idempotent, so the queued task then finds nothing to do).
+        accounting.batch_transfer_run(batch_id=first.pk)
         accounting.batch_close(actor=finance, batch_id=first.pk)
         second = accounting.batch_create(
             actor=finance,
@@ -198,8 +201,10 @@ class Command(BaseCommand):
             ("staff", "Staff", "Sam", "Okafor"),
             ("morgan", "Staff", "Morgan", "Lee"),
         ]:
+            # Finance keeps the setup tables, which live in the admin site.
             user, created = User.objects.get_or_create(
-                username=username, defaults={"first_name": first, "last_name": last}
+                username=username,
+                defaults={"first_name": first, "last_name": last, "is_staff": role == "Finance"},
             )
             if created:
                 user.set_password(username)
