@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from accounting.models import BatchStatus, GLBatch, TransferState
-from expenses.models import ExpenseSheet
+from expenses.models import ExpenseEntry, ExpenseSheet
 from invoicing.models import Invoice
 from procurement.models import PurchaseOrder
 
@@ -29,6 +29,7 @@ def test_demo_loads_a_month_end_book_in_every_state(
     live = GLBatch.objects.exclude(status=BatchStatus.DELETED)
     assert not live.exclude(transfer_state=TransferState.DONE).exists()
     assert Invoice.objects.filter(is_closed=True, gl_batch__isnull=True).exists()
+    assert ExpenseEntry.objects.filter(gl_batch__status=BatchStatus.OPEN).exists()
 
     call_command("demo", if_empty=True)  # bin/run on an existing book adds nothing
     assert GLBatch.objects.count() == 3

@@ -11,7 +11,7 @@ from django.db import transaction
 from accounting import services as accounting
 from accounting.models import AccountingSetup, DefaultGLAccount, GLAccount, TaxCode
 from expenses import services as expense_services
-from expenses.models import ExpenseType
+from expenses.models import ExpenseEntry, ExpenseType
 from invoicing import services as invoice_services
 from invoicing.models import Invoice, InvoiceStatus
 from procurement import services as po_services
@@ -173,8 +173,11 @@ class Command(BaseCommand):
         second = accounting.batch_create(
             actor=finance,
             items=[{"type": "invoice", "id": i.pk} for i in closed_ids[8:14]]
-            + [{"type": "expense", "id": e.pk} for e in entries if e.sheet.status == "approved"][
-                :4
+            + [
+                {"type": "expense", "id": pk}
+                for pk in ExpenseEntry.objects.filter(is_approved=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:4]
             ],
             batch_identifier=f"GL-{month_start:%Y%m}-02",
         )
