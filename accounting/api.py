@@ -45,6 +45,7 @@ from accounting.postables import kind_types
 from psa.api import (
     MAX_ID,
     ApiMixin,
+    Pagination,
     ReferenceDataMixin,
     RolePermission,
     error_responses,
@@ -391,35 +392,35 @@ class UnpostedItemSerializer(serializers.Serializer):
 class UnpostedQuerySerializer(serializers.Serializer):
     type = RecordTypeField(required=False, help_text="One kind; all kinds when left out.")
     thru_date = serializers.DateField(required=False, help_text="Dated on or before.")
+    cursor = serializers.CharField(
+        required=False, help_text="Where the page starts: the `next` or `previous` link's value."
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=Pagination.max_page_size,
+        default=Pagination.page_size,
+        help_text="Records a page, at most 1000.",
+    )
+
+    def validate_cursor(self, value: str) -> tuple[str, selectors.UnpostedPosition]:
+        direction, _, position = value.partition(":")
+        try:
+            if direction not in ("after", "before"):
+                raise ValueError(direction)
+            return direction, selectors.UnpostedPosition.decode(position)
+        except ValueError:
+            raise serializers.ValidationError(
+                "Not a position in this list; follow the next or previous link."
+            ) from None
 
 
-class _UnpostedAcrossKinds:
-    """The unposted records of several kinds as one sequence, as Django's paginator
-    wants it: one COUNT per kind, and one query per kind a page spans."""
+class UnpostedPageSerializer(serializers.Serializer):
+    """A page by position: no count, so any depth costs what the first page does."""
 
-    def __init__(self, querysets: list[tuple[str, Any]]) -> None:
-        self.querysets = querysets
-        self._counts: list[int] | None = None
-
-    def count(self) -> int:
-        if self._counts is None:
-            self._counts = [queryset.count() for _, queryset in self.querysets]
-        return sum(self._counts)
-
-    def __len__(self) -> int:
-        return self.count()
-
-    def __getitem__(self, index: slice) -> list[tuple[str, Any]]:
-        self.count()
-        start, stop = index.start or 0, index.stop
-        rows: list[tuple[str, Any]] = []
-        offset = 0
-        for (record_type, queryset), size in zip(self.querysets, self._counts, strict=True):
-            low, high = max(start - offset, 0), min(stop - offset, size)
-            if low < high:
-                rows += [(record_type, record) for record in queryset[low:high]]
-            offset += size
-        return rows
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = UnpostedItemSerializer(many=True)
 
 
 class UnpostedView(GenericAPIView):
@@ -428,34 +429,55 @@ class UnpostedView(GenericAPIView):
     permission_classes = [RolePermission]
     serializer_class = UnpostedItemSerializer
     filter_backends: list = []
+    pagination_class = None
     required_permissions = {"get": VIEW_BATCHES}
 
     @extend_schema(
         parameters=[UnpostedQuerySerializer],
-        responses={200: UnpostedItemSerializer(many=True), **list_error_responses()},
+        responses={200: UnpostedPageSerializer, **list_error_responses()},
     )
     def get(self, request: Request) -> Response:
         query = UnpostedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        wanted = [query.validated_data["type"]] if "type" in query.validated_data else kind_types()
-        thru_date = query.validated_data.get("thru_date")
-        rows = _UnpostedAcrossKinds(
-            [
-                (record_type, selectors.unposted_list(record_type=record_type, thru_date=thru_date))
-                for record_type in wanted
-            ]
+        options = query.validated_data
+        wanted = [options["type"]] if "type" in options else kind_types()
+        direction, position = options.get("cursor") or ("after", None)
+        page = selectors.unposted_page(
+            record_types=wanted,
+            thru_date=options.get("thru_date"),
+            after=position if direction == "after" else None,
+            before=position if direction == "before" else None,
+            size=options["page_size"],
         )
-        page = self.paginate_queryset(rows)
         by_type: dict[str, list] = defaultdict(list)
-        for record_type, record in page:
+        for record_type, record in page.rows:
             by_type[record_type].append(record)
         items = {
             (item["type"], item["id"]): item
             for record_type, records in by_type.items()
             for item in selectors.unposted_items(record_type=record_type, records=records)
         }
-        data = [items[(record_type, record.pk)] for record_type, record in page]
-        return self.get_paginated_response(UnpostedItemSerializer(data, many=True).data)
+        data = [items[(record_type, record.pk)] for record_type, record in page.rows]
+
+        def link(cursor: str) -> str:
+            return request.build_absolute_uri(
+                f"{request.path}?{_with_query(request, cursor=cursor)}"
+            )
+
+        return Response(
+            {
+                "next": link(f"after:{page.last.encode()}") if page.has_next else None,
+                "previous": link(f"before:{page.first.encode()}") if page.has_previous else None,
+                "results": UnpostedItemSerializer(data, many=True).data,
+            }
+        )
+
+
+def _with_query(request: Request, **changes: str) -> str:
+    query = request.query_params.copy()
+    for name, value in changes.items():
+        query[name] = value
+    return query.urlencode()
 
 
 # --- GL batches ------------------------------------------------------------------------------

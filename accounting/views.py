@@ -86,13 +86,33 @@ def _direct_available(setup: AccountingSetup) -> bool:
         return False
 
 
+# Tab badges count up to this many; past it they read "10,000+", so that a tab costs
+# the same on a book of any size.
+COUNT_CAP = 10_000
+
+
+def _shown_count(count: int) -> str:
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+
+
+def _unposted_cursor(text: str) -> tuple[str, selectors.UnpostedPosition | None]:
+    """The page's position from the `cursor` parameter; the first page if it is none."""
+    direction, _, position = text.partition(":")
+    if direction not in ("after", "before"):
+        return "after", None
+    try:
+        return direction, selectors.UnpostedPosition.decode(position)
+    except ValueError:
+        return "after", None
+
+
 def _tabs(active: str, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
     tabs = [
         {
             "key": kind.type,
             "label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
             "url": reverse("accounting:unposted", args=[kind.type]),
-            "count": (counts or {}).get(kind.type),
+            "count": _shown_count(counts[kind.type]) if counts else None,
         }
         for kind in kinds()
     ]
@@ -165,14 +185,20 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             initial={"transfer": default_transfer, "thru_date": thru_date, "selection": "selected"}
         )
 
-    rows = selectors.unposted_list(record_type=kind.type, thru_date=thru_date)
-    page = web.paginate(request, rows)
-    records = selectors.unposted_items(record_type=kind.type, records=list(page.object_list))
+    direction, position = _unposted_cursor(request.GET.get("cursor", ""))
+    page = selectors.unposted_page(
+        record_types=[kind.type],
+        thru_date=thru_date,
+        after=position if direction == "after" else None,
+        before=position if direction == "before" else None,
+        size=web.PAGE_SIZE,
+    )
+    records = selectors.unposted_items(
+        record_type=kind.type, records=[record for _type, record in page.rows]
+    )
     counts = {
-        other.type: (
-            page.paginator.count
-            if other.type == kind.type
-            else selectors.unposted_list(record_type=other.type, thru_date=thru_date).count()
+        other.type: selectors.unposted_count(
+            record_type=other.type, thru_date=thru_date, cap=COUNT_CAP
         )
         for other in kinds()
     }
@@ -189,13 +215,16 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "tabs": _tabs(kind.type, counts),
             "filters": filters,
             "thru_date": thru_date,
-            "page_obj": page,
+            "page": page,
+            "next_cursor": f"after:{page.last.encode()}" if page.has_next else "",
+            "previous_cursor": f"before:{page.first.encode()}" if page.has_previous else "",
+            "matching": _shown_count(counts[kind.type]),
             "records": records,
             "form": form,
             "setup": setup,
             "direct_available": direct_available,
             "resend_items": resend_items,
-            "total_unposted": sum(counts.values()),
+            "total_unposted": _shown_count(sum(counts.values())),
             "can_transfer": request.user.has_perm(TRANSFER),
         },
     )

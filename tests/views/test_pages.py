@@ -127,3 +127,27 @@ def test_staff_cannot_open_the_accounting_interface_but_sees_their_expenses(
     assert "This page is not for your role" in response.content.decode()
     html = page(client, reverse("expenses:entry_list"))
     assert f"Expense {entry.pk}" in html
+
+
+def test_unposted_tab_pages_by_position_and_caps_its_counts(
+    finance_client, make_invoice, monkeypatch
+):
+    from accounting import views
+    from psa import web
+
+    monkeypatch.setattr(web, "PAGE_SIZE", 3)
+    invoices = [make_invoice() for _ in range(5)]
+    url = reverse("accounting:unposted", args=["invoice"])
+    first = finance_client.get(url).content.decode()
+    assert first.count('name="items"') == 3
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    cursor = first.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+
+    second = finance_client.get(url + cursor.replace("&amp;", "&")).content.decode()
+    assert second.count('name="items"') == 2
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert f"invoice:{invoices[-1].pk}" in second
+
+    monkeypatch.setattr(views, "COUNT_CAP", 4)
+    capped = finance_client.get(url).content.decode()
+    assert "All 4+ matching invoices" in capped
