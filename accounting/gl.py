@@ -2,9 +2,10 @@
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from accounting.models import DefaultGLAccount, GLAccount
 from psa.errors import ApplicationError
@@ -34,10 +35,14 @@ class GLLine:
     memo: str = ""
 
     def as_json(self) -> dict[str, str]:
-        data = asdict(self)
-        data["debit"] = f"{self.debit:.2f}"
-        data["credit"] = f"{self.credit:.2f}"
-        return data
+        return {
+            "account_number": self.account_number,
+            "account_name": self.account_name,
+            "account_type": self.account_type,
+            "debit": f"{self.debit:.2f}",
+            "credit": f"{self.credit:.2f}",
+            "memo": self.memo,
+        }
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,17 @@ class PostingHeader:
     tax_code: str = ""
 
     def as_json(self) -> dict[str, str | int | None]:
-        data = asdict(self)
-        data["date"] = self.date.isoformat()
-        data["due_date"] = self.due_date.isoformat() if self.due_date else None
-        return data
+        return {
+            "type": self.type,
+            "id": self.id,
+            "reference": self.reference,
+            "number": self.number,
+            "date": self.date.isoformat(),
+            "company": self.company,
+            "company_identifier": self.company_identifier,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "tax_code": self.tax_code,
+        }
 
 
 @dataclass(frozen=True)
@@ -77,18 +89,27 @@ class Posting:
     def is_balanced(self) -> bool:
         return self.total_debit == self.total_credit
 
-    def lines_json(self) -> list[dict[str, str]]:
+    # Computed once: a transfer logs the lines and their fingerprint for every record.
+    @cached_property
+    def _lines_json(self) -> list[dict[str, str]]:
         return [line.as_json() for line in self.lines]
 
-    def fingerprint(self) -> str:
-        """A digest of everything a transfer carries for the record, so that any edit
-        an export would show counts as a change, and nothing else does."""
+    def lines_json(self) -> list[dict[str, str]]:
+        return self._lines_json
+
+    @cached_property
+    def _fingerprint(self) -> str:
         payload = json.dumps(
-            {"header": self.header.as_json(), "lines": self.lines_json()},
+            {"header": self.header.as_json(), "lines": self._lines_json},
             sort_keys=True,
             separators=(",", ":"),
         )
         return hashlib.sha256(payload.encode()).hexdigest()
+
+    def fingerprint(self) -> str:
+        """A digest of everything a transfer carries for the record, so that any edit
+        an export would show counts as a change, and nothing else does."""
+        return self._fingerprint
 
 
 class AccountBook:

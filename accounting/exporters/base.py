@@ -51,6 +51,8 @@ def clean_text(value: str | None) -> str:
     row-per-line CSV importers."""
     if not value:
         return ""
+    if value.isprintable():  # the common case, without the regular expression
+        return value.strip()
     return _CONTROL_CHARACTERS.sub(" ", value).strip()
 
 
