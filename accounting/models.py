@@ -190,7 +190,10 @@ class GLBatch(models.Model):
 class TransferLog(models.Model):
     """One row per record sent: what went out, where, and whether it is still there."""
 
-    batch = models.ForeignKey(GLBatch, on_delete=models.PROTECT, related_name="transfer_logs")
+    # Indexed by the unique (batch, record_type, record_id) constraint, which leads with it.
+    batch = models.ForeignKey(
+        GLBatch, on_delete=models.PROTECT, related_name="transfer_logs", db_index=False
+    )
     record_type = models.CharField(max_length=20)
     record_id = models.BigIntegerField()
     reference = models.CharField(max_length=200)
@@ -205,11 +208,21 @@ class TransferLog(models.Model):
     # user confirmed removing it before a record was sent again.
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # partial index in Meta: most rows have none
     )
     # The batch that sent the record again once this original was removed.
     replaced_by = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_logs"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_logs",
+        db_index=False,  # partial index in Meta: most rows have none
     )
     removal = models.CharField(
         max_length=20,
@@ -229,7 +242,17 @@ class TransferLog(models.Model):
                 fields=["record_type", "record_id"],
                 condition=Q(removed_at__isnull=True),
                 name="transfer_log_live_record",
-            )
+            ),
+            models.Index(
+                fields=["replaced_by"],
+                condition=Q(replaced_by__isnull=False),
+                name="transfer_log_replaced_by",
+            ),
+            models.Index(
+                fields=["removed_by"],
+                condition=Q(removed_by__isnull=False),
+                name="transfer_log_removed_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,8 +267,9 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=40)
     record_type = models.CharField(max_length=20, blank=True)
     record_id = models.BigIntegerField(null=True, blank=True)
+    # Indexed by audit_batch_action, which leads with it.
     batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     changes = models.JSONField(default=dict, blank=True)
 

@@ -69,10 +69,20 @@ class ExpenseEntry(models.Model):
     # Denormalised from the sheet so that "ready" is one indexed column.
     is_approved = models.BooleanField(default=False)
     gl_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     original_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
 
     class Meta:

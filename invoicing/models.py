@@ -38,10 +38,20 @@ class Invoice(models.Model):
     tax = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
     gl_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     original_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

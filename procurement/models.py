@@ -26,10 +26,20 @@ class PurchaseOrder(models.Model):
         GLAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     freight_gl_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     freight_original_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -86,10 +96,20 @@ class PurchaseOrderLine(models.Model):
     received_date = models.DateField(null=True, blank=True)
     closed = models.BooleanField(default=False)
     gl_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
     original_batch = models.ForeignKey(
-        GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GLBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
     )
 
     class Meta:

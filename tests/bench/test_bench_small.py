@@ -1,0 +1,80 @@
+"""The benchmark, end to end, on a book of a few thousand records, so that it cannot rot.
+
+It runs `python -m bench` in a process of its own, on a database of its own (created,
+migrated and dropped by the command, on the server of DATABASE_URL), and prints the
+table. Timings on a small book and a shared machine mean nothing: nothing is asserted
+about them, only that the run completed and wrote every part of its JSON.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dj_database_url
+import pytest
+
+from bench import db
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "meta",
+    "build",
+    "lists",
+    "batch",
+    "transfer",
+    "single",
+    "plans",
+    "explain",
+    "missing",
+    "summary",
+}
+
+
+def _bench_url() -> str:
+    settings = dj_database_url.parse(os.environ.get("DATABASE_URL") or "")
+    if "postgresql" not in settings.get("ENGINE", ""):
+        pytest.skip("the benchmark runs on PostgreSQL")
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or 5432
+    # Its own name, per test process: runs of the suite side by side do not collide.
+    return f"postgres://{user}{password}@{host}:{port}/psa_bench_small_{os.getpid()}"
+
+
+def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
+    url = _bench_url()
+    output = tmp_path / "bench.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--records=3000",
+        "--batch=600",
+        "--repeat=1",
+        "--page-repeat=2",
+        "--single-repeat=2",
+        f"--database-url={url}",
+        f"--json={output}",
+        "--drop",
+        "--quiet",
+    ]
+    try:
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+        )
+    finally:
+        db.drop(url)  # also when the run failed half-way
+    assert done.returncode == 0, done.stderr[-5000:]
+    report = json.loads(output.read_text())
+    assert set(report) >= KEYS, sorted(KEYS - set(report))
+    assert report["summary"] and report["batch"]["create"] and report["transfer"]["formats"]
+
+    with capsys.disabled():
+        print(f"\nbench (small book, {report['meta']['records']:,} records; timings only):")
+        for row in report["summary"]:
+            print(
+                f"  {row['workflow']:<52} {row['measured']:>10} {row['floor']:>8} {row['ratio']:>7}"
+            )
