@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import dj_database_url
-import pytest
 
 from bench import db
 
@@ -34,8 +33,7 @@ KEYS = {
 
 def _bench_url() -> str:
     settings = dj_database_url.parse(os.environ.get("DATABASE_URL") or "")
-    if "postgresql" not in settings.get("ENGINE", ""):
-        pytest.skip("the benchmark runs on PostgreSQL")
+    assert "postgresql" in settings.get("ENGINE", ""), "the benchmark runs on PostgreSQL"
     user = settings.get("USER") or "postgres"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     host = settings.get("HOST") or "127.0.0.1"
