@@ -45,6 +45,12 @@ class PostableKind(Protocol):
     def posting(self, record: models.Model, book: AccountBook) -> Posting:
         """The header and balanced GL lines a transfer carries for the record."""
 
+    def bulk_postings(
+        self, rows: models.QuerySet, book: AccountBook, chunk_size: int = 2000
+    ) -> Iterator[Posting]:
+        """The same postings as `posting`, for many rows in primary key order, read as
+        plain values (a transfer of 100,000 records builds no model instances)."""
+
 
 _registry: dict[str, PostableKind] = {}
 

@@ -17,7 +17,7 @@ from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
 from accounting.gl import AccountBook, Posting
 from accounting.models import AccountingSetup, GLBatch, TransferLog, TransferMethod
-from accounting.postables import iter_postings, kinds
+from accounting.postables import batched_rows, kinds
 
 logger = logging.getLogger(__name__)
 CHUNK = 2000
@@ -45,9 +45,7 @@ def transfer_lock(batch_id: int) -> Iterator[bool]:
 def batch_postings(batch: GLBatch) -> Iterator[Posting]:
     book = AccountBook()
     for kind in kinds():
-        rows = kind.queryset().filter(**{f"{kind.batch_field}_id": batch.pk})
-        for _record, posting in iter_postings(kind, rows, book, chunk_size=CHUNK):
-            yield posting
+        yield from kind.bulk_postings(batched_rows(kind, batch.pk), book, chunk_size=CHUNK)
 
 
 LOG_COLUMNS = (

@@ -1,3 +1,8 @@
+import datetime
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import NamedTuple
+
 from django.db.models import Q, QuerySet
 
 from accounting.gl import AccountBook, Posting, PostingHeader
@@ -33,19 +38,73 @@ class ExpenseKind:
         return member.get_full_name() or member.get_username()
 
     def posting(self, record: ExpenseEntry, book: AccountBook) -> Posting:
-        member = self.company_name(record)
-        memo = f"{record.expense_type.name}: {record.description}"
+        member = record.sheet.member
+        return self._posting(
+            ExpenseRow(
+                record.pk,
+                record.date,
+                record.amount,
+                record.description,
+                record.expense_type.name,
+                record.expense_type.gl_account_id,
+                member.first_name,
+                member.last_name,
+                member.get_username(),
+            ),
+            book,
+        )
+
+    def bulk_postings(
+        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+    ) -> Iterator[Posting]:
+        """The same postings as `posting`, from plain rows (no model instances)."""
+        for values in (
+            rows.order_by("pk").values_list(*EXPENSE_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
+        ):
+            yield self._posting(ExpenseRow(*values), book)
+
+    def _posting(self, row: "ExpenseRow", book: AccountBook) -> Posting:
+        # As User.get_full_name() or the username.
+        member = f"{row.first_name} {row.last_name}".strip() or row.username
+        memo = f"{row.expense_type}: {row.description}"
         lines = (
-            book.debit(record.expense_type.gl_account_id, "expense", record.amount, memo),
-            book.credit(None, "reimbursement", record.amount, f"Reimburse {member}"),
+            book.debit(row.expense_account_id, "expense", row.amount, memo),
+            book.credit(None, "reimbursement", row.amount, f"Reimburse {member}"),
         )
         header = PostingHeader(
             type=self.type,
-            id=record.pk,
-            reference=self.reference(record),
-            number=f"EXP-{record.pk}",
-            date=record.date,
+            id=row.id,
+            reference=f"Expense {row.id}",
+            number=f"EXP-{row.id}",
+            date=row.date,
             company=member,
-            company_identifier=record.sheet.member.get_username(),
+            company_identifier=row.username,
         )
         return Posting(header=header, lines=lines)
+
+
+class ExpenseRow(NamedTuple):
+    """What an expense entry's posting reads, as plain values."""
+
+    id: int
+    date: datetime.date
+    amount: Decimal
+    description: str
+    expense_type: str
+    expense_account_id: int
+    first_name: str
+    last_name: str
+    username: str
+
+
+EXPENSE_ROW_LOOKUPS = (
+    "pk",
+    "date",
+    "amount",
+    "description",
+    "expense_type__name",
+    "expense_type__gl_account_id",
+    "sheet__member__first_name",
+    "sheet__member__last_name",
+    "sheet__member__username",
+)

@@ -1,4 +1,7 @@
+import datetime
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 
@@ -9,9 +12,13 @@ from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 
 def purchase_tax(amount: Decimal, tax_code: TaxCode | None) -> Decimal:
     """The tax a purchase order's tax code adds to a product line."""
-    if tax_code is None:
+    return tax_at(amount, tax_code.rate if tax_code else None)
+
+
+def tax_at(amount: Decimal, rate: Decimal | None) -> Decimal:
+    if rate is None:
         return Decimal("0.00")
-    return to_cents(amount * tax_code.rate / Decimal(100))
+    return to_cents(amount * rate / Decimal(100))
 
 
 class FreightKind:
@@ -41,21 +48,67 @@ class FreightKind:
         return record.vendor.name
 
     def posting(self, record: PurchaseOrder, book: AccountBook) -> Posting:
-        memo = f"Freight PO {record.number}"
+        return self._posting(
+            FreightRow(
+                record.pk,
+                record.number,
+                record.date,
+                record.freight_amount,
+                record.freight_gl_account_id,
+                record.vendor.name,
+                record.vendor.identifier,
+            ),
+            book,
+        )
+
+    def bulk_postings(
+        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+    ) -> Iterator[Posting]:
+        """The same postings as `posting`, from plain rows (no model instances)."""
+        for values in (
+            rows.order_by("pk").values_list(*FREIGHT_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
+        ):
+            yield self._posting(FreightRow(*values), book)
+
+    def _posting(self, row: "FreightRow", book: AccountBook) -> Posting:
+        memo = f"Freight PO {row.number}"
         lines = (
-            book.debit(record.freight_gl_account_id, "freight", record.freight_amount, memo),
-            book.credit(None, "accounts_payable", record.freight_amount, memo),
+            book.debit(row.freight_account_id, "freight", row.freight_amount, memo),
+            book.credit(None, "accounts_payable", row.freight_amount, memo),
         )
         header = PostingHeader(
             type=self.type,
-            id=record.pk,
-            reference=self.reference(record),
-            number=f"{record.number}-F",
-            date=record.date,
-            company=record.vendor.name,
-            company_identifier=record.vendor.identifier,
+            id=row.id,
+            reference=f"Freight on PO {row.number}",
+            number=f"{row.number}-F",
+            date=row.date,
+            company=row.vendor,
+            company_identifier=row.vendor_identifier,
         )
         return Posting(header=header, lines=lines)
+
+
+class FreightRow(NamedTuple):
+    """What a freight posting reads, as plain values."""
+
+    id: int
+    number: str
+    date: datetime.date
+    freight_amount: Decimal
+    freight_account_id: int | None
+    vendor: str
+    vendor_identifier: str
+
+
+FREIGHT_ROW_LOOKUPS = (
+    "pk",
+    "number",
+    "date",
+    "freight_amount",
+    "freight_gl_account_id",
+    "vendor__name",
+    "vendor__identifier",
+)
 
 
 class ProductKind:
@@ -87,31 +140,86 @@ class ProductKind:
         return record.purchase_order.vendor.name
 
     def posting(self, record: PurchaseOrderLine, book: AccountBook) -> Posting:
-        purchase_order = record.purchase_order
-        tax = purchase_tax(record.amount, purchase_order.tax_code)
-        lines = [book.debit(record.gl_account_id, "inventory", record.amount, record.description)]
-        if tax:
-            lines.append(
-                book.debit(
-                    purchase_order.tax_code.gl_account_id,
-                    "sales_tax",
-                    tax,
-                    f"Tax {purchase_order.tax_code.code}",
-                )
-            )
-        lines.append(
-            book.credit(
-                None, "accounts_payable", record.amount + tax, f"PO {purchase_order.number}"
-            )
+        purchase_order, tax_code = record.purchase_order, record.purchase_order.tax_code
+        return self._posting(
+            ProductRow(
+                record.pk,
+                record.amount,
+                record.gl_account_id,
+                record.description,
+                record.received_date,
+                purchase_order.number,
+                purchase_order.date,
+                purchase_order.vendor.name,
+                purchase_order.vendor.identifier,
+                tax_code.code if tax_code else "",
+                tax_code.rate if tax_code else None,
+                tax_code.gl_account_id if tax_code else None,
+            ),
+            book,
         )
+
+    def bulk_postings(
+        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+    ) -> Iterator[Posting]:
+        """The same postings as `posting`, from plain rows (no model instances)."""
+        for values in (
+            rows.order_by("pk").values_list(*PRODUCT_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
+        ):
+            row = ProductRow(*values)
+            yield self._posting(row._replace(tax_code=row.tax_code or ""), book)
+
+    def _posting(self, row: "ProductRow", book: AccountBook) -> Posting:
+        tax = (
+            to_cents(row.amount * row.tax_rate / Decimal(100))
+            if row.tax_rate is not None
+            else (Decimal("0.00"))
+        )
+        lines = [book.debit(row.account_id, "inventory", row.amount, row.description)]
+        if tax:
+            lines.append(book.debit(row.tax_account_id, "sales_tax", tax, f"Tax {row.tax_code}"))
+        lines.append(book.credit(None, "accounts_payable", row.amount + tax, f"PO {row.number}"))
         header = PostingHeader(
             type=self.type,
-            id=record.pk,
-            reference=self.reference(record),
-            number=f"{purchase_order.number}-{record.pk}",
-            date=record.received_date or purchase_order.date,
-            company=purchase_order.vendor.name,
-            company_identifier=purchase_order.vendor.identifier,
-            tax_code=purchase_order.tax_code.code if purchase_order.tax_code else "",
+            id=row.id,
+            reference=f"Product {row.id} on PO {row.number}",
+            number=f"{row.number}-{row.id}",
+            date=row.received_date or row.order_date,
+            company=row.vendor,
+            company_identifier=row.vendor_identifier,
+            tax_code=row.tax_code,
         )
         return Posting(header=header, lines=tuple(lines))
+
+
+class ProductRow(NamedTuple):
+    """What a product line's posting reads, as plain values."""
+
+    id: int
+    amount: Decimal
+    account_id: int | None
+    description: str
+    received_date: datetime.date | None
+    number: str
+    order_date: datetime.date
+    vendor: str
+    vendor_identifier: str
+    tax_code: str
+    tax_rate: Decimal | None
+    tax_account_id: int | None
+
+
+PRODUCT_ROW_LOOKUPS = (
+    "pk",
+    "amount",
+    "gl_account_id",
+    "description",
+    "received_date",
+    "purchase_order__number",
+    "purchase_order__date",
+    "purchase_order__vendor__name",
+    "purchase_order__vendor__identifier",
+    "purchase_order__tax_code__code",
+    "purchase_order__tax_code__rate",
+    "purchase_order__tax_code__gl_account_id",
+)
