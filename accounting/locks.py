@@ -5,7 +5,7 @@ through these helpers so that two workflows never deadlock."""
 from django.db import models
 
 from accounting.models import GLBatch
-from accounting.postables import PostableKind, get_kind
+from accounting.postables import PostableKind
 from psa.errors import NotFound
 
 
@@ -22,11 +22,6 @@ def lock_record(kind: PostableKind, record_id: int) -> models.Model:
         return kind.queryset().select_for_update(of=("self",)).get(pk=record_id)
     except kind.model.DoesNotExist:
         raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.") from None
-
-
-def lock_record_by_type(record_type: str, record_id: int) -> tuple[PostableKind, models.Model]:
-    kind = get_kind(record_type)
-    return kind, lock_record(kind, record_id)
 
 
 def lock_rows(queryset: models.QuerySet) -> list[int]:

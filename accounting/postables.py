@@ -8,7 +8,6 @@ registered kind through it.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Protocol
 
 from django.db import models
@@ -123,7 +122,3 @@ def iter_postings(
 ) -> Iterator[tuple[models.Model, Posting]]:
     for record in rows.order_by("pk").iterator(chunk_size=chunk_size):
         yield record, kind.posting(record, book)
-
-
-def amount_of(kind: PostableKind, record: models.Model) -> Decimal:
-    return getattr(record, kind.amount_field)
