@@ -8,28 +8,37 @@ import pytest
 from accounting import selectors
 from accounting import services as accounting
 from accounting.models import TransferLog
+from accounting.postables import get_kind
 from expenses import services as expense_services
 from invoicing import services as invoice_services
 from procurement import services as po_services
 from tests.helpers import refused, send, status
 
 
-class InvoiceFix:
-    type = "invoice"
+class Fix:
+    """A record of one kind and the reference page's steps to fix it; where its batch
+    fields are comes from the kind's adapter."""
 
-    def __init__(self, make_invoice, finance, **_):
-        self.finance = finance
-        self.record = make_invoice()
+    type: str
+    record: object
 
     def refresh(self):
         self.record.refresh_from_db()
         return self.record
 
     def batch_id(self):
-        return self.refresh().gl_batch_id
+        return getattr(self.refresh(), f"{get_kind(self.type).batch_field}_id")
 
     def original_batch_id(self):
-        return self.refresh().original_batch_id
+        return getattr(self.refresh(), f"{get_kind(self.type).original_batch_field}_id")
+
+
+class InvoiceFix(Fix):
+    type = "invoice"
+
+    def __init__(self, make_invoice, finance, **_):
+        self.finance = finance
+        self.record = make_invoice()
 
     def try_edit_while_locked(self):
         invoice_services.invoice_update(
@@ -57,22 +66,12 @@ class InvoiceFix:
         )
 
 
-class ExpenseFix:
+class ExpenseFix(Fix):
     type = "expense"
 
     def __init__(self, make_expense, staff, approver, **_):
         self.staff, self.approver = staff, approver
         self.record = make_expense()
-
-    def refresh(self):
-        self.record.refresh_from_db()
-        return self.record
-
-    def batch_id(self):
-        return self.refresh().gl_batch_id
-
-    def original_batch_id(self):
-        return self.refresh().original_batch_id
 
     def try_edit_while_locked(self):
         expense_services.expense_entry_update(
@@ -91,22 +90,12 @@ class ExpenseFix:
         expense_services.expense_sheet_approve(actor=self.approver, sheet=entry.sheet)
 
 
-class FreightFix:
+class FreightFix(Fix):
     type = "freight"
 
     def __init__(self, make_purchase_order, finance, **_):
         self.finance = finance
         self.record, self.line = make_purchase_order()
-
-    def refresh(self):
-        self.record.refresh_from_db()
-        return self.record
-
-    def batch_id(self):
-        return self.refresh().freight_gl_batch_id
-
-    def original_batch_id(self):
-        return self.refresh().freight_original_batch_id
 
     def try_edit_while_locked(self):
         po_services.purchase_order_update(
@@ -124,22 +113,12 @@ class FreightFix:
         po_services.purchase_order_update(actor=self.finance, purchase_order=po, status="closed")
 
 
-class ProductFix:
+class ProductFix(Fix):
     type = "product"
 
     def __init__(self, make_purchase_order, finance, **_):
         self.finance = finance
         _po, self.record = make_purchase_order(freight="0.00")
-
-    def refresh(self):
-        self.record.refresh_from_db()
-        return self.record
-
-    def batch_id(self):
-        return self.refresh().gl_batch_id
-
-    def original_batch_id(self):
-        return self.refresh().original_batch_id
 
     def try_edit_while_locked(self):
         po_services.purchase_order_line_update(
