@@ -3,10 +3,18 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
-from accounting.models import AuditEvent, GLBatch
+from accounting.models import AuditEvent, AuditEventRecord, GLBatch
+
+# A batch step is one audit event linked to the records it moved; in a record's audit
+# trail it reads as the step that record went through.
+RECORD_ACTIONS = {
+    "batch_created": "batched",
+    "batch_deleted": "batch_deleted",
+    "batch_rerecorded": "rerecorded",
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -58,3 +66,18 @@ def audit_batch(
     return AuditEvent.objects.create(
         at=timezone.now(), actor=actor, action=action, batch=batch, changes=changes or {}
     )
+
+
+def audit_batch_records(
+    event: AuditEvent, *, record_type: str, table: str, column: str, batch_id: int
+) -> int:
+    """Link a batch event to every record of `table` whose `column` holds `batch_id`,
+    in one INSERT ... SELECT; returns how many were linked."""
+    links = AuditEventRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {links} (event_id, record_type, record_id) "
+            f"SELECT %s, %s, id FROM {table} WHERE {column} = %s",
+            [event.pk, record_type, batch_id],
+        )
+        return cursor.rowcount

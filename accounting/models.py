@@ -282,3 +282,31 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.record_type} {self.record_id}"
+
+
+class AuditEventRecord(models.Model):
+    """A record that a batch-level audit event moved: each record a batch took, let go
+    or re-recorded. A batch step writes one audit event and one narrow row per record
+    instead of a full audit event per record; a record's audit trail reads its own
+    events and the batch events it is linked to."""
+
+    pk = models.CompositePrimaryKey("record_type", "record_id", "event")
+    # No database constraint: the rows are written in the transaction that creates their
+    # event, audit events are never deleted, and a check per row would cost as much as
+    # the row.
+    event = models.ForeignKey(
+        AuditEvent,
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_constraint=False,
+        db_index=False,  # audit_link_event, in Meta
+    )
+    record_type = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+
+    class Meta:
+        # The primary key finds a record's batch events; this, a batch event's records.
+        indexes = [models.Index(fields=["event"], name="audit_link_event")]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id} in event {self.event_id}"

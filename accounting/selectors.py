@@ -9,8 +9,9 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from accounting.audit import RECORD_ACTIONS
 from accounting.gl import AccountBook
-from accounting.models import AuditEvent, GLBatch, TransferLog
+from accounting.models import AuditEvent, AuditEventRecord, GLBatch, TransferLog
 from accounting.postables import (
     RecordRef,
     batched_rows,
@@ -199,7 +200,7 @@ def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
     ones go out with the next batch; `not_sent` were in the batch but never sent."""
     former: dict[str, list[int]] = defaultdict(list)
     for record_type, record_id in (
-        AuditEvent.objects.filter(batch=batch, action="batch_deleted")
+        AuditEventRecord.objects.filter(event__batch=batch, event__action="batch_deleted")
         .values_list("record_type", "record_id")
         .order_by("record_type", "record_id")
     ):
@@ -351,9 +352,23 @@ def unposted_items(*, record_type: str, records: list) -> list[dict[str, Any]]:
     ]
 
 
-def audit_trail(*, record_type: str, record_id: int) -> QuerySet:
-    return (
-        AuditEvent.objects.filter(record_type=record_type, record_id=record_id)
+def audit_trail(*, record_type: str, record_id: int) -> list[AuditEvent]:
+    """A record's audit events, oldest first: its own, and the batch steps that moved it,
+    each shown as the step the record went through ("batched", "batch_deleted", ...)."""
+    linked = set(
+        AuditEventRecord.objects.filter(record_type=record_type, record_id=record_id).values_list(
+            "event_id", flat=True
+        )
+    )
+    events = list(
+        AuditEvent.objects.filter(
+            Q(record_type=record_type, record_id=record_id) | Q(pk__in=linked)
+        )
         .select_related("actor", "batch")
         .order_by("at", "id")
     )
+    for event in events:
+        if event.pk in linked:
+            # The batch's counts belong to the batch's own trail, not to the record's.
+            event.action, event.changes = RECORD_ACTIONS[event.action], {}
+    return events

@@ -12,11 +12,11 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounting import selectors
-from accounting.audit import audit_batch, audit_record
+from accounting.audit import audit_batch, audit_batch_records, audit_record
 from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
 from accounting.locks import lock_batch, lock_record, lock_rows
@@ -169,33 +169,15 @@ def _attach(kind: PostableKind, rows: models.QuerySet, batch: GLBatch) -> int:
     return rows.update(**{kind.batch_field: batch, kind.original_batch_field: None})
 
 
-def _audit_rows(
-    *,
-    kind: PostableKind,
-    batch: GLBatch,
-    action: str,
-    actor,
-    where_column: str,
-    where_batch: GLBatch,
-) -> None:
-    """One audit event per record of a batch, in one INSERT ... SELECT."""
-    table = kind.model._meta.db_table
-    column = kind.model._meta.get_field(where_column).column
-    audit_table = AuditEvent._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {audit_table} (at, actor_id, action, record_type, record_id, batch_id,"
-            f" changes) SELECT %s, %s, %s, %s, id, %s, %s FROM {table} WHERE {column} = %s",
-            [
-                timezone.now(),
-                actor.pk if actor else None,
-                action,
-                kind.type,
-                batch.pk,
-                "{}",
-                where_batch.pk,
-            ],
-        )
+def _link_batch_records(event: AuditEvent, kind: PostableKind, batch: GLBatch) -> int:
+    """Link a batch step's audit event to every record of the kind now in the batch."""
+    return audit_batch_records(
+        event,
+        record_type=kind.type,
+        table=kind.model._meta.db_table,
+        column=kind.model._meta.get_field(kind.batch_field).column,
+        batch_id=batch.pk,
+    )
 
 
 def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -> None:
@@ -273,6 +255,7 @@ def batch_create(
     else:
         identifier = _new_identifier()
     batch = _insert_batch(actor=actor, identifier=identifier, method=method, setup=setup)
+    event = audit_batch(actor=actor, action="batch_created", batch=batch)
 
     chosen = _group_items(items) if items else {}
     wanted_types = [get_kind(t).type for t in types] if types else None
@@ -290,14 +273,7 @@ def batch_create(
             rows = unposted_rows(kind, thru_date).order_by()
         counts[kind.type] = _attach(kind, rows, batch)
         if counts[kind.type]:
-            _audit_rows(
-                kind=kind,
-                batch=batch,
-                action="batched",
-                actor=actor,
-                where_column=kind.batch_field,
-                where_batch=batch,
-            )
+            _link_batch_records(event, kind, batch)
     if method == TransferMethod.FILE:
         _refuse_what_the_format_cannot_carry(setup, counts)
     if not any(counts.values()):
@@ -308,12 +284,12 @@ def batch_create(
             fields={"items": ["Nothing to batch."]},
         )
     _refuse_unconfirmed_resend(batch, actor=actor, confirm_resend=confirm_resend)
-    audit_batch(
-        actor=actor,
-        action="batch_created",
-        batch=batch,
-        changes={"counts": counts, "transfer": method, "confirm_resend": bool(confirm_resend)},
-    )
+    event.changes = {
+        "counts": counts,
+        "transfer": method,
+        "confirm_resend": bool(confirm_resend),
+    }
+    event.save(update_fields=["changes"])
     _queue_transfer(batch)
     return batch
 
@@ -490,23 +466,18 @@ def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
     _refuse_unless_open(batch, "deleted")
     _refuse_while_transferring(batch, "its records", "batch_not_open")
     _refuse_unbatched_items(batch, "deleted")
+    event = audit_batch(actor=actor, action="batch_deleted", batch=batch)
     counts = {}
     for kind in kinds():
-        rows = batched_rows(kind, batch.pk)
-        _audit_rows(
-            kind=kind,
-            batch=batch,
-            action="batch_deleted",
-            actor=actor,
-            where_column=kind.batch_field,
-            where_batch=batch,
-        )
-        counts[kind.type] = rows.update(**{kind.batch_field: None})
+        # The links keep which records the batch let go (for the split of what changed).
+        _link_batch_records(event, kind, batch)
+        counts[kind.type] = batched_rows(kind, batch.pk).update(**{kind.batch_field: None})
     batch.status = BatchStatus.DELETED
     batch.deleted_at = timezone.now()
     batch.deleted_by = actor
     batch.save(update_fields=["status", "deleted_at", "deleted_by"])
-    audit_batch(actor=actor, action="batch_deleted", batch=batch, changes={"counts": counts})
+    event.changes = {"counts": counts}
+    event.save(update_fields=["changes"])
     return batch
 
 
@@ -623,6 +594,12 @@ def batch_rerecord(
         setup=setup,
         is_rerecord=True,
     )
+    event = audit_batch(
+        actor=actor,
+        action="batch_rerecorded",
+        batch=batch,
+        changes={"from_batch": deleted.pk, "records": len(wanted)},
+    )
     grouped: dict[str, list[int]] = {}
     for record_type, record_id in wanted:
         grouped.setdefault(record_type, []).append(record_id)
@@ -630,20 +607,7 @@ def batch_rerecord(
         if kind.type in grouped:
             ids = _lock_chosen(kind, grouped[kind.type])
             _attach(kind, kind.model.objects.filter(pk__in=ids), batch)
-            _audit_rows(
-                kind=kind,
-                batch=batch,
-                action="rerecorded",
-                actor=actor,
-                where_column=kind.batch_field,
-                where_batch=batch,
-            )
-    audit_batch(
-        actor=actor,
-        action="batch_rerecorded",
-        batch=batch,
-        changes={"from_batch": deleted.pk, "records": len(wanted)},
-    )
+            _link_batch_records(event, kind, batch)
     _queue_transfer(batch)
     return batch
 

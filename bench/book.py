@@ -40,6 +40,7 @@ from django.db import connection, transaction
 
 from accounting.models import (
     AuditEvent,
+    AuditEventRecord,
     DefaultGLAccount,
     GLAccount,
     GLBatch,
@@ -314,6 +315,7 @@ def build_book(*, records: int, verbose: bool = True) -> BuildReport:
         "gl_batches": GLBatch.objects.count(),
         "transfer_logs": TransferLog.objects.count(),
         "audit_events": AuditEvent.objects.count(),
+        "audit_links": AuditEventRecord.objects.count(),
     }
     postable = (
         rows["invoices"]
@@ -682,6 +684,7 @@ def _gl_lines(kind: dict) -> str:
 def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
     """What the history batches sent (transfer log) and the audit trail of it."""
     logs, audit = TransferLog._meta.db_table, AuditEvent._meta.db_table
+    links = AuditEventRecord._meta.db_table
     batches = GLBatch._meta.db_table
     deleted = _deleted_batch(shape)
     statements = []
@@ -717,19 +720,20 @@ def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
         )
     statements += [
         f"""INSERT INTO {audit} (at, actor_id, action, record_type, record_id, batch_id, changes)
-        SELECT b.created_at, {ref["finance"]}, 'batched', l.record_type, l.record_id, b.id,
-            '{{}}'::jsonb
-        FROM {logs} AS l JOIN {batches} AS b ON b.id = l.batch_id ORDER BY l.id""",
-        f"""INSERT INTO {audit} (at, actor_id, action, record_type, record_id, batch_id, changes)
-        SELECT b.deleted_at, {ref["finance"]}, 'batch_deleted', l.record_type, l.record_id,
-            b.id, '{{}}'::jsonb
-        FROM {logs} AS l JOIN {batches} AS b ON b.id = l.batch_id WHERE b.id = {deleted}""",
-        f"""INSERT INTO {audit} (at, actor_id, action, record_type, record_id, batch_id, changes)
         SELECT e.at, {ref["finance"]}, e.action, '', NULL, b.id, '{{}}'::jsonb
         FROM {batches} AS b CROSS JOIN LATERAL (VALUES
             ('batch_created', b.created_at), ('transfer_done', b.transfer_finished_at),
             ('batch_closed', b.closed_at), ('batch_deleted', b.deleted_at)) AS e(action, at)
         WHERE e.at IS NOT NULL""",
+        # Each batch step's audit event, linked to the records it moved.
+        f"""INSERT INTO {links} (event_id, record_type, record_id)
+        SELECT e.id, l.record_type, l.record_id
+        FROM {logs} AS l JOIN {audit} AS e ON e.batch_id = l.batch_id
+        WHERE e.action = 'batch_created' ORDER BY l.id""",
+        f"""INSERT INTO {links} (event_id, record_type, record_id)
+        SELECT e.id, l.record_type, l.record_id
+        FROM {logs} AS l JOIN {audit} AS e ON e.batch_id = l.batch_id
+        WHERE e.action = 'batch_deleted' AND l.batch_id = {deleted}""",
     ]
     steps.run("transfer log + audit trail", statements)
 

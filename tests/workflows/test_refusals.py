@@ -4,14 +4,23 @@ and the way out, and nothing changed (records, batches, logs and audit trail).""
 import pytest
 
 from accounting import services as accounting
-from accounting.models import AuditEvent, GLBatch, TransferLog
+from accounting.models import AuditEvent, AuditEventRecord, GLBatch, TransferLog
 from expenses.models import ExpenseEntry
 from invoicing.models import Invoice
 from procurement.models import PurchaseOrder, PurchaseOrderLine
 from psa.errors import ApplicationError
 from tests.helpers import send
 
-TABLES = [Invoice, ExpenseEntry, PurchaseOrder, PurchaseOrderLine, GLBatch, TransferLog, AuditEvent]
+TABLES = [
+    Invoice,
+    ExpenseEntry,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    GLBatch,
+    TransferLog,
+    AuditEvent,
+    AuditEventRecord,
+]
 
 
 def snapshot():
