@@ -17,9 +17,12 @@ def lock_batch(batch_id: int) -> GLBatch:
 
 
 def lock_record(kind: PostableKind, record_id: int) -> models.Model:
-    """Lock one record of a kind, and load what its adapter reads."""
+    """Lock one record of a kind, with the rows its adapter joins in (its reference and
+    company), but not its lines."""
     try:
-        return kind.queryset().select_for_update(of=("self",)).get(pk=record_id)
+        return (
+            kind.queryset().prefetch_related(None).select_for_update(of=("self",)).get(pk=record_id)
+        )
     except kind.model.DoesNotExist:
         raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.") from None
 

@@ -313,11 +313,19 @@ def _queue_transfer(batch: GLBatch) -> None:
 # --- one record: unbatch, rebatch --------------------------------------------------
 
 
-def _peek(kind: PostableKind, record_id: int, field: str) -> int | None:
-    row = kind.model.objects.filter(pk=record_id).values_list(f"{field}_id", flat=True)
+def _peek(kind: PostableKind, record_id: int) -> tuple[int | None, int | None]:
+    """The record's batch and original batch, read before taking locks in order."""
+    row = kind.model.objects.filter(pk=record_id).values_list(
+        f"{kind.batch_field}_id", f"{kind.original_batch_field}_id"
+    )
     if not row:
         raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.")
     return row[0]
+
+
+def _current(kind: PostableKind, record_id: int) -> Any:
+    """The record as the step left it, with what its adapter reads."""
+    return kind.queryset().get(pk=record_id)
 
 
 def _refuse_while_transferring(batch: GLBatch, reference: str, code: str) -> None:
@@ -334,7 +342,7 @@ def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
     """Take one record out of its open batch so it can be edited; it remembers the
     batch as its original batch."""
     kind = get_kind(record_type)
-    batch_id = _peek(kind, record_id, kind.batch_field)
+    batch_id, _original_id = _peek(kind, record_id)
     if batch_id is None:
         record = lock_record(kind, record_id)
         raise ApplicationError(
@@ -369,21 +377,21 @@ def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
         batch=batch,
         changes={"gl_batch": {"before": batch.batch_identifier, "after": None}},
     )
-    return lock_record(kind, record_id)
+    return _current(kind, record_id)
 
 
 @transaction.atomic
 def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int) -> Any:
     """Put an unbatched record back into its original batch. Nothing is sent."""
     kind = get_kind(record_type)
-    if _peek(kind, record_id, kind.batch_field) is not None:
+    batch_id, original_id = _peek(kind, record_id)
+    if batch_id is not None:
         record = lock_record(kind, record_id)
         raise ApplicationError(
             f"{kind.reference(record)} is already in a GL batch; unbatch it first if it "
             "needs changing.",
             code="already_batched",
         )
-    original_id = _peek(kind, record_id, kind.original_batch_field)
     if original_id is None:
         record = lock_record(kind, record_id)
         raise ApplicationError(
@@ -423,7 +431,7 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
         batch=batch,
         changes={"gl_batch": {"before": None, "after": batch.batch_identifier}, "sent": False},
     )
-    return lock_record(kind, record_id)
+    return _current(kind, record_id)
 
 
 # --- whole batches: delete, close, reopen, retry -------------------------------------
