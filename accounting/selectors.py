@@ -289,7 +289,12 @@ def unposted_page(
             continue
         kind = chosen[index]
         field = kind.date_field
-        queryset = unposted_rows(kind, thru_date).filter(**{f"{field}__isnull": False})
+        # A list row shows the record's reference, company and amount, never its lines.
+        queryset = (
+            unposted_rows(kind, thru_date)
+            .prefetch_related(None)
+            .filter(**{f"{field}__isnull": False})
+        )
         if cursor is not None and index == cursor.kind:
             # (date, id) beyond the cursor, written so the index range starts at its date.
             near, far, beyond = ("lte", "lt", "lt") if backwards else ("gte", "gt", "gt")

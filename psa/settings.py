@@ -105,7 +105,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
-USE_I18N = True
+# English only: dates and messages skip the translation machinery on every request.
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"

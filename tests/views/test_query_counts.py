@@ -23,7 +23,7 @@ EXPECTED = {
     "po_detail": 10,
     "po_products": 8,
     "line_detail": 8,
-    "unposted_invoice": 12,
+    "unposted_invoice": 11,
     "unposted_expense": 11,
     "batch_list": 14,
     "batch_detail": 17,
