@@ -58,10 +58,9 @@ class ExpenseKind:
         self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
     ) -> Iterator[Posting]:
         """The same postings as `posting`, from plain rows (no model instances)."""
-        for values in (
-            rows.order_by("pk").values_list(*EXPENSE_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
-        ):
-            yield self._posting(ExpenseRow(*values), book)
+        values = rows.order_by("pk").values_list(*EXPENSE_ROW_LOOKUPS)
+        for row in map(ExpenseRow._make, values.iterator(chunk_size=chunk_size)):
+            yield self._posting(row, book)
 
     def _posting(self, row: "ExpenseRow", book: AccountBook) -> Posting:
         # As User.get_full_name() or the username.

@@ -1,5 +1,4 @@
 import datetime
-from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
@@ -61,33 +60,30 @@ class InvoiceKind:
     def bulk_postings(
         self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
     ) -> Iterator[Posting]:
-        """The postings of many invoices from plain rows: a query for the invoices and one
-        for their lines per chunk, without building model instances. The same postings
-        as `posting` gives one by one."""
+        """The postings of many invoices from plain rows, without building model
+        instances: the invoices and all their lines, read side by side in invoice order.
+        The same postings as `posting` gives one by one."""
         invoices = rows.order_by("pk").values_list(*INVOICE_ROW_LOOKUPS)
-        chunk: list[InvoiceRow] = []
-        for values in invoices.iterator(chunk_size=chunk_size):
-            row = InvoiceRow(*values)
-            chunk.append(row._replace(tax_code=row.tax_code or ""))
-            if len(chunk) == chunk_size:
-                yield from self._chunk_postings(chunk, book)
-                chunk = []
-        if chunk:
-            yield from self._chunk_postings(chunk, book)
-
-    def _chunk_postings(self, chunk: list["InvoiceRow"], book: AccountBook) -> Iterator[Posting]:
-        lines: dict[int, list[tuple]] = defaultdict(list)
-        for invoice_id, *line in (
-            InvoiceLine.objects.filter(invoice_id__in=[row.id for row in chunk])
+        lines = (
+            InvoiceLine.objects.filter(invoice__in=rows)
             .order_by("invoice_id", "position", "id")
             .values_list("invoice_id", "gl_account_id", "amount", "description")
-        ):
-            lines[invoice_id].append(tuple(line))
-        for row in chunk:
-            yield self._posting(row, lines[row.id], book)
+            .iterator(chunk_size=chunk_size)
+        )
+        line = next(lines, None)
+        for row in map(InvoiceRow._make, invoices.iterator(chunk_size=chunk_size)):
+            own = []
+            # Both streams are in invoice order: this invoice's lines come next.
+            while line is not None and line[0] <= row.id:
+                if line[0] == row.id:
+                    own.append(line[1:])
+                line = next(lines, None)
+            yield self._posting(row, own, book)
 
     def _posting(self, row: "InvoiceRow", lines: list[tuple], book: AccountBook) -> Posting:
-        gl_lines = [book.debit(None, "accounts_receivable", row.total, f"Invoice {row.number}")]
+        reference = f"Invoice {row.number}"
+        tax_code = row.tax_code or ""  # None when the invoice has no tax code
+        gl_lines = [book.debit(None, "accounts_receivable", row.total, reference)]
         gl_lines += [
             book.credit(account_id, "income", amount, description)
             for account_id, amount, description in lines
@@ -95,19 +91,19 @@ class InvoiceKind:
         if row.tax:
             gl_lines.append(
                 book.credit(
-                    row.tax_account_id, "sales_tax", row.tax, f"Sales tax {row.tax_code}".strip()
+                    row.tax_account_id, "sales_tax", row.tax, f"Sales tax {tax_code}".strip()
                 )
             )
         header = PostingHeader(
             type=self.type,
             id=row.id,
-            reference=f"Invoice {row.number}",
+            reference=reference,
             number=row.number,
             date=row.date,
             due_date=row.due_date,
             company=row.company,
             company_identifier=row.company_identifier,
-            tax_code=row.tax_code,
+            tax_code=tax_code,
         )
         return Posting(header=header, lines=tuple(gl_lines))
 
@@ -123,7 +119,7 @@ class InvoiceRow(NamedTuple):
     tax: Decimal
     company: str
     company_identifier: str
-    tax_code: str
+    tax_code: str | None
     tax_account_id: int | None
 
 

@@ -65,10 +65,9 @@ class FreightKind:
         self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
     ) -> Iterator[Posting]:
         """The same postings as `posting`, from plain rows (no model instances)."""
-        for values in (
-            rows.order_by("pk").values_list(*FREIGHT_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
-        ):
-            yield self._posting(FreightRow(*values), book)
+        values = rows.order_by("pk").values_list(*FREIGHT_ROW_LOOKUPS)
+        for row in map(FreightRow._make, values.iterator(chunk_size=chunk_size)):
+            yield self._posting(row, book)
 
     def _posting(self, row: "FreightRow", book: AccountBook) -> Posting:
         memo = f"Freight PO {row.number}"
@@ -163,13 +162,12 @@ class ProductKind:
         self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
     ) -> Iterator[Posting]:
         """The same postings as `posting`, from plain rows (no model instances)."""
-        for values in (
-            rows.order_by("pk").values_list(*PRODUCT_ROW_LOOKUPS).iterator(chunk_size=chunk_size)
-        ):
-            row = ProductRow(*values)
-            yield self._posting(row._replace(tax_code=row.tax_code or ""), book)
+        values = rows.order_by("pk").values_list(*PRODUCT_ROW_LOOKUPS)
+        for row in map(ProductRow._make, values.iterator(chunk_size=chunk_size)):
+            yield self._posting(row, book)
 
     def _posting(self, row: "ProductRow", book: AccountBook) -> Posting:
+        tax_code = row.tax_code or ""  # None when the order has no tax code
         tax = (
             to_cents(row.amount * row.tax_rate / Decimal(100))
             if row.tax_rate is not None
@@ -177,7 +175,7 @@ class ProductKind:
         )
         lines = [book.debit(row.account_id, "inventory", row.amount, row.description)]
         if tax:
-            lines.append(book.debit(row.tax_account_id, "sales_tax", tax, f"Tax {row.tax_code}"))
+            lines.append(book.debit(row.tax_account_id, "sales_tax", tax, f"Tax {tax_code}"))
         lines.append(book.credit(None, "accounts_payable", row.amount + tax, f"PO {row.number}"))
         header = PostingHeader(
             type=self.type,
@@ -187,7 +185,7 @@ class ProductKind:
             date=row.received_date or row.order_date,
             company=row.vendor,
             company_identifier=row.vendor_identifier,
-            tax_code=row.tax_code,
+            tax_code=tax_code,
         )
         return Posting(header=header, lines=tuple(lines))
 
@@ -204,7 +202,7 @@ class ProductRow(NamedTuple):
     order_date: datetime.date
     vendor: str
     vendor_identifier: str
-    tax_code: str
+    tax_code: str | None
     tax_rate: Decimal | None
     tax_account_id: int | None
 

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from psa.errors import ApplicationError
@@ -39,6 +40,9 @@ class ExportError(ApplicationError):
 
 def money(value: Decimal) -> str:
     """2 decimals, no currency symbol, no thousands separator, never "-0.00"."""
+    if value.same_quantum(CENT):
+        # Already 2 places, as GL amounts are: str() writes exactly that, no exponent.
+        return str(value) if value else "0.00"
     rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
     if rounded == 0:
         rounded = abs(rounded)
@@ -56,10 +60,13 @@ def clean_text(value: str | None) -> str:
     return _CONTROL_CHARACTERS.sub(" ", value).strip()
 
 
+# A batch's records share a few hundred dates at most: each is formatted once.
+@lru_cache(maxsize=4096)
 def us_date(value: date) -> str:
     return f"{value.month:02d}/{value.day:02d}/{value.year:04d}"
 
 
+@lru_cache(maxsize=4096)
 def day_first_date(value: date) -> str:
     return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 

@@ -50,19 +50,24 @@ class GLJournalCSVExporter:
         for posting in postings:
             require_balanced(posting)
             header = posting.header
-            for line in posting.lines:
-                writer.writerow(
-                    (
-                        batch,
-                        header.type,
-                        clean_text(header.reference),
-                        header.date.isoformat(),
-                        clean_text(line.account_number),
-                        clean_text(line.account_name),
-                        money(line.debit),
-                        money(line.credit),
-                        clean_text(line.memo),
-                    )
+            kind, reference, day = (
+                header.type,
+                clean_text(header.reference),
+                header.date.isoformat(),
+            )
+            writer.writerows(
+                (
+                    batch,
+                    kind,
+                    reference,
+                    day,
+                    clean_text(line.account_number),
+                    clean_text(line.account_name),
+                    money(line.debit),
+                    money(line.credit),
+                    clean_text(line.memo),
                 )
+                for line in posting.lines
+            )
             count += 1
         return count

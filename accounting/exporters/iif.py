@@ -58,6 +58,9 @@ def _row(fields: Iterable[str]) -> str:
     return "\t".join(fields) + CRLF
 
 
+ENDTRNS_ROW = _row(("ENDTRNS",))
+
+
 class IIFExporter:
     format = "iif"
     extension = "iif"
@@ -104,30 +107,39 @@ class IIFExporter:
             raise ExportError(f"{posting.header.reference} has no GL lines.", posting=posting)
         first, rest = ordered[0], ordered[1:]
         header = posting.header
-        common = {
-            "TRNSTYPE": transaction_type,
-            "DATE": us_date(header.date),
-            "DOCNUM": clean_text(header.number),
-        }
-        trns = {
-            **common,
-            **self._line_fields(posting, first, named=transaction_type != GENERAL_JOURNAL),
-            "DUEDATE": us_date(header.due_date)
-            if header.due_date and transaction_type != GENERAL_JOURNAL
-            else "",
-        }
-        rows = [_row(("TRNS", *(trns.get(field, "") for field in TRNS_FIELDS)))]
-        for line in rest:
-            spl = {**common, **self._line_fields(posting, line, named=False)}
-            rows.append(_row(("SPL", *(spl.get(field, "") for field in SPL_FIELDS))))
-        rows.append(_row(("ENDTRNS",)))
+        named = transaction_type != GENERAL_JOURNAL
+        day = us_date(header.date)
+        docnum, company = clean_text(header.number), clean_text(header.company)
+        due = us_date(header.due_date) if header.due_date and named else ""
+        # Fields in the order of TRNS_FIELDS and SPL_FIELDS; TRNSID and SPLID stay empty.
+        rows = [
+            _row(
+                (
+                    "TRNS",
+                    "",
+                    transaction_type,
+                    day,
+                    *self._line_fields(first, company, docnum, named=named),
+                    due,
+                )
+            )
+        ]
+        rows += [
+            _row(("SPL", "", transaction_type, day, *self._line_fields(line, company, docnum)))
+            for line in rest
+        ]
+        rows.append(ENDTRNS_ROW)
         return "".join(rows)
 
-    def _line_fields(self, posting: "Posting", line: "GLLine", *, named: bool) -> dict[str, str]:
+    def _line_fields(
+        self, line: "GLLine", company: str, docnum: str, *, named: bool = False
+    ) -> tuple[str, str, str, str, str]:
+        """ACCNT, NAME, AMOUNT, DOCNUM, MEMO of a line's row."""
         needs_name = named or line.account_type in NAMED_ACCOUNT_TYPES
-        return {
-            "ACCNT": clean_text(line.account_name),
-            "NAME": clean_text(posting.header.company) if needs_name else "",
-            "AMOUNT": money(net_debit(line)),
-            "MEMO": clean_text(line.memo),
-        }
+        return (
+            clean_text(line.account_name),
+            company if needs_name else "",
+            money(net_debit(line)),
+            docnum,
+            clean_text(line.memo),
+        )

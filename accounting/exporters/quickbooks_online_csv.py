@@ -145,6 +145,9 @@ class QuickBooksOnlineCSVExporter:
     def _journal_rows(self, posting: "Posting", *, day_first: bool) -> list[tuple[str, ...]]:
         require_balanced(posting)
         header = posting.header
+        number = clean_text(header.number)
+        day = self._date(header.date, day_first=day_first)
+        company = clean_text(header.company)
         rows = []
         for line in posting.lines:
             amount = net_debit(line)
@@ -152,13 +155,13 @@ class QuickBooksOnlineCSVExporter:
                 continue  # QuickBooks rejects a journal line without an amount.
             rows.append(
                 (
-                    clean_text(header.number),
-                    self._date(header.date, day_first=day_first),
+                    number,
+                    day,
                     clean_text(line.account_name),
                     money(amount) if amount > 0 else "",
                     money(-amount) if amount < 0 else "",
                     clean_text(line.memo),
-                    clean_text(header.company) if line.account_type in NAMED_ACCOUNT_TYPES else "",
+                    company if line.account_type in NAMED_ACCOUNT_TYPES else "",
                 )
             )
         return rows

@@ -99,7 +99,7 @@ def test_invoice_layout_refuses_a_record_that_is_not_an_invoice():
 
 
 def test_invoice_layout_refuses_tax_without_a_tax_code():
-    untaxed = replace(samples.INVOICE, header=replace(samples.INVOICE.header, tax_code=""))
+    untaxed = replace(samples.INVOICE, header=samples.INVOICE.header._replace(tax_code=""))
     with pytest.raises(ExportError, match="no tax code"):
         render("quickbooks_online_csv", [untaxed], INVOICES_ONLY)
 

@@ -105,7 +105,7 @@ def test_more_than_500_documents_is_refused():
     from dataclasses import replace
 
     postings = [
-        replace(samples.FREIGHT, header=replace(samples.FREIGHT.header, id=n, number=f"F-{n}"))
+        replace(samples.FREIGHT, header=samples.FREIGHT.header._replace(id=n, number=f"F-{n}"))
         for n in range(501)
     ]
     assert len(records(render("xero_csv", postings[:500]), BILL_HEADER)) == 500

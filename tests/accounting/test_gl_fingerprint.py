@@ -1,0 +1,80 @@
+"""The fingerprint of a posting: what the transfer log keeps to tell whether a record
+sent before has changed since."""
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from accounting.gl import GLLine, Posting
+from tests.exporters import samples
+
+
+def copy(posting: Posting) -> Posting:
+    return Posting(posting.header._replace(), tuple(line._replace() for line in posting.lines))
+
+
+@pytest.mark.parametrize("posting", samples.ALL_KINDS, ids=lambda p: p.header.type)
+def test_equal_postings_have_equal_fingerprints(posting):
+    assert copy(posting).fingerprint() == posting.fingerprint()
+    assert len(posting.fingerprint()) == 64
+    int(posting.fingerprint(), 16)  # a hex digest
+
+
+HEADER_CHANGES = {
+    "type": "payment",
+    "id": 4242,
+    "reference": "Invoice INV-1002",
+    "number": "INV-1002",
+    "date": date(2026, 3, 2),
+    "company": "Acme East, Inc.",
+    "company_identifier": "ACME2",
+    "due_date": None,
+    "tax_code": "TX2",
+}
+LINE_CHANGES = {
+    "account_number": "4001",
+    "account_name": "Consulting",
+    "account_type": "other_income",
+    "debit": Decimal("0.01"),
+    "credit": Decimal("1000.01"),
+    "memo": "March consulting, 11 h",
+}
+
+
+@pytest.mark.parametrize("field", HEADER_CHANGES)
+def test_any_change_to_the_header_changes_the_fingerprint(field):
+    posting = samples.INVOICE
+    changed = Posting(posting.header._replace(**{field: HEADER_CHANGES[field]}), posting.lines)
+    assert changed.fingerprint() != posting.fingerprint()
+
+
+@pytest.mark.parametrize("field", LINE_CHANGES)
+def test_any_change_to_a_line_changes_the_fingerprint(field):
+    posting = samples.INVOICE
+    lines = list(posting.lines)
+    lines[1] = lines[1]._replace(**{field: LINE_CHANGES[field]})
+    changed = Posting(posting.header, tuple(lines))
+    assert changed.fingerprint() != posting.fingerprint()
+
+
+def test_lines_json_text_is_the_lines_as_json():
+    posting = samples.INVOICE
+    assert json.loads(posting.lines_json_text()) == posting.lines_json()
+    assert posting.lines_json()[0] == {
+        "account_number": "1100",
+        "account_name": "Accounts Receivable",
+        "account_type": "accounts_receivable",
+        "debit": "1623.75",
+        "credit": "0.00",
+        "memo": "Invoice INV-1001",
+    }
+
+
+def test_amounts_are_logged_with_two_places():
+    line = GLLine("4000", "Consulting Income", "income", Decimal("12.5"), Decimal("0"))
+    assert line.as_json()["debit"] == "12.50"
+    assert line.as_json()["credit"] == "0.00"
+    same = line._replace(debit=Decimal("12.50"), credit=Decimal("0.00"))
+    assert same.as_json() == line.as_json()
