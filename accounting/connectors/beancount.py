@@ -137,6 +137,8 @@ class BeancountConnector:
         self.path = Path(ledger_path)
         self.currency = currency
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        # The ledger's index as this connector last left it, with the file's state then.
+        self._known: tuple[tuple[int, int, int] | None, _LedgerIndex] | None = None
 
     # The interface ------------------------------------------------------------------
 
@@ -146,7 +148,8 @@ class BeancountConnector:
         batch = self._batch(batch_identifier)
         answered: dict[tuple[str, int], str] = {}
         with self._locked(exclusive=True):
-            index = self._index(self._parse())
+            index = self._current_index()
+            self._known = None  # until this send is on disk
             start = self._start_text()
             with open(self.path, "a", encoding="utf-8", newline="\n") as ledger:
                 try:
@@ -161,6 +164,7 @@ class BeancountConnector:
                     ledger.flush()
                     os.fsync(ledger.fileno())
             self._sync_directory()
+            self._known = (self._file_state(), index)
         return answered
 
     def find(self, *, record_type: str, record_id: int) -> list[SentRecord]:
@@ -192,6 +196,21 @@ class BeancountConnector:
             return len(doomed)
 
     # Reading ------------------------------------------------------------------------
+
+    def _file_state(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    def _current_index(self) -> _LedgerIndex:
+        """The ledger's index. A transfer sends chunk after chunk: the ledger is parsed
+        again only when it changed since this connector last wrote it (another
+        transfer, a removal, a hand edit), not once per chunk of a growing file."""
+        if self._known is not None and self._known[0] == self._file_state():
+            return self._known[1]
+        return self._index(self._parse())
 
     def _parse(self) -> list:
         """The ledger's entries, or none when it does not exist yet. Only parsing: the

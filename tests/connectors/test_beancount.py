@@ -143,9 +143,9 @@ def test_a_renamed_gl_account_keeps_its_ledger_account(connector, ledger):
     connector.send([samples.FREIGHT], batch_identifier="GL-1")
     renamed = replace(
         samples.FREIGHT,
-        header=replace(samples.FREIGHT.header, id=4),
+        header=samples.FREIGHT.header._replace(id=4),
         lines=tuple(
-            replace(line, account_name=line.account_name + " (new)")
+            line._replace(account_name=line.account_name + " (new)")
             for line in samples.FREIGHT.lines
         ),
     )
@@ -157,10 +157,10 @@ def test_a_renamed_gl_account_keeps_its_ledger_account(connector, ledger):
 def test_account_names_are_valid_beancount_components():
     line = GLLine("11.00 a", "Crédit & Débit — 2ème", "accounts_payable", Decimal(1), Decimal(0))
     assert account_name_for(line) == "Liabilities:AccountsPayable:A11-00-a-CreditDebit2eme"
-    line = replace(line, account_name="!!!")
+    line = line._replace(account_name="!!!")
     assert account_name_for(line) == "Liabilities:AccountsPayable:A11-00-a"
     with pytest.raises(ApplicationError, match="cannot place"):
-        account_name_for(replace(line, account_type="equity"))
+        account_name_for(line._replace(account_type="equity"))
 
 
 def test_resending_a_batch_writes_nothing_and_answers_the_same_references(connector, ledger):
@@ -176,6 +176,28 @@ def test_resending_a_batch_writes_nothing_and_answers_the_same_references(connec
 def test_a_duplicate_within_one_send_is_written_once(connector, ledger):
     connector.send([samples.EXPENSE, samples.EXPENSE], batch_identifier="GL-1")
     assert len(transactions(ledger)) == 1
+
+
+def test_a_transfer_in_chunks_reads_the_ledger_once(connector, ledger, monkeypatch):
+    parses = []
+    parse = connector._parse
+    monkeypatch.setattr(connector, "_parse", lambda: parses.append(1) or parse())
+
+    for posting in samples.ALL_KINDS:
+        connector.send([posting], batch_identifier="GL-1")
+
+    assert len(parses) == 1
+    assert len(transactions(ledger)) == len(samples.ALL_KINDS)
+
+
+def test_a_ledger_another_writer_changed_between_chunks_is_read_again(connector, ledger):
+    first, second = samples.ALL_KINDS[:2]
+    connector.send([first], batch_identifier="GL-1")
+    BeancountConnector(ledger_path=ledger).send([second], batch_identifier="GL-1")
+
+    connector.send([first, second], batch_identifier="GL-1")
+
+    assert len(transactions(ledger)) == 2
 
 
 def test_find_answers_every_transaction_of_the_record(connector):
@@ -286,8 +308,8 @@ def test_an_account_opened_by_hand_under_the_same_name_is_used(connector, ledger
 
 
 def test_text_that_would_break_the_ledger_is_escaped(connector, ledger):
-    header = replace(
-        samples.EXPENSE.header, company='Dana "DJ" Smith \\ Co\n', reference="Expense\t7"
+    header = samples.EXPENSE.header._replace(
+        company='Dana "DJ" Smith \\ Co\n', reference="Expense\t7"
     )
     expense = Posting(header, samples.EXPENSE.lines)
     batch = 'GL "7"\tspring'
@@ -313,7 +335,7 @@ def test_an_unparseable_ledger_is_not_touched(connector, ledger):
 
 
 def test_an_unbalanced_posting_is_refused_and_earlier_ones_are_kept(connector, ledger):
-    unbalanced = Posting(replace(samples.FREIGHT.header, id=99), samples.FREIGHT.lines[:1])
+    unbalanced = Posting(samples.FREIGHT.header._replace(id=99), samples.FREIGHT.lines[:1])
     with pytest.raises(ApplicationError, match="does not balance"):
         connector.send([samples.EXPENSE, unbalanced], batch_identifier="GL-1")
     assert [entry.meta["psa_record"] for entry in transactions(ledger)] == ["expense:7"]
@@ -336,7 +358,7 @@ def test_concurrent_writers_never_interleave(connector, ledger):
             for round_ in range(10):
                 posting = replace(
                     samples.INVOICE,
-                    header=replace(samples.INVOICE.header, id=worker * 100 + round_),
+                    header=samples.INVOICE.header._replace(id=worker * 100 + round_),
                 )
                 mine.send([posting, samples.FREIGHT], batch_identifier=f"GL-{round_ % 3}")
                 if round_ % 2:
