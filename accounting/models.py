@@ -191,8 +191,15 @@ class TransferLog(models.Model):
     """One row per record sent: what went out, where, and whether it is still there."""
 
     # Indexed by the unique (batch, record_type, record_id) constraint, which leads with it.
+    # No database constraint: a transfer writes the rows of its own batch, a batch is
+    # never deleted (PROTECT, and a deleted batch is only marked so), and the check per
+    # row at commit costs a third of storing the row.
     batch = models.ForeignKey(
-        GLBatch, on_delete=models.PROTECT, related_name="transfer_logs", db_index=False
+        GLBatch,
+        on_delete=models.PROTECT,
+        related_name="transfer_logs",
+        db_index=False,
+        db_constraint=False,
     )
     record_type = models.CharField(max_length=20)
     record_id = models.BigIntegerField()

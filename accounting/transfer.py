@@ -1,10 +1,11 @@
 """The body of a transfer: the batch's postings, streamed into an export file or
 through a connector, and one transfer-log row per record sent."""
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.core.files import File
@@ -64,49 +65,132 @@ LOG_COLUMNS = (
 )
 
 
-def _log_rows(batch: GLBatch, postings: list[Posting], references: dict) -> None:
-    """One transfer-log row per record; a row the batch already has (a redelivered
-    task) is left as it is."""
+def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fresh: bool) -> None:
+    """One transfer-log row per record. `fresh`: the batch had no log rows when the
+    transfer started, so none of these records can be logged yet; otherwise (a
+    redelivered task) a row the batch already has is left as it is."""
     now = timezone.now()
-    export_format = batch.export_format if batch.transfer_method == "file" else ""
-    rows = [
-        (
-            batch.pk,
-            p.header.type,
-            p.header.id,
-            p.header.reference,
-            batch.package,
-            batch.transfer_method,
-            export_format,
-            p.lines_json(),
-            p.fingerprint(),
-            references.get((p.header.type, p.header.id), ""),
-            now,
-            "",
-        )
-        for p in postings
-    ]
+    package, method = batch.package, batch.transfer_method
+    export_format = batch.export_format if method == "file" else ""
     if connection.vendor != "postgresql":
         TransferLog.objects.bulk_create(
-            [TransferLog(**dict(zip(LOG_COLUMNS, row, strict=True))) for row in rows],
+            [
+                TransferLog(
+                    batch_id=batch.pk,
+                    record_type=p.header.type,
+                    record_id=p.header.id,
+                    reference=p.header.reference,
+                    package=package,
+                    method=method,
+                    export_format=export_format,
+                    gl_lines=p.lines_json(),
+                    fingerprint=p.fingerprint(),
+                    external_reference=references.get((p.header.type, p.header.id), ""),
+                    sent_at=now,
+                    removal="",
+                )
+                for p in postings
+            ],
             ignore_conflicts=True,
         )
         return
-    # COPY into a scratch table, then one INSERT that skips rows already there: a
-    # fraction of the cost of a multi-row INSERT with a parameter per value.
+    # COPY: a fraction of the cost of a multi-row INSERT with a parameter per value. The
+    # GL lines go as the JSON text their fingerprint was made from.
     table, columns = TransferLog._meta.db_table, ", ".join(LOG_COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS incoming_transfer_log ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM {table} WITH NO DATA"
+        if method == TransferMethod.FILE:
+            # Nothing has left yet: the file is stored at the end, and the batch marked
+            # done by a durable commit, which makes these rows durable with it. So this
+            # commit need not wait for the disk (a crash before then reruns the transfer).
+            cursor.execute("SET LOCAL synchronous_commit = off")
+        if not fresh:  # into a scratch table, then one INSERT that skips rows already there
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming_transfer_log ON COMMIT DELETE ROWS "
+                f"AS SELECT {columns} FROM {table} WITH NO DATA"
+            )
+        target = table if fresh else "incoming_transfer_log"
+        # The rows as COPY text, written at once: building the text costs a fraction of
+        # handing over the values one by one.
+        constant = "\t".join((package, method, export_format))
+        sent_at, batch_id = now.isoformat(), str(batch.pk)
+        text = "".join(
+            f"{batch_id}\t{p.header.type}\t{p.header.id}\t{_copy_field(p.header.reference)}\t"
+            f"{constant}\t{_copy_field(p.lines_json_text())}\t{p.fingerprint()}\t"
+            f"{_copy_field(references.get((p.header.type, p.header.id), ''))}\t{sent_at}\t\n"
+            for p in postings
         )
-        with cursor.copy(f"COPY incoming_transfer_log ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row((*row[:7], json.dumps(row[7]), *row[8:]))
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_transfer_log "
-            "ON CONFLICT DO NOTHING"
+        with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            copy.write(text)
+        if not fresh:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_transfer_log "
+                "ON CONFLICT DO NOTHING"
+            )
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value: str) -> str:
+    """Text as a field of COPY's text format: backslash, tab and line breaks escaped."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _has_log_rows(batch: GLBatch) -> bool:
+    """Whether an earlier run of this transfer (stopped before it finished) logged
+    records already. The batch's transfer lock keeps any other writer out until the end
+    of this run, so no log row can appear meanwhile."""
+    return TransferLog.objects.filter(batch=batch).exists()
+
+
+class _LogWriter:
+    """Stores a file transfer's log a chunk behind the export. On PostgreSQL outside a
+    transaction (a worker's run), a thread with a database connection of its own stores
+    each chunk's rows, committed chunk by chunk, while the next chunk is read and sent:
+    the database's work on the log overlaps the transfer's. At most one chunk is in
+    flight. Inside a transaction (a caller's, a test's) the rows are stored inline, on
+    the one connection that sees the batch."""
+
+    def __init__(self, batch: GLBatch) -> None:
+        self.batch = batch
+        self.fresh = not _has_log_rows(batch)
+        self.pending: Future | None = None
+        self.executor = None
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transfer-log")
+
+    def write(self, postings: list[Posting], references: dict) -> None:
+        if self.executor is None:
+            _log_rows(self.batch, postings, references, fresh=self.fresh)
+            return
+        self.wait()
+        self.pending = self.executor.submit(
+            _log_rows, self.batch, postings, references, fresh=self.fresh
         )
+
+    def wait(self) -> None:
+        """Until the rows handed over are stored; raises what storing them raised."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> "_LogWriter":
+        return self
+
+    def __exit__(self, *error) -> None:
+        if self.executor is None:
+            return
+        try:
+            if error[0] is None:
+                self.wait()
+            elif self.pending is not None:
+                futures.wait([self.pending])  # the transfer's own error is the one raised
+        finally:
+            # The thread's connection is closed by the thread that opened it.
+            self.executor.submit(lambda: connection.close()).result()
+            self.executor.shutdown()
 
 
 def _chunks(postings: Iterator[Posting], size: int) -> Iterator[list[Posting]]:
@@ -145,19 +229,23 @@ def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
 def _write_file(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> None:
     exporter = get_exporter(batch.export_format)
 
-    def logged() -> Iterator[Posting]:
+    def logged(log: _LogWriter) -> Iterator[Posting]:
         for chunk in _chunks(batch_postings(batch), CHUNK):
             if not batch.is_rerecord:  # a re-record sends nothing: no new log rows
-                _log_rows(batch, chunk, {})
+                log.write(chunk, {})
             yield from chunk
             tracker.advance(len(chunk))
 
     name = f"batches/{batch.pk}/{batch.batch_identifier}.{exporter.extension}"
     with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
         try:
-            exporter.write(
-                logged(), handle, batch_identifier=batch.batch_identifier, options=setup.options
-            )
+            with _LogWriter(batch) as log:
+                exporter.write(
+                    logged(log),
+                    handle,
+                    batch_identifier=batch.batch_identifier,
+                    options=setup.options,
+                )
         except Exception:
             # No file was made, so nothing was sent: the log must not say otherwise.
             TransferLog.objects.filter(batch=batch).delete()
@@ -184,7 +272,9 @@ def _send_direct(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> 
         TransferLog.objects.filter(pk__in=[s["log_id"] for s in sends]).update(
             removed_at=timezone.now(), removal="connector", replaced_by=batch
         )
+    # Each chunk is logged as soon as the package has it, before the next is sent.
+    fresh = not _has_log_rows(batch)
     for chunk in _chunks(batch_postings(batch), CHUNK):
         references = connector.send(chunk, batch_identifier=batch.batch_identifier)
-        _log_rows(batch, chunk, references)
+        _log_rows(batch, chunk, references, fresh=fresh)
         tracker.advance(len(chunk))

@@ -5,12 +5,16 @@ import csv
 import io
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounting import services as accounting
-from accounting import tasks
+from accounting import tasks, transfer
+from accounting.exporters import ExportError
+from accounting.gl import AccountBook
 from accounting.models import TransferLog, TransferState
+from accounting.postables import get_kind
 from tests.helpers import send
 
 
@@ -76,6 +80,60 @@ def test_running_the_transfer_task_twice_sends_nothing_twice(
     assert TransferLog.objects.filter(batch=batch).count() == 1
 
 
+def test_the_log_keeps_each_records_gl_lines_and_the_fingerprint_of_its_posting(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice()
+    # Text that the log's COPY must escape, and text it must not touch.
+    invoice.lines.update(description='Back\\slash\tand tab\r\nnew line, "quoted", café \\N')
+    batch = send(
+        django_capture_on_commit_callbacks, finance, [{"type": "invoice", "id": invoice.pk}]
+    )
+    log = TransferLog.objects.get(batch=batch)
+    assert log.gl_lines[1]["memo"] == 'Back\\slash\tand tab\r\nnew line, "quoted", café \\N'
+
+    posting = get_kind("invoice").posting(
+        get_kind("invoice").queryset().get(pk=invoice.pk), AccountBook()
+    )
+    assert log.gl_lines == posting.lines_json()
+    assert [set(line) for line in log.gl_lines] == [
+        {"account_number", "account_name", "account_type", "debit", "credit", "memo"}
+    ] * len(posting.lines)
+    assert log.fingerprint == posting.fingerprint()
+
+
+def test_a_rerun_that_finds_part_of_the_batch_logged_logs_the_rest_once(
+    finance, make_invoice, make_expense, django_capture_on_commit_callbacks
+):
+    first, second, expense = make_invoice(), make_invoice(), make_expense()
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [
+            {"type": "invoice", "id": first.pk},
+            {"type": "invoice", "id": second.pk},
+            {"type": "expense", "id": expense.pk},
+        ],
+    )
+    # A task that died half way: the first record was logged, the others not.
+    kept = TransferLog.objects.get(batch=batch, record_type="invoice", record_id=first.pk)
+    TransferLog.objects.filter(batch=batch).exclude(pk=kept.pk).delete()
+    type(batch).objects.filter(pk=batch.pk).update(transfer_state=TransferState.RUNNING)
+    tasks.batch_transfer.delay(batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.DONE
+    logs = TransferLog.objects.filter(batch=batch)
+    assert sorted((log.record_type, log.record_id) for log in logs) == sorted(
+        [("invoice", first.pk), ("invoice", second.pk), ("expense", expense.pk)]
+    )
+    assert logs.get(record_type="invoice", record_id=first.pk).pk == kept.pk
+    assert all(isinstance(log.gl_lines, list) and log.gl_lines for log in logs)
+    references = [row["reference"] for row in read_csv(batch)]
+    assert references.count(f"Invoice {first.number}") == 3  # receivable, income, tax
+    assert references.count(f"Invoice {second.number}") == 3
+
+
 def test_failed_transfer_keeps_the_error_and_can_be_retried(
     finance, make_invoice, django_capture_on_commit_callbacks
 ):
@@ -119,3 +177,47 @@ def test_batch_create_and_delete_are_set_based(finance, make_invoice):
     large = statements_for(40)  # 44 records
     assert large == small
     assert small[0] < 40 and small[1] < 30
+
+
+# Outside a transaction, as on a worker, the log is stored from a thread of its own a
+# chunk behind the export: every record must still be logged once, and a failed export
+# must still leave no log rows.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_transfer_outside_a_transaction_logs_every_record_once(
+    monkeypatch, finance, make_invoice
+):
+    monkeypatch.setattr(transfer, "CHUNK", 2)
+    invoices = [make_invoice() for _ in range(5)]
+    batch = accounting.batch_create(
+        actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+    )
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.DONE, batch.transfer_error
+    logs = TransferLog.objects.filter(batch=batch)
+    assert sorted(logs.values_list("record_id", flat=True)) == sorted(i.pk for i in invoices)
+    assert len(read_csv(batch)) == 3 * len(invoices)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_export_that_fails_part_way_leaves_no_log_rows(monkeypatch, finance, make_invoice):
+    monkeypatch.setattr(transfer, "CHUNK", 1)
+    exporter = transfer.get_exporter("gl_journal_csv")
+
+    class FailingExporter:
+        extension = "csv"
+
+        def write(self, postings, out, **options):
+            for number, _posting in enumerate(postings):
+                if number == 3:
+                    raise ExportError("The package refuses the fourth record.")
+            return exporter.write([], out, **options)
+
+    monkeypatch.setattr(transfer, "get_exporter", lambda format: FailingExporter())
+    invoices = [make_invoice() for _ in range(5)]
+    batch = accounting.batch_create(
+        actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+    )
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.FAILED
+    assert "fourth record" in batch.transfer_error
+    assert not TransferLog.objects.filter(batch=batch).exists()
