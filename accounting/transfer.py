@@ -43,10 +43,13 @@ def transfer_lock(batch_id: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [4242, batch_id])
 
 
-def batch_postings(batch: GLBatch) -> Iterator[Posting]:
+def batch_postings(batch: GLBatch, counts: dict[str, int]) -> Iterator[Posting]:
+    """The postings of the batch's records, kind by kind; `counts` per kind skips the
+    kinds the batch has none of."""
     book = AccountBook()
     for kind in kinds():
-        yield from kind.bulk_postings(batched_rows(kind, batch.pk), book, chunk_size=CHUNK)
+        if counts.get(kind.type):
+            yield from kind.bulk_postings(batched_rows(kind, batch.pk), book, chunk_size=CHUNK)
 
 
 LOG_COLUMNS = (
@@ -153,12 +156,13 @@ class _LogWriter:
     flight. Inside a transaction (a caller's, a test's) the rows are stored inline, on
     the one connection that sees the batch."""
 
-    def __init__(self, batch: GLBatch) -> None:
+    def __init__(self, batch: GLBatch, *, chunks: int) -> None:
         self.batch = batch
         self.fresh = not _has_log_rows(batch)
         self.pending: Future | None = None
         self.executor = None
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # One chunk has nothing to overlap with: not worth a thread and a connection.
+        if chunks > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transfer-log")
 
     def write(self, postings: list[Posting], references: dict) -> None:
@@ -221,16 +225,18 @@ def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
     counts, _total = selectors.batch_counts(batch)
     tracker = _Progress(sum(counts.values()), progress)
     if batch.transfer_method == TransferMethod.DIRECT and not batch.is_rerecord:
-        _send_direct(batch, setup, tracker)
+        _send_direct(batch, setup, counts, tracker)
     else:
-        _write_file(batch, setup, tracker)
+        _write_file(batch, setup, counts, tracker)
 
 
-def _write_file(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> None:
+def _write_file(
+    batch: GLBatch, setup: AccountingSetup, counts: dict[str, int], tracker: _Progress
+) -> None:
     exporter = get_exporter(batch.export_format)
 
     def logged(log: _LogWriter) -> Iterator[Posting]:
-        for chunk in _chunks(batch_postings(batch), CHUNK):
+        for chunk in _chunks(batch_postings(batch, counts), CHUNK):
             if not batch.is_rerecord:  # a re-record sends nothing: no new log rows
                 log.write(chunk, {})
             yield from chunk
@@ -239,7 +245,7 @@ def _write_file(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> N
     name = f"batches/{batch.pk}/{batch.batch_identifier}.{exporter.extension}"
     with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
         try:
-            with _LogWriter(batch) as log:
+            with _LogWriter(batch, chunks=-(-tracker.total // CHUNK)) as log:
                 exporter.write(
                     logged(log),
                     handle,
@@ -259,7 +265,9 @@ def _write_file(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> N
     GLBatch.objects.filter(pk=batch.pk).update(file=stored)
 
 
-def _send_direct(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> None:
+def _send_direct(
+    batch: GLBatch, setup: AccountingSetup, counts: dict[str, int], tracker: _Progress
+) -> None:
     connector = get_connector(batch.package, setup.options)
     # Originals of records sent again: the connector removes them itself.
     for (record_type, record_id), sends in selectors.live_sends_in_batch(batch).items():
@@ -274,7 +282,7 @@ def _send_direct(batch: GLBatch, setup: AccountingSetup, tracker: _Progress) -> 
         )
     # Each chunk is logged as soon as the package has it, before the next is sent.
     fresh = not _has_log_rows(batch)
-    for chunk in _chunks(batch_postings(batch), CHUNK):
+    for chunk in _chunks(batch_postings(batch, counts), CHUNK):
         references = connector.send(chunk, batch_identifier=batch.batch_identifier)
         _log_rows(batch, chunk, references, fresh=fresh)
         tracker.advance(len(chunk))
