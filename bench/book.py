@@ -622,6 +622,7 @@ def _kinds_sql(shape: Shape) -> list[dict[str, str]]:
             "batch": "x.gl_batch_id",
             "original": "x.original_batch_id",
             "reference": "'Invoice ' || x.number",
+            "dated": "x.date",
             "amount": "x.total",
             "debit": "accounts_receivable",
             "credit": "income",
@@ -633,6 +634,7 @@ def _kinds_sql(shape: Shape) -> list[dict[str, str]]:
             "batch": "x.gl_batch_id",
             "original": "x.original_batch_id",
             "reference": "'Expense ' || x.id",
+            "dated": "x.date",
             "amount": "x.amount",
             "debit": "expense",
             "credit": "reimbursement",
@@ -644,6 +646,7 @@ def _kinds_sql(shape: Shape) -> list[dict[str, str]]:
             "batch": "x.freight_gl_batch_id",
             "original": "x.freight_original_batch_id",
             "reference": "'Freight on PO ' || x.number",
+            "dated": "x.date",
             "amount": "x.freight_amount",
             "debit": "freight",
             "credit": "accounts_payable",
@@ -657,6 +660,7 @@ def _kinds_sql(shape: Shape) -> list[dict[str, str]]:
             "batch": "x.gl_batch_id",
             "original": "x.original_batch_id",
             "reference": "'Product ' || x.id || ' on PO ' || po.number",
+            "dated": "po.date",
             "amount": "x.total",
             "debit": "inventory",
             "credit": "accounts_payable",
@@ -711,6 +715,14 @@ def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
                 WHERE {where}
                 ORDER BY x.id"""
             )
+        # Every record's own trail starts with its creation, as the services audit it.
+        statements.append(
+            f"""INSERT INTO {audit} (at, actor_id, action, record_type, record_id, batch_id,
+                changes)
+            SELECT {kind["dated"]}::timestamp AT TIME ZONE 'UTC', {ref["finance"]}, 'created',
+                '{kind["type"]}', x.id, NULL, '{{}}'::jsonb
+            FROM {kind["from"]} ORDER BY x.id"""
+        )
         statements.append(
             f"""INSERT INTO {audit} (at, actor_id, action, record_type, record_id, batch_id,
                 changes)
