@@ -7,6 +7,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounting.models import AuditEvent, AuditEventRecord, GLBatch
+from accounting.postables import PostableKind
 
 # A batch step is one audit event linked to the records it moved; in a record's audit
 # trail it reads as the step that record went through.
@@ -68,16 +69,15 @@ def audit_batch(
     )
 
 
-def audit_batch_records(
-    event: AuditEvent, *, record_type: str, table: str, column: str, batch_id: int
-) -> int:
-    """Link a batch event to every record of `table` whose `column` holds `batch_id`,
-    in one INSERT ... SELECT; returns how many were linked."""
+def audit_batch_records(event: AuditEvent, kind: PostableKind, batch_id: int) -> int:
+    """Link a batch step's audit event to every record of the kind now in the batch, in
+    one INSERT ... SELECT; returns how many were linked."""
     links = AuditEventRecord._meta.db_table
+    column = kind.model._meta.get_field(kind.batch_field).column
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {links} (event_id, record_type, record_id) "
-            f"SELECT %s, %s, id FROM {table} WHERE {column} = %s",
-            [event.pk, record_type, batch_id],
+            f"SELECT %s, %s, id FROM {kind.model._meta.db_table} WHERE {column} = %s",
+            [event.pk, kind.type, batch_id],
         )
         return cursor.rowcount

@@ -22,7 +22,6 @@ from accounting.exporters import get_exporter
 from accounting.locks import lock_batch, lock_record, lock_rows
 from accounting.models import (
     AccountingSetup,
-    AuditEvent,
     BatchStatus,
     GLBatch,
     TransferLog,
@@ -169,17 +168,6 @@ def _attach(kind: PostableKind, rows: models.QuerySet, batch: GLBatch) -> int:
     return rows.update(**{kind.batch_field: batch, kind.original_batch_field: None})
 
 
-def _link_batch_records(event: AuditEvent, kind: PostableKind, batch: GLBatch) -> int:
-    """Link a batch step's audit event to every record of the kind now in the batch."""
-    return audit_batch_records(
-        event,
-        record_type=kind.type,
-        table=kind.model._meta.db_table,
-        column=kind.model._meta.get_field(kind.batch_field).column,
-        batch_id=batch.pk,
-    )
-
-
 def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -> None:
     """Records sent before go out again only once the user confirms the originals are
     removed; the refusal lists the originals to remove (batch, date, reference)."""
@@ -273,7 +261,7 @@ def batch_create(
             rows = unposted_rows(kind, thru_date).order_by()
         counts[kind.type] = _attach(kind, rows, batch)
         if counts[kind.type]:
-            _link_batch_records(event, kind, batch)
+            audit_batch_records(event, kind, batch.pk)
     if method == TransferMethod.FILE:
         _refuse_what_the_format_cannot_carry(setup, counts)
     if not any(counts.values()):
@@ -478,7 +466,7 @@ def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
     counts = {}
     for kind in kinds():
         # The links keep which records the batch let go (for the split of what changed).
-        _link_batch_records(event, kind, batch)
+        audit_batch_records(event, kind, batch.pk)
         counts[kind.type] = batched_rows(kind, batch.pk).update(**{kind.batch_field: None})
     batch.status = BatchStatus.DELETED
     batch.deleted_at = timezone.now()
@@ -615,7 +603,7 @@ def batch_rerecord(
         if kind.type in grouped:
             ids = _lock_chosen(kind, grouped[kind.type])
             _attach(kind, kind.model.objects.filter(pk__in=ids), batch)
-            _link_batch_records(event, kind, batch)
+            audit_batch_records(event, kind, batch.pk)
     _queue_transfer(batch)
     return batch
 

@@ -74,7 +74,7 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
     redelivered task) a row the batch already has is left as it is."""
     now = timezone.now()
     package, method = batch.package, batch.transfer_method
-    export_format = batch.export_format if method == "file" else ""
+    export_format = batch.export_format if method == TransferMethod.FILE else ""
     if connection.vendor != "postgresql":
         TransferLog.objects.bulk_create(
             [
