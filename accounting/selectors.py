@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounting.audit import RECORD_ACTIONS
 from accounting.gl import AccountBook
-from accounting.models import AuditEvent, AuditEventRecord, GLBatch, TransferLog
+from accounting.models import AuditEvent, AuditEventRecord, BatchStatus, GLBatch, TransferLog
 from accounting.postables import (
     RecordRef,
     batched_rows,
@@ -192,6 +192,21 @@ def batch_resend_checklist(batch: GLBatch) -> list[dict[str, Any]]:
         .select_related("batch")
         .order_by("record_type", "record_id", "sent_at")
     ]
+
+
+def batch_holding(identifier: str) -> GLBatch | None:
+    """The open or closed batch that holds a batch ID (a deleted batch frees its ID)."""
+    return (
+        GLBatch.objects.exclude(status=BatchStatus.DELETED)
+        .filter(batch_identifier=identifier)
+        .first()
+    )
+
+
+def rerecordable(split: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Of a deleted batch's split, what a re-record takes: the unchanged former records
+    no other batch holds now."""
+    return [item for item in split["unchanged"] if item["gl_batch"] is None]
 
 
 def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:

@@ -33,6 +33,7 @@ from accounting.postables import (
     batched_rows,
     get_kind,
     kinds,
+    record_refs,
     unposted_rows,
 )
 from psa.counters import counter_next
@@ -60,8 +61,7 @@ def _clean_identifier(batch_identifier: str | None) -> str | None:
 
 
 def _refuse_identifier_in_use(identifier: str) -> None:
-    taken = GLBatch.objects.exclude(status=BatchStatus.DELETED).filter(batch_identifier=identifier)
-    if taken.exists():
+    if selectors.batch_holding(identifier) is not None:
         raise ApplicationError(
             f"Batch ID {identifier} is already used by an open or closed batch. Type another "
             "batch ID, or leave it empty to have one generated.",
@@ -137,10 +137,7 @@ def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
     batch_column = f"{kind.batch_field}_id"
     batched = kind.queryset().filter(pk__in=ids, **{f"{batch_column}__isnull": False})
     if batched.exists():
-        items = [
-            {"type": kind.type, "id": record.pk, "reference": kind.reference(record)}
-            for record in batched.order_by("pk")
-        ]
+        items = [ref.as_item() for ref in record_refs(kind, batched.order_by("pk"))]
         raise ApplicationError(
             f"{items[0]['reference']} is already in a GL batch"
             + (f" (and {len(items) - 1} more of the chosen records)" if len(items) > 1 else "")
@@ -154,12 +151,7 @@ def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
         raise ApplicationError(
             f"{kind.not_ready_reason(first)} Only finished records can be batched.",
             code="record_not_ready",
-            extra={
-                "items": [
-                    {"type": kind.type, "id": r.pk, "reference": kind.reference(r)}
-                    for r in not_ready.order_by("pk")
-                ]
-            },
+            extra={"items": [ref.as_item() for ref in record_refs(kind, not_ready.order_by("pk"))]},
         )
     return locked
 
@@ -408,9 +400,7 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
         raise ApplicationError(
             f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
         )
-    type(record).objects.filter(pk=record.pk).update(
-        **{kind.batch_field: batch, kind.original_batch_field: None}
-    )
+    _attach(kind, kind.model.objects.filter(pk=record.pk), batch)
     audit_record(
         actor=actor,
         action="rebatched",
@@ -557,7 +547,7 @@ def batch_rerecord(
             code="invalid_transition",
         )
     split = selectors.deleted_batch_changes(deleted)
-    unchanged = {(i["type"], i["id"]) for i in split["unchanged"] if i["gl_batch"] is None}
+    unchanged = {(i["type"], i["id"]) for i in selectors.rerecordable(split)}
     wanted = {(i["type"], int(i["id"])) for i in items} if items else unchanged
     refused = wanted - unchanged
     if refused:

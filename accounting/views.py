@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import selectors, services
+from accounting.connectors import get_connector
 from accounting.forms import (
     EVERYTHING,
     MATCHING,
@@ -76,10 +77,6 @@ def _setup() -> AccountingSetup:
 
 
 def _direct_available(setup: AccountingSetup) -> bool:
-    try:
-        from accounting.connectors import get_connector
-    except ImportError:
-        return False
     try:
         return get_connector(setup.package, setup.options) is not None
     except ApplicationError:
@@ -394,12 +391,8 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
                 item["url"] = web.record_url(item["type"], item["id"])
         context["split"] = {name: group[:SPLIT_SHOWN] for name, group in split.items()}
         context["split_counts"] = {name: len(group) for name, group in split.items()}
-        context["rerecordable"] = sum(1 for item in split["unchanged"] if item["gl_batch"] is None)
-        context["successor"] = (
-            GLBatch.objects.exclude(status=BatchStatus.DELETED)
-            .filter(batch_identifier=batch.batch_identifier)
-            .first()
-        )
+        context["rerecordable"] = len(selectors.rerecordable(split))
+        context["successor"] = selectors.batch_holding(batch.batch_identifier)
     return render(request, "accounting/batch_detail.html", context)
 
 
