@@ -13,14 +13,6 @@ from psa.errors import ApplicationError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# Money columns are DecimalField(max_digits=20, decimal_places=2).
-MONEY_LIMIT = Decimal(10) ** 18
-
-
-def fits_money(value: Decimal) -> bool:
-    """Whether an amount fits a money column (checked before rounding, which a value
-    of more than 28 digits would make fail)."""
-    return abs(value) < MONEY_LIMIT
 
 
 def to_cents(value: Decimal) -> Decimal:

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounting.audit import audit_record, field_changes
-from accounting.gl import fits_money, to_cents
+from accounting.gl import to_cents
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
@@ -31,6 +31,7 @@ from psa.inputs import (
     check_instance,
     check_line_list,
     check_line_object,
+    fits_money,
     parse_non_negative_money,
     parse_quantity,
     raise_if_errors,

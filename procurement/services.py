@@ -21,7 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounting.audit import audit_record, field_changes
-from accounting.gl import fits_money, to_cents
+from accounting.gl import to_cents
 from accounting.locks import lock_rows
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
@@ -38,6 +38,7 @@ from psa.inputs import (
     check_instance,
     check_line_list,
     check_line_object,
+    fits_money,
     parse_non_negative_money,
     parse_quantity,
     raise_if_errors,

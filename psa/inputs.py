@@ -31,6 +31,16 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
+# Money columns are DecimalField(max_digits=20, decimal_places=2).
+MONEY_LIMIT = Decimal(10) ** 18
+
+
+def fits_money(value: Decimal) -> bool:
+    """Whether an amount fits a money column (checked before rounding, which a value
+    of more than 28 digits would make fail)."""
+    return abs(value) < MONEY_LIMIT
+
+
 def add_error(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 

@@ -4,16 +4,15 @@ document's control line (accounts receivable on an invoice, payable on a bill)."
 import re
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from accounting.gl import to_cents
 from psa.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import GLLine, Posting
-
-CENT = Decimal("0.01")
 
 # Where the document total sits, per kind: the invoice's receivable, the bill's payable.
 # An expense entry owes the employee, so its bill is against the reimbursement liability
@@ -40,13 +39,9 @@ class ExportError(ApplicationError):
 
 def money(value: Decimal) -> str:
     """2 decimals, no currency symbol, no thousands separator, never "-0.00"."""
-    if value.same_quantum(CENT):
-        # Already 2 places, as GL amounts are: str() writes exactly that, no exponent.
-        return str(value) if value else "0.00"
-    rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
-    if rounded == 0:
-        rounded = abs(rounded)
-    return format(rounded, "f")
+    rounded = to_cents(value)
+    # Two places: str() writes them in full ("1234.50"), never with an exponent.
+    return str(rounded) if rounded else "0.00"
 
 
 def clean_text(value: str | None) -> str:
