@@ -1,8 +1,6 @@
 """Invoices over HTTP (api.md, "Invoices"): each write calls one service of
 invoicing.services; unbatch and rebatch call the accounting workflows."""
 
-from typing import Any
-
 import django_filters
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -17,7 +15,6 @@ from psa.api import (
     ApiMixin,
     IdFilter,
     create_schema,
-    ensure_line_amount_fits,
     money_field,
     read_schema,
     step_schema,
@@ -68,10 +65,6 @@ class InvoiceLineInputSerializer(serializers.Serializer):
         queryset=GLAccount.objects.all(), required=False, allow_null=True
     )
     taxable = serializers.BooleanField(required=False, default=True)
-
-    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        ensure_line_amount_fits(data["quantity"], data["unit_price"], "unit price")
-        return data
 
 
 class InvoiceCreateSerializer(serializers.Serializer):

@@ -29,7 +29,6 @@ from rest_framework.response import Response
 from rest_framework.utils import json as drf_json
 
 from psa.errors import ApplicationError, NotFound
-from psa.inputs import fits_money
 from psa.roles import FINANCE, ROLE_PERMISSIONS
 
 logger = logging.getLogger(__name__)
@@ -323,12 +322,6 @@ def reference_row_create(model: type[models.Model], **fields: Any) -> models.Mod
 def money_field(**kwargs: Any) -> serializers.DecimalField:
     """Money as a decimal string ("1250.00"), never a float."""
     return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
-
-
-def ensure_line_amount_fits(quantity: decimal.Decimal, price: decimal.Decimal, what: str) -> None:
-    """Quantity times price must fit a money column, said of the serializer's own field."""
-    if not fits_money(quantity * price):
-        raise serializers.ValidationError({"quantity": [f"Quantity times {what} is too large."]})
 
 
 def reject_nul_characters(value: Any, path: str = "") -> None:
