@@ -147,9 +147,7 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
 
     if request.method == "POST":
         form = BatchCreateForm(request.POST)
-        if not request.user.has_perm(TRANSFER):
-            web.allowed(request, TRANSFER, "create and transfer GL batches")
-        elif form.is_valid():
+        if web.allowed(request, TRANSFER, "create and transfer GL batches") and form.is_valid():
             data = form.cleaned_data
             selection = data["selection"]
             try:

@@ -117,9 +117,10 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
     }
     if request.method == "POST":
         form = ExpenseEntryForm(request.POST, initial=initial)
-        if not request.user.has_perm("expenses.change_expenseentry"):
+        if (
             web.allowed(request, "expenses.change_expenseentry", "edit expense entries")
-        elif form.is_valid():
+            and form.is_valid()
+        ):
             try:
                 services.expense_entry_update(actor=request.user, entry=entry, **form.cleaned_data)
             except ApplicationError as error:

@@ -3,7 +3,7 @@ decide what may change."""
 
 from django import forms
 
-from accounting.models import GLAccount, TaxCode
+from accounting.models import TaxCode
 from invoicing.models import InvoiceStatus
 
 
@@ -69,8 +69,3 @@ class InvoiceLineForm(forms.Form):
 
 
 InvoiceLineFormSet = forms.formset_factory(InvoiceLineForm, extra=1, can_delete=True)
-
-
-def account_choices() -> list[tuple[int, str]]:
-    """Active GL accounts, loaded once for all line forms of a page."""
-    return [(account.pk, str(account)) for account in GLAccount.objects.filter(is_active=True)]

@@ -125,9 +125,11 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             if details_editable
             else None
         )
-        if not request.user.has_perm("invoicing.change_invoice"):
+        if (
             web.allowed(request, "invoicing.change_invoice", "edit invoices")
-        elif form.is_valid() and (lines is None or lines.is_valid()):
+            and form.is_valid()
+            and (lines is None or lines.is_valid())
+        ):
             fields: dict[str, Any] = {"status": form.cleaned_data["status"]}
             if lines is not None:
                 fields["due_date"] = form.cleaned_data["due_date"]

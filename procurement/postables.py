@@ -168,11 +168,7 @@ class ProductKind:
 
     def _posting(self, row: "ProductRow", book: AccountBook) -> Posting:
         tax_code = row.tax_code or ""  # None when the order has no tax code
-        tax = (
-            to_cents(row.amount * row.tax_rate / Decimal(100))
-            if row.tax_rate is not None
-            else (Decimal("0.00"))
-        )
+        tax = tax_at(row.amount, row.tax_rate)
         lines = [book.debit(row.account_id, "inventory", row.amount, row.description)]
         if tax:
             lines.append(book.debit(row.tax_account_id, "sales_tax", tax, f"Tax {tax_code}"))

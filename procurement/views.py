@@ -118,9 +118,7 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     }
     if request.method == "POST":
         form = PurchaseOrderForm(request.POST, initial=initial)
-        if not request.user.has_perm(CHANGE_PO):
-            web.allowed(request, CHANGE_PO, "edit purchase orders")
-        elif form.is_valid():
+        if web.allowed(request, CHANGE_PO, "edit purchase orders") and form.is_valid():
             try:
                 services.purchase_order_update(
                     actor=request.user, purchase_order=order, **form.cleaned_data
@@ -238,9 +236,7 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     }
     if request.method == "POST":
         form = ProductLineForm(request.POST, initial=initial)
-        if not request.user.has_perm(CHANGE_LINE):
-            web.allowed(request, CHANGE_LINE, "edit product lines")
-        elif form.is_valid():
+        if web.allowed(request, CHANGE_LINE, "edit product lines") and form.is_valid():
             try:
                 services.purchase_order_line_update(
                     actor=request.user, line=line, **form.cleaned_data
