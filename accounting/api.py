@@ -31,7 +31,6 @@ from accounting import selectors, services, setup_services
 from accounting.models import (
     AccountingSetup,
     BatchStatus,
-    DefaultGLAccount,
     ExportFormat,
     GLAccount,
     GLAccountType,
@@ -281,7 +280,7 @@ class SetupSerializer(serializers.Serializer):
         }
     )
     def get_default_accounts(self, setup: AccountingSetup) -> dict[str, int]:
-        return dict(DefaultGLAccount.objects.values_list("type", "gl_account_id"))
+        return selectors.default_accounts()
 
 
 class SetupUpdateSerializer(serializers.Serializer):
@@ -328,8 +327,7 @@ class SetupView(SingleResourceView):
 
     @extend_schema(responses={200: SetupSerializer, **error_responses()})
     def get(self, request: Request) -> Response:
-        setup, _ = AccountingSetup.objects.get_or_create(pk=1)
-        return Response(SetupSerializer(setup).data)
+        return Response(SetupSerializer(selectors.accounting_setup()).data)
 
     @extend_schema(
         request=SetupUpdateSerializer,

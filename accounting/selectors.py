@@ -11,7 +11,15 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounting.audit import RECORD_ACTIONS
 from accounting.gl import AccountBook
-from accounting.models import AuditEvent, AuditEventRecord, BatchStatus, GLBatch, TransferLog
+from accounting.models import (
+    AccountingSetup,
+    AuditEvent,
+    AuditEventRecord,
+    BatchStatus,
+    DefaultGLAccount,
+    GLBatch,
+    TransferLog,
+)
 from accounting.postables import (
     RecordRef,
     batched_rows,
@@ -47,6 +55,16 @@ def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, 
             }
         )
     return sends
+
+
+def accounting_setup() -> AccountingSetup:
+    """The one setup row (made by a migration)."""
+    return AccountingSetup.objects.get(pk=1)
+
+
+def default_accounts() -> dict[str, int]:
+    """GL account type -> the id of its default GL account."""
+    return dict(DefaultGLAccount.objects.values_list("type", "gl_account_id"))
 
 
 def live_sends_in_batch(batch: GLBatch) -> dict[tuple[str, int], list[dict]]:

@@ -228,7 +228,7 @@ def batch_create(
             fields={"items": ["Give items, or set all_unposted, not both."]},
         )
     identifier = _clean_identifier(batch_identifier)
-    setup = AccountingSetup.objects.get(pk=1)
+    setup = selectors.accounting_setup()
     method = _transfer_method(setup, transfer)
     if identifier:
         _refuse_identifier_in_use(identifier)
@@ -572,7 +572,7 @@ def batch_rerecord(
             fields={"items": ["Nothing to re-record."]},
         )
     _refuse_identifier_in_use(deleted.batch_identifier)
-    setup = AccountingSetup.objects.get(pk=1)
+    setup = selectors.accounting_setup()
     batch = _insert_batch(
         actor=actor,
         identifier=deleted.batch_identifier,

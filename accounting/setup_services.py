@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from accounting import selectors
 from accounting.models import (
     AccountingSetup,
     AuditEvent,
@@ -29,12 +30,7 @@ SETUP_RECORD_TYPE = "setup"  # the audit trail's record type for the one setup r
 
 
 def _lock_setup() -> AccountingSetup:
-    setup, _ = AccountingSetup.objects.get_or_create(pk=1)
-    return AccountingSetup.objects.select_for_update().get(pk=setup.pk)
-
-
-def _default_accounts() -> dict[str, int]:
-    return dict(DefaultGLAccount.objects.values_list("type", "gl_account_id"))
+    return AccountingSetup.objects.select_for_update().get(pk=1)
 
 
 def _state(setup: AccountingSetup) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def _state(setup: AccountingSetup) -> dict[str, Any]:
         "export_format": setup.export_format,
         "options": setup.options,
         "saved_options": setup.saved_options,
-        "default_accounts": _default_accounts(),
+        "default_accounts": selectors.default_accounts(),
     }
 
 

@@ -221,7 +221,7 @@ class _Progress:
 
 
 def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
-    setup = AccountingSetup.objects.get(pk=1)
+    setup = selectors.accounting_setup()
     counts, _total = selectors.batch_counts(batch)
     tracker = _Progress(sum(counts.values()), progress)
     if batch.transfer_method == TransferMethod.DIRECT and not batch.is_rerecord:

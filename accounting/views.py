@@ -72,10 +72,6 @@ def _batch_or_404(batch_id: int) -> GLBatch:
     return found
 
 
-def _setup() -> AccountingSetup:
-    return AccountingSetup.objects.get(pk=1)
-
-
 def _direct_available(setup: AccountingSetup) -> bool:
     try:
         return get_connector(setup.package, setup.options) is not None
@@ -138,7 +134,7 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     filters = UnpostedFilterForm(source)
     thru_date = filters.cleaned_data.get("thru_date") if filters.is_valid() else None
-    setup = _setup()
+    setup = selectors.accounting_setup()
     direct_available = _direct_available(setup)
     default_transfer = (
         TransferMethod.DIRECT if setup.direct_transfer and direct_available else TransferMethod.FILE
