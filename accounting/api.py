@@ -401,12 +401,9 @@ class UnpostedQuerySerializer(serializers.Serializer):
         help_text="Records a page, at most 1000.",
     )
 
-    def validate_cursor(self, value: str) -> tuple[str, selectors.UnpostedPosition]:
-        direction, _, position = value.partition(":")
+    def validate_cursor(self, value: str) -> tuple:
         try:
-            if direction not in ("after", "before"):
-                raise ValueError(direction)
-            return direction, selectors.UnpostedPosition.decode(position)
+            return selectors.parse_unposted_cursor(value)
         except ValueError:
             raise serializers.ValidationError(
                 "Not a position in this list; follow the next or previous link."
@@ -439,12 +436,12 @@ class UnpostedView(GenericAPIView):
         query.is_valid(raise_exception=True)
         options = query.validated_data
         wanted = [options["type"]] if "type" in options else kind_types()
-        direction, position = options.get("cursor") or ("after", None)
+        after, before = options.get("cursor") or (None, None)
         page = selectors.unposted_page(
             record_types=wanted,
             thru_date=options.get("thru_date"),
-            after=position if direction == "after" else None,
-            before=position if direction == "before" else None,
+            after=after,
+            before=before,
             size=options["page_size"],
         )
         by_type: dict[str, list] = defaultdict(list)
@@ -464,8 +461,8 @@ class UnpostedView(GenericAPIView):
 
         return Response(
             {
-                "next": link(f"after:{page.last.encode()}") if page.has_next else None,
-                "previous": link(f"before:{page.first.encode()}") if page.has_previous else None,
+                "next": link(page.next_cursor) if page.next_cursor else None,
+                "previous": link(page.previous_cursor) if page.previous_cursor else None,
                 "results": UnpostedItemSerializer(data, many=True).data,
             }
         )

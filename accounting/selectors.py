@@ -300,6 +300,26 @@ class UnpostedPage:
     has_next: bool
     has_previous: bool
 
+    @property
+    def next_cursor(self) -> str | None:
+        return f"after:{self.last.encode()}" if self.has_next and self.last else None
+
+    @property
+    def previous_cursor(self) -> str | None:
+        return f"before:{self.first.encode()}" if self.has_previous and self.first else None
+
+
+def parse_unposted_cursor(
+    text: str,
+) -> tuple[UnpostedPosition | None, UnpostedPosition | None]:
+    """A page's `after:<position>` or `before:<position>` as (after, before); raises
+    ValueError for text that is neither."""
+    direction, _, position = text.partition(":")
+    if direction not in ("after", "before"):
+        raise ValueError(text)
+    decoded = UnpostedPosition.decode(position)
+    return (decoded, None) if direction == "after" else (None, decoded)
+
 
 def unposted_page(
     *,

@@ -88,17 +88,6 @@ def _shown_count(count: int) -> str:
     return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
-def _unposted_cursor(text: str) -> tuple[str, selectors.UnpostedPosition | None]:
-    """The page's position from the `cursor` parameter; the first page if it is none."""
-    direction, _, position = text.partition(":")
-    if direction not in ("after", "before"):
-        return "after", None
-    try:
-        return direction, selectors.UnpostedPosition.decode(position)
-    except ValueError:
-        return "after", None
-
-
 def _tabs(active: str, counts: dict[str, int] | None = None) -> list[dict[str, Any]]:
     tabs = [
         {
@@ -176,12 +165,15 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             initial={"transfer": default_transfer, "thru_date": thru_date, "selection": "selected"}
         )
 
-    direction, position = _unposted_cursor(request.GET.get("cursor", ""))
+    try:
+        after, before = selectors.parse_unposted_cursor(request.GET.get("cursor", ""))
+    except ValueError:  # none, or not a position: the first page
+        after = before = None
     page = selectors.unposted_page(
         record_types=[kind.type],
         thru_date=thru_date,
-        after=position if direction == "after" else None,
-        before=position if direction == "before" else None,
+        after=after,
+        before=before,
         size=web.PAGE_SIZE,
     )
     records = selectors.unposted_items(
@@ -207,8 +199,8 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "filters": filters,
             "thru_date": thru_date,
             "page": page,
-            "next_cursor": f"after:{page.last.encode()}" if page.has_next else "",
-            "previous_cursor": f"before:{page.first.encode()}" if page.has_previous else "",
+            "next_cursor": page.next_cursor or "",
+            "previous_cursor": page.previous_cursor or "",
             "matching": _shown_count(counts[kind.type]),
             "records": records,
             "form": form,
