@@ -44,6 +44,14 @@ def purchase_order_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Pu
     return orders
 
 
+def lines_blocking_tax_change(*, purchase_order_id: int) -> QuerySet[PurchaseOrderLine]:
+    """Product lines that keep the order's tax code from changing: closed, received or
+    batched ones (each must be reopened and unreceived first)."""
+    return PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id).filter(
+        Q(closed=True) | Q(received=True) | Q(gl_batch__isnull=False)
+    )
+
+
 def purchase_order_get(*, purchase_order_id: int) -> PurchaseOrder:
     try:
         return purchase_order_queryset().get(pk=purchase_order_id)

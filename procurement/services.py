@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from accounting.audit import audit_record, field_changes
@@ -25,6 +25,7 @@ from accounting.gl import to_cents
 from accounting.locks import lock_rows
 from accounting.models import GLAccount, TaxCode
 from accounting.rules import ensure_unlocked
+from procurement import selectors
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax
 from psa.counters import counter_next
@@ -80,6 +81,11 @@ def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[st
     return True
 
 
+def _fits_with_tax(amount: Decimal, tax_code: TaxCode | None) -> bool:
+    """Whether a product line's total with the purchase order's tax fits a money column."""
+    return fits_money(amount + purchase_tax(amount, tax_code))
+
+
 def _check_totals_fit(
     lines: Sequence[LineInput],
     tax_code: TaxCode | None,
@@ -89,7 +95,7 @@ def _check_totals_fit(
 ) -> None:
     """A line's total with the purchase order's tax must fit too."""
     for index, line in enumerate(lines):
-        if not fits_money(line.amount + purchase_tax(line.amount, tax_code)):
+        if not _fits_with_tax(line.amount, tax_code):
             errors.setdefault(f"{prefix}[{index}].unit_cost", []).append(
                 "The line's total with tax is too large."
             )
@@ -398,8 +404,7 @@ def _refuse_unless_products_unreceived(purchase_order: PurchaseOrder) -> None:
     # Locking the lines keeps them from being received while the tax code changes.
     lock_rows(PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order.pk))
     blocking = list(
-        PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order.pk)
-        .filter(Q(closed=True) | Q(received=True) | Q(gl_batch__isnull=False))
+        selectors.lines_blocking_tax_change(purchase_order_id=purchase_order.pk)
         .select_related("purchase_order")
         .order_by("pk")
     )
@@ -442,9 +447,7 @@ def purchase_order_line_add(
     )
     # Field names as the caller passed them, not prefixed.
     errors = {name.removeprefix("line."): messages for name, messages in errors.items()}
-    if parsed is not None and not fits_money(
-        parsed.amount + purchase_tax(parsed.amount, locked.tax_code)
-    ):
+    if parsed is not None and not _fits_with_tax(parsed.amount, locked.tax_code):
         errors.setdefault("unit_cost", []).append("The line's total with tax is too large.")
     raise_if_errors(errors, "product line")
     _refuse_unless_po_open(locked, "no product line can be added to it")
@@ -530,9 +533,7 @@ def purchase_order_line_update(
         setattr(locked, name, value)
     product = locked.quantity * locked.unit_cost
     tax_code = locked.purchase_order.tax_code
-    if not fits_money(product) or not fits_money(
-        to_cents(product) + purchase_tax(to_cents(product), tax_code)
-    ):
+    if not fits_money(product) or not _fits_with_tax(to_cents(product), tax_code):
         raise InvalidInput(
             "The product line has errors; correct the fields listed.",
             fields={"quantity": ["Quantity times unit cost is too large."]},

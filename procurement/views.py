@@ -6,7 +6,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -107,9 +106,7 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     tab = "products" if request.GET.get("tab") == "products" else "order"
     freight_locked = order.freight_gl_batch_id is not None
     lines = selectors.purchase_order_line_list(filters={"purchase_order": order.pk})
-    blocking_tax = lines.filter(
-        Q(closed=True) | Q(received=True) | Q(gl_batch__isnull=False)
-    ).count()
+    blocking_tax = selectors.lines_blocking_tax_change(purchase_order_id=order.pk).count()
     initial = {
         "status": order.status,
         "freight_amount": order.freight_amount,
