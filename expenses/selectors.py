@@ -1,7 +1,5 @@
 """Reads of expense sheets and entries for the API, the browser and accounting."""
 
-from typing import Any
-
 from django.db.models import Prefetch, Q, QuerySet
 
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
@@ -25,47 +23,11 @@ def expense_sheet_queryset() -> QuerySet[ExpenseSheet]:
     )
 
 
-def expense_sheet_list(*, filters: dict[str, Any] | None = None) -> QuerySet[ExpenseSheet]:
-    """Sheets, newest period first, narrowed by `member` (id) and `status`."""
-    filters = filters or {}
-    sheets = expense_sheet_queryset()
-    if filters.get("member"):
-        sheets = sheets.filter(member_id=filters["member"])
-    if filters.get("status"):
-        sheets = sheets.filter(status=filters["status"])
-    return sheets
-
-
 def expense_sheet_get(*, sheet_id: int) -> ExpenseSheet:
     try:
         return expense_sheet_queryset().get(pk=sheet_id)
     except ExpenseSheet.DoesNotExist:
         raise NotFound(f"There is no expense sheet with id {sheet_id}.") from None
-
-
-def expense_entry_list(*, filters: dict[str, Any] | None = None) -> QuerySet[ExpenseEntry]:
-    """Entries, newest first, narrowed by any of: `sheet` (id), `member` (id),
-    `expense_type` (id), `is_approved`, `gl_batch` (batch identifier), `batched`
-    (true/false), `date_from`, `date_to`."""
-    filters = filters or {}
-    entries = expense_entry_queryset()
-    if filters.get("sheet"):
-        entries = entries.filter(sheet_id=filters["sheet"])
-    if filters.get("member"):
-        entries = entries.filter(sheet__member_id=filters["member"])
-    if filters.get("expense_type"):
-        entries = entries.filter(expense_type_id=filters["expense_type"])
-    if filters.get("is_approved") is not None:
-        entries = entries.filter(is_approved=filters["is_approved"])
-    if filters.get("gl_batch"):
-        entries = entries.filter(gl_batch__batch_identifier=filters["gl_batch"])
-    if filters.get("batched") is not None:
-        entries = entries.filter(gl_batch__isnull=not filters["batched"])
-    if filters.get("date_from"):
-        entries = entries.filter(date__gte=filters["date_from"])
-    if filters.get("date_to"):
-        entries = entries.filter(date__lte=filters["date_to"])
-    return entries
 
 
 def expense_entry_get(*, entry_id: int) -> ExpenseEntry:

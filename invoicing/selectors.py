@@ -1,7 +1,5 @@
 """Reads of invoices for the API, the browser and the accounting screens."""
 
-from typing import Any
-
 from django.db.models import Q, QuerySet
 
 from invoicing.models import Invoice, InvoiceStatus
@@ -13,31 +11,6 @@ def invoice_queryset() -> QuerySet[Invoice]:
     return Invoice.objects.select_related(
         "company", "status", "tax_code", "gl_batch", "original_batch"
     ).prefetch_related("lines__gl_account")
-
-
-def invoice_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Invoice]:
-    """Invoices, newest first, narrowed by any of: `number` (part of it), `status`
-    (a status name), `is_closed`, `company` (id), `gl_batch` (batch identifier),
-    `batched` (true/false), `date_from`, `date_to`."""
-    filters = filters or {}
-    invoices = invoice_queryset()
-    if filters.get("number"):
-        invoices = invoices.filter(number__icontains=filters["number"])
-    if filters.get("status"):
-        invoices = invoices.filter(status__name__iexact=filters["status"])
-    if filters.get("is_closed") is not None:
-        invoices = invoices.filter(is_closed=filters["is_closed"])
-    if filters.get("company"):
-        invoices = invoices.filter(company_id=filters["company"])
-    if filters.get("gl_batch"):
-        invoices = invoices.filter(gl_batch__batch_identifier=filters["gl_batch"])
-    if filters.get("batched") is not None:
-        invoices = invoices.filter(gl_batch__isnull=not filters["batched"])
-    if filters.get("date_from"):
-        invoices = invoices.filter(date__gte=filters["date_from"])
-    if filters.get("date_to"):
-        invoices = invoices.filter(date__lte=filters["date_to"])
-    return invoices
 
 
 def invoice_get(*, invoice_id: int) -> Invoice:

@@ -28,22 +28,6 @@ def purchase_order_queryset() -> QuerySet[PurchaseOrder]:
     )
 
 
-def purchase_order_list(*, filters: dict[str, Any] | None = None) -> QuerySet[PurchaseOrder]:
-    """Purchase orders, newest first, narrowed by any of: `number` (part of it),
-    `vendor` (id), `status`, `freight_gl_batch` (batch identifier)."""
-    filters = filters or {}
-    orders = purchase_order_queryset()
-    if filters.get("number"):
-        orders = orders.filter(number__icontains=filters["number"])
-    if filters.get("vendor"):
-        orders = orders.filter(vendor_id=filters["vendor"])
-    if filters.get("status"):
-        orders = orders.filter(status=filters["status"])
-    if filters.get("freight_gl_batch"):
-        orders = orders.filter(freight_gl_batch__batch_identifier=filters["freight_gl_batch"])
-    return orders
-
-
 def lines_blocking_tax_change(*, purchase_order_id: int) -> QuerySet[PurchaseOrderLine]:
     """Product lines that keep the order's tax code from changing: closed, received or
     batched ones (each must be reopened and unreceived first)."""
