@@ -21,6 +21,7 @@ from accounting.models import (
     TransferLog,
 )
 from accounting.postables import (
+    PostableKind,
     RecordRef,
     batched_rows,
     get_kind,
@@ -144,6 +145,33 @@ def batch_list(*, status: str | None = None) -> QuerySet:
     if status:
         batches = batches.filter(status=status)
     return batches
+
+
+def batch_item_rows(kind: PostableKind, batch_id: int) -> QuerySet:
+    """A batch's records of one kind, by id: those in it and those unbatched from it."""
+    return (
+        kind.queryset()
+        .filter(
+            Q(**{f"{kind.batch_field}_id": batch_id})
+            | Q(
+                **{f"{kind.original_batch_field}_id": batch_id, f"{kind.batch_field}__isnull": True}
+            )
+        )
+        .order_by("pk")
+    )
+
+
+def batch_item(kind: PostableKind, record: Any, batch_id: int) -> dict[str, Any]:
+    """A row of a batch's item list, `state` "batched" or "unbatched" (from it)."""
+    in_batch = getattr(record, f"{kind.batch_field}_id") == batch_id
+    return {
+        "type": kind.type,
+        "id": record.pk,
+        "reference": kind.reference(record),
+        "company": kind.company_name(record),
+        "amount": getattr(record, kind.amount_field),
+        "state": "batched" if in_batch else "unbatched",
+    }
 
 
 def batch_items(batch: GLBatch) -> list[dict[str, Any]]:

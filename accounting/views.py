@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -303,27 +302,10 @@ def batch_action(request: HttpRequest) -> HttpResponse:
 
 def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest):
     """One page of a batch's items of one kind: in the batch, or unbatched from it."""
-    rows = (
-        kind.queryset()
-        .filter(
-            Q(**{f"{kind.batch_field}_id": batch.pk})
-            | Q(
-                **{f"{kind.original_batch_field}_id": batch.pk, f"{kind.batch_field}__isnull": True}
-            )
-        )
-        .order_by("pk")
-    )
-    page = web.paginate(request, rows)
+    page = web.paginate(request, selectors.batch_item_rows(kind, batch.pk))
     items = [
         {
-            "type": kind.type,
-            "id": record.pk,
-            "reference": kind.reference(record),
-            "company": kind.company_name(record),
-            "amount": getattr(record, kind.amount_field),
-            "state": "batched"
-            if getattr(record, f"{kind.batch_field}_id") == batch.pk
-            else "unbatched",
+            **selectors.batch_item(kind, record, batch.pk),
             "url": web.record_url(kind.type, record.pk),
         }
         for record in page.object_list
