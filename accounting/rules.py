@@ -7,6 +7,12 @@ from accounting.postables import get_kind
 from psa.errors import ApplicationError
 
 
+def record_item(record_type: str, record: models.Model) -> dict[str, str | int]:
+    """A refusal's item for a record: its type, id and reference, in its adapter's words."""
+    kind = get_kind(record_type)
+    return {"type": kind.type, "id": record.pk, "reference": kind.reference(record)}
+
+
 def ensure_unlocked(*, record_type: str, record: models.Model, action: str = "changed") -> None:
     """Refuse any change to a record while it is in a GL batch."""
     kind = get_kind(record_type)
@@ -16,11 +22,11 @@ def ensure_unlocked(*, record_type: str, record: models.Model, action: str = "ch
     identifier = (
         GLBatch.objects.filter(pk=batch_id).values_list("batch_identifier", flat=True).first()
     )
-    reference = kind.reference(record)
+    item = record_item(record_type, record)
     raise ApplicationError(
-        f"{reference} is in GL batch {identifier} and cannot be {action}. "
+        f"{item['reference']} is in GL batch {identifier} and cannot be {action}. "
         f"Unbatch it first (MORE > Unbatch), make the change, then rebatch it or send it "
         f"in a new batch.",
         code="record_locked",
-        extra={"items": [{"type": kind.type, "id": record.pk, "reference": reference}]},
+        extra={"items": [item]},
     )

@@ -17,7 +17,7 @@ from django.db import transaction
 from accounting.audit import audit_record, field_changes
 from accounting.gl import to_cents
 from accounting.models import GLAccount, TaxCode
-from accounting.rules import ensure_unlocked
+from accounting.rules import ensure_unlocked, record_item
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput
@@ -331,11 +331,7 @@ def invoice_update(
             "cannot be edited. Set an open status first and save, then edit it and set a "
             "closed status again.",
             code="record_not_open",
-            extra={
-                "items": [
-                    {"type": RECORD_TYPE, "id": locked.pk, "reference": f"Invoice {locked.number}"}
-                ]
-            },
+            extra={"items": [record_item(RECORD_TYPE, locked)]},
         )
 
     before = _state(locked, current_lines)

@@ -24,7 +24,7 @@ from accounting.audit import audit_record, field_changes
 from accounting.gl import to_cents
 from accounting.locks import lock_rows
 from accounting.models import GLAccount, TaxCode
-from accounting.rules import ensure_unlocked
+from accounting.rules import ensure_unlocked, record_item
 from procurement import selectors
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax
@@ -148,19 +148,15 @@ def _po_reference(purchase_order: PurchaseOrder) -> str:
 
 
 def _freight_item(purchase_order: PurchaseOrder) -> dict[str, Any]:
-    return {
-        "type": FREIGHT_TYPE,
-        "id": purchase_order.pk,
-        "reference": f"Freight on PO {purchase_order.number}",
-    }
-
-
-def _product_reference(line: PurchaseOrderLine) -> str:
-    return f"Product {line.pk} on PO {line.purchase_order.number}"
+    return record_item(FREIGHT_TYPE, purchase_order)
 
 
 def _product_item(line: PurchaseOrderLine) -> dict[str, Any]:
-    return {"type": PRODUCT_TYPE, "id": line.pk, "reference": _product_reference(line)}
+    return record_item(PRODUCT_TYPE, line)
+
+
+def _product_reference(line: PurchaseOrderLine) -> str:
+    return _product_item(line)["reference"]
 
 
 def _refuse_unless_po_open(purchase_order: PurchaseOrder, doing: str) -> None:
