@@ -42,7 +42,7 @@ def audit_record(
     actor: AbstractBaseUser | None,
     action: str,
     record_type: str,
-    record_id: int,
+    record_id: int | None,
     batch: GLBatch | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:

@@ -10,12 +10,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from accounting import selectors
+from accounting.audit import audit_record
 from accounting.models import (
     AccountingSetup,
-    AuditEvent,
     DefaultGLAccount,
     ExportFormat,
     GLAccount,
@@ -54,11 +53,11 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[st
 
 
 def _audit(actor: AbstractBaseUser | None, changes: dict[str, Any]) -> None:
-    AuditEvent.objects.create(
-        at=timezone.now(),
+    audit_record(
         actor=actor,
         action=SETUP_ACTION,
         record_type=SETUP_RECORD_TYPE,
+        record_id=None,  # the one setup row
         changes=changes,
     )
 
