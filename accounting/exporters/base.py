@@ -2,11 +2,11 @@
 document's control line (accounts receivable on an invoice, payable on a bill)."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from accounting.gl import to_cents
 from psa.errors import ApplicationError
@@ -53,6 +53,66 @@ def clean_text(value: str | None) -> str:
     if value.isprintable():  # the common case, without the regular expression
         return value.strip()
     return _CONTROL_CHARACTERS.sub(" ", value).strip()
+
+
+def csv_text(rows: list[Sequence[str]]) -> str:
+    """Rows of text fields as `csv.writer` writes them in its default dialect, byte for
+    byte: commas between fields, a field in double quotes (its quotes doubled) when it
+    holds a comma, a quote or a line break, CRLF after each row. `csv.writer` walks every
+    character of every field; here the rows are joined as they are and the text checked
+    once: when it holds no quote, no line break but the row ends and no comma but the
+    separators (nearly always), no field needed quotes."""
+    if not rows:
+        return ""
+    text = "\r\n".join(map(",".join, rows)) + "\r\n"
+    count = len(rows)
+    if (
+        text.count(",") == sum(map(len, rows)) - count
+        and text.count("\n") == count == text.count("\r")
+        and '"' not in text
+        # An empty line: a row of one empty field, which csv.writer writes as "".
+        and not text.startswith("\r\n")
+        and "\n\r\n" not in text
+    ):
+        return text
+    return "".join(map(_csv_line, rows))
+
+
+def _csv_line(fields: Sequence[str]) -> str:
+    if len(fields) == 1 and not fields[0]:
+        return '""\r\n'
+    return ",".join(map(_csv_field, fields)) + "\r\n"
+
+
+def _csv_field(field: str) -> str:
+    if '"' in field:
+        return '"' + field.replace('"', '""') + '"'
+    if "," in field or "\r" in field or "\n" in field:
+        return f'"{field}"'
+    return field
+
+
+class CSVWriter:
+    """`csv.writer`'s writerow and writerows for rows of text, written through
+    `csv_text` a few thousand rows at a time; `flush` writes the rows still held."""
+
+    ROWS_PER_WRITE = 4096
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.pending: list[Sequence[str]] = []
+
+    def writerow(self, fields: Sequence[str]) -> None:
+        self.writerows((fields,))
+
+    def writerows(self, rows: Iterable[Sequence[str]]) -> None:
+        self.pending.extend(rows)
+        if len(self.pending) >= self.ROWS_PER_WRITE:
+            self.flush()
+
+    def flush(self) -> None:
+        self.out.write(csv_text(self.pending))
+        self.pending = []
 
 
 # A batch's records share a few hundred dates at most: each is formatted once.

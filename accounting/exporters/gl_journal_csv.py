@@ -5,11 +5,10 @@ account_name, debit, credit, memo. The rows of one record share its reference, a
 its debits equal its credits.
 """
 
-import csv
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
-from accounting.exporters.base import clean_text, money, require_balanced
+from accounting.exporters.base import CSVWriter, clean_text, money, require_balanced
 
 if TYPE_CHECKING:
     from accounting.gl import Posting
@@ -43,7 +42,7 @@ class GLJournalCSVExporter:
         batch_identifier: str,
         options: dict,
     ) -> int:
-        writer = csv.writer(out)
+        writer = CSVWriter(out)
         writer.writerow(COLUMNS)
         batch = clean_text(batch_identifier)
         count = 0
@@ -70,4 +69,5 @@ class GLJournalCSVExporter:
                 for line in posting.lines
             )
             count += 1
+        writer.flush()
         return count

@@ -28,7 +28,6 @@ turn account numbers off while importing). Dates are MM/DD/YYYY, or DD/MM/YYYY w
 `options["qbo_date_format"] == "dmy"`; the due date falls back to the record's date.
 """
 
-import csv
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, TextIO
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, TextIO
 from accounting.exporters.base import (
     INVOICE_CONTROL_TYPES,
     NAMED_ACCOUNT_TYPES,
+    CSVWriter,
     ExportError,
     clean_text,
     day_first_date,
@@ -110,7 +110,7 @@ class QuickBooksOnlineCSVExporter:
                 "use 'journal' (every kind of record) or 'invoice' (invoices only)."
             )
         day_first = options.get("qbo_date_format") == "dmy"
-        writer = csv.writer(out)
+        writer = CSVWriter(out)
         count = 0
         if layout == JOURNAL:
             writer.writerow(JOURNAL_COLUMNS)
@@ -136,6 +136,7 @@ class QuickBooksOnlineCSVExporter:
                     )
                 )
                 count += 1
+        writer.flush()
         return count
 
     @staticmethod

@@ -26,7 +26,6 @@ Currency is `options["currency"]` when set. Xero takes at most 500 invoices or b
 file; a bigger batch stops with an error before the 501st.
 """
 
-import csv
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
@@ -34,6 +33,7 @@ from accounting.exporters.base import (
     BILL_CONTROL_TYPES,
     BILL_KINDS,
     INVOICE_CONTROL_TYPES,
+    CSVWriter,
     ExportError,
     clean_text,
     day_first_date,
@@ -120,7 +120,7 @@ class XeroCSVExporter:
         date_text = us_date if options.get("xero_date_format") == "us" else day_first_date
         tax_type = clean_text(options.get("xero_tax_type") or "Tax Exempt")
         currency = clean_text(options.get("currency") or "")
-        writer = csv.writer(out)
+        writer = CSVWriter(out)
         layout = None
         count = 0
         for posting in postings:
@@ -157,6 +157,7 @@ class XeroCSVExporter:
             count += 1
         if layout is None:
             writer.writerow(SALES_INVOICE_COLUMNS)  # an empty batch: a header, no rows
+        writer.flush()
         return count
 
     def _rows(self, posting: "Posting", *, layout: str, date_text, tax_type: str, currency: str):
