@@ -33,19 +33,6 @@ class GLLine(NamedTuple):
     credit: Decimal
     memo: str = ""
 
-    def as_json(self) -> dict[str, str]:
-        debit, credit = self.debit, self.credit
-        return {
-            "account_number": self.account_number,
-            "account_name": self.account_name,
-            "account_type": self.account_type,
-            # Two places ("12.50"): str() of an amount that has them already says so,
-            # at a fraction of the cost of a format.
-            "debit": str(debit) if debit.same_quantum(CENT) else f"{debit:.2f}",
-            "credit": str(credit) if credit.same_quantum(CENT) else f"{credit:.2f}",
-            "memo": self.memo,
-        }
-
 
 class PostingHeader(NamedTuple):
     """The header fields an export carries for a record."""
@@ -59,19 +46,6 @@ class PostingHeader(NamedTuple):
     company_identifier: str
     due_date: date | None = None
     tax_code: str = ""
-
-    def as_json(self) -> dict[str, str | int | None]:
-        return {
-            "type": self.type,
-            "id": self.id,
-            "reference": self.reference,
-            "number": self.number,
-            "date": self.date.isoformat(),
-            "company": self.company,
-            "company_identifier": self.company_identifier,
-            "due_date": self.due_date.isoformat() if self.due_date else None,
-            "tax_code": self.tax_code,
-        }
 
 
 @dataclass(frozen=True)
@@ -95,17 +69,32 @@ class Posting:
             credit += line.credit
         return debit == credit
 
-    def lines_json(self) -> list[dict[str, str]]:
-        return [line.as_json() for line in self.lines]
+    def lines_json(self) -> list[list[str]]:
+        """The GL lines as the transfer log keeps them: one array per line, its values
+        in GLLine's field order (account number, name and type, debit, credit, memo),
+        amounts as text with two places ("12.50")."""
+        return [
+            [number, name, account_type, _cents_text(debit), _cents_text(credit), memo]
+            for number, name, account_type, debit, credit, memo in self.lines
+        ]
 
     def lines_json_text(self) -> str:
-        """The GL lines as a JSON list of objects (`lines_json`), as text."""
+        """`lines_json` as JSON text."""
         return self._logged()[0]
 
     def fingerprint(self) -> str:
         """A digest of everything a transfer carries for the record, so that any edit
         an export would show counts as a change, and nothing else does."""
         return self._logged()[1]
+
+    def matches(self, fingerprint: str) -> bool:
+        """Whether a fingerprint from the transfer log is this posting's. Log rows
+        written before the log kept lines as arrays kept them as JSON objects, and
+        their fingerprint is over those objects."""
+        if fingerprint == self.fingerprint():
+            return True
+        objects = [dict(zip(GLLine._fields, line, strict=True)) for line in self.lines_json()]
+        return fingerprint == self._digest(orjson.dumps(objects))
 
     def _logged(self) -> tuple[str, str]:
         # Computed once: a transfer logs the lines and their fingerprint for every
@@ -114,12 +103,20 @@ class Posting:
         logged = self.__dict__.get("_logged_texts")
         if logged is None:
             lines = orjson.dumps(self.lines_json())
-            # The header's fields in their declared order (a JSON array, dates as ISO
-            # dates), a newline, then the lines' JSON: one canonical text per posting.
-            payload = orjson.dumps(tuple(self.header)) + b"\n" + lines
-            logged = (lines.decode(), hashlib.sha256(payload).hexdigest())
+            logged = (lines.decode(), self._digest(lines))
             self.__dict__["_logged_texts"] = logged
         return logged
+
+    def _digest(self, lines: bytes) -> str:
+        # The header's fields in their declared order (a JSON array, dates as ISO
+        # dates), a newline, then the lines' JSON: one canonical text per posting.
+        return hashlib.sha256(orjson.dumps(tuple(self.header)) + b"\n" + lines).hexdigest()
+
+
+def _cents_text(amount: Decimal) -> str:
+    # str() of an amount that has two places already says so, at a fraction of the
+    # cost of a format.
+    return str(amount) if amount.same_quantum(CENT) else f"{amount:.2f}"
 
 
 class AccountBook:

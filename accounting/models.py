@@ -207,6 +207,10 @@ class TransferLog(models.Model):
     package = models.CharField(max_length=30, choices=Package.choices)
     method = models.CharField(max_length=10, choices=TransferMethod.choices)
     export_format = models.CharField(max_length=30, blank=True)
+    # What was sent: one array per GL line, [account number, account name, account type,
+    # debit, credit, memo], amounts as text ("12.50"), as Posting.lines_json gives them.
+    # Rows an earlier release logged hold one object per line with those keys, and a
+    # fingerprint over those objects (Posting.matches knows both).
     gl_lines = models.JSONField()
     fingerprint = models.CharField(max_length=64)
     external_reference = models.CharField(max_length=200, blank=True)

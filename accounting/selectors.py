@@ -295,7 +295,7 @@ def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
             }
             if log is None:
                 split["not_sent"].append(item)
-            elif log.fingerprint == posting.fingerprint():
+            elif posting.matches(log.fingerprint):
                 split["unchanged"].append(item)
             else:
                 split["changed"].append(item)

@@ -672,10 +672,9 @@ def _kinds_sql(shape: Shape) -> list[dict[str, str]]:
 def _gl_lines(kind: dict) -> str:
     def line(account_type: str, debit: str, credit: str) -> str:
         return (
-            f"jsonb_build_object('account_number', '{DEFAULTS[account_type]}', 'account_name', "
+            f"jsonb_build_array('{DEFAULTS[account_type]}', "
             f"'{dict((n, name) for n, name, _t in CHART)[DEFAULTS[account_type]]}', "
-            f"'account_type', '{account_type}', 'debit', {debit}, 'credit', {credit}, "
-            f"'memo', {kind['reference']})"
+            f"'{account_type}', {debit}, {credit}, {kind['reference']})"
         )
 
     amount, zero = f"to_char({kind['amount']}, 'FM999999999990.00')", "'0.00'"

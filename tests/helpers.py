@@ -1,8 +1,10 @@
 """Plain helpers for tests and conftests (no fixtures here): the day records are dated,
-users in a role, invoice statuses by name, batching records with their transfer, and
-waiting for a condition."""
+users in a role, invoice statuses by name, batching records with their transfer,
+waiting for a condition, and fingerprints as earlier releases logged them."""
 
 import datetime as dt
+import hashlib
+import json
 import time
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from accounting import services as accounting
+from accounting.gl import Posting
 from accounting.models import GLBatch, TransferState
 from invoicing.models import InvoiceStatus
 from psa.errors import ApplicationError
@@ -72,3 +75,31 @@ def wait_for(condition, *, timeout: float, what: str, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def fingerprint_over_line_objects(posting: Posting) -> str:
+    """The fingerprint as the transfer log kept it while it logged lines as objects."""
+    header = json.dumps(
+        [
+            *posting.header[:4],
+            posting.header.date.isoformat(),
+            *posting.header[5:7],
+            posting.header.due_date and posting.header.due_date.isoformat(),
+            posting.header.tax_code,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    lines = [
+        {
+            "account_number": line.account_number,
+            "account_name": line.account_name,
+            "account_type": line.account_type,
+            "debit": f"{line.debit:.2f}",
+            "credit": f"{line.credit:.2f}",
+            "memo": line.memo,
+        }
+        for line in posting.lines
+    ]
+    text = header + "\n" + json.dumps(lines, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -4,10 +4,12 @@ from decimal import Decimal
 
 from accounting import selectors
 from accounting import services as accounting
+from accounting.gl import AccountBook, GLLine
 from accounting.models import BatchStatus, GLBatch, TransferLog
+from accounting.postables import get_kind
 from invoicing import services as invoice_services
 from invoicing.models import Invoice
-from tests.helpers import refused, send, status
+from tests.helpers import fingerprint_over_line_objects, refused, send, status
 
 
 def test_delete_batch_procedure_end_to_end(
@@ -132,3 +134,31 @@ def test_deleted_batch_identifier_can_be_used_again(
         confirm_resend=True,
     )
     assert again.batch_identifier == "NOV-2026" and again.pk != batch.pk
+
+
+def test_records_logged_before_lines_were_arrays_still_count_as_unchanged(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    """A log row written by an earlier release holds the lines as JSON objects and a
+    fingerprint over them: the split after a delete still tells its record unchanged."""
+    kept, edited = make_invoice(), make_invoice()
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": kept.pk}, {"type": "invoice", "id": edited.pk}],
+    )
+    book = AccountBook()
+    for log in TransferLog.objects.filter(batch=batch):
+        kind = get_kind(log.record_type)
+        posting = kind.posting(kind.queryset().get(pk=log.record_id), book)
+        log.gl_lines = [dict(zip(GLLine._fields, line, strict=True)) for line in log.gl_lines]
+        log.fingerprint = fingerprint_over_line_objects(posting)
+        log.save(update_fields=["gl_lines", "fingerprint"])
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    edited.refresh_from_db()
+    invoice = invoice_services.invoice_update(actor=finance, invoice=edited, status=status("New"))
+    invoice_services.invoice_update(actor=finance, invoice=invoice, due_date=invoice.date)
+
+    split = selectors.deleted_batch_changes(batch)
+    assert [item["id"] for item in split["unchanged"]] == [kept.pk]
+    assert [item["id"] for item in split["changed"]] == [edited.pk]
