@@ -72,36 +72,54 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
     """One transfer-log row per record. `fresh`: the batch had no log rows when the
     transfer started, so none of these records can be logged yet; otherwise (a
     redelivered task) a row the batch already has is left as it is."""
+    if connection.vendor == "postgresql":
+        _copy_log(batch, _copy_text(batch, postings, references), fresh=fresh)
+        return
     now = timezone.now()
     package, method = batch.package, batch.transfer_method
+    TransferLog.objects.bulk_create(
+        [
+            TransferLog(
+                batch_id=batch.pk,
+                record_type=p.header.type,
+                record_id=p.header.id,
+                reference=p.header.reference,
+                package=package,
+                method=method,
+                export_format=batch.export_format if method == TransferMethod.FILE else "",
+                gl_lines=p.lines_json(),
+                fingerprint=p.fingerprint(),
+                external_reference=references.get((p.header.type, p.header.id), ""),
+                sent_at=now,
+                removal="",
+            )
+            for p in postings
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _copy_text(batch: GLBatch, postings: list[Posting], references: dict) -> str:
+    """The log rows of `postings` as the text of a COPY (LOG_COLUMNS), built at once:
+    a fraction of the cost of handing over the values one by one. The GL lines go as
+    the JSON text their fingerprint was made from."""
+    method = batch.transfer_method
     export_format = batch.export_format if method == TransferMethod.FILE else ""
-    if connection.vendor != "postgresql":
-        TransferLog.objects.bulk_create(
-            [
-                TransferLog(
-                    batch_id=batch.pk,
-                    record_type=p.header.type,
-                    record_id=p.header.id,
-                    reference=p.header.reference,
-                    package=package,
-                    method=method,
-                    export_format=export_format,
-                    gl_lines=p.lines_json(),
-                    fingerprint=p.fingerprint(),
-                    external_reference=references.get((p.header.type, p.header.id), ""),
-                    sent_at=now,
-                    removal="",
-                )
-                for p in postings
-            ],
-            ignore_conflicts=True,
-        )
-        return
-    # COPY: a fraction of the cost of a multi-row INSERT with a parameter per value. The
-    # GL lines go as the JSON text their fingerprint was made from.
+    constant = "\t".join((batch.package, method, export_format))
+    sent_at, batch_id = timezone.now().isoformat(), str(batch.pk)
+    return "".join(
+        f"{batch_id}\t{p.header.type}\t{p.header.id}\t{_copy_field(p.header.reference)}\t"
+        f"{constant}\t{_copy_field(p.lines_json_text())}\t{p.fingerprint()}\t"
+        f"{_copy_field(references.get((p.header.type, p.header.id), ''))}\t{sent_at}\t\n"
+        for p in postings
+    )
+
+
+def _copy_log(batch: GLBatch, text: str, *, fresh: bool) -> None:
+    """Stores log rows given as COPY text (PostgreSQL)."""
     table, columns = TransferLog._meta.db_table, ", ".join(LOG_COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
-        if method == TransferMethod.FILE:
+        if batch.transfer_method == TransferMethod.FILE:
             # Nothing has left yet: the file is stored at the end, and the batch marked
             # done by a durable commit, which makes these rows durable with it. So this
             # commit need not wait for the disk (a crash before then reruns the transfer).
@@ -112,16 +130,6 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
                 f"AS SELECT {columns} FROM {table} WITH NO DATA"
             )
         target = table if fresh else "incoming_transfer_log"
-        # The rows as COPY text, written at once: building the text costs a fraction of
-        # handing over the values one by one.
-        constant = "\t".join((package, method, export_format))
-        sent_at, batch_id = now.isoformat(), str(batch.pk)
-        text = "".join(
-            f"{batch_id}\t{p.header.type}\t{p.header.id}\t{_copy_field(p.header.reference)}\t"
-            f"{constant}\t{_copy_field(p.lines_json_text())}\t{p.fingerprint()}\t"
-            f"{_copy_field(references.get((p.header.type, p.header.id), ''))}\t{sent_at}\t\n"
-            for p in postings
-        )
         with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             copy.write(text)
         if not fresh:
@@ -169,10 +177,11 @@ class _LogWriter:
         if self.executor is None:
             _log_rows(self.batch, postings, references, fresh=self.fresh)
             return
+        # The rows' text is built here: the thread runs no Python of its own while it
+        # waits on the database, so the two do not take turns at the interpreter.
+        text = _copy_text(self.batch, postings, references)
         self.wait()
-        self.pending = self.executor.submit(
-            _log_rows, self.batch, postings, references, fresh=self.fresh
-        )
+        self.pending = self.executor.submit(_copy_log, self.batch, text, fresh=self.fresh)
 
     def wait(self) -> None:
         """Until the rows handed over are stored; raises what storing them raised."""
