@@ -76,7 +76,7 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
         _copy_log(batch, _copy_text(batch, postings, references), fresh=fresh)
         return
     now = timezone.now()
-    package, method = batch.package, batch.transfer_method
+    package, method, export_format = _where_sent(batch)
     TransferLog.objects.bulk_create(
         [
             TransferLog(
@@ -86,7 +86,7 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
                 reference=p.header.reference,
                 package=package,
                 method=method,
-                export_format=batch.export_format if method == TransferMethod.FILE else "",
+                export_format=export_format,
                 gl_lines=p.lines_json(),
                 fingerprint=p.fingerprint(),
                 external_reference=references.get((p.header.type, p.header.id), ""),
@@ -99,13 +99,18 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
     )
 
 
+def _where_sent(batch: GLBatch) -> tuple[str, str, str]:
+    """The package, method and export format a log row names (a direct transfer has no
+    export format)."""
+    method = batch.transfer_method
+    return batch.package, method, batch.export_format if method == TransferMethod.FILE else ""
+
+
 def _copy_text(batch: GLBatch, postings: list[Posting], references: dict) -> str:
     """The log rows of `postings` as the text of a COPY (LOG_COLUMNS), built at once:
     a fraction of the cost of handing over the values one by one. The GL lines go as
     the JSON text their fingerprint was made from."""
-    method = batch.transfer_method
-    export_format = batch.export_format if method == TransferMethod.FILE else ""
-    constant = "\t".join((batch.package, method, export_format))
+    constant = "\t".join(_where_sent(batch))
     sent_at, batch_id = timezone.now().isoformat(), str(batch.pk)
     return "".join(
         f"{batch_id}\t{p.header.type}\t{p.header.id}\t{_copy_field(p.header.reference)}\t"
