@@ -3,6 +3,7 @@ through a connector, and one transfer-log row per record sent."""
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -161,6 +162,14 @@ def _has_log_rows(batch: GLBatch) -> bool:
     return TransferLog.objects.filter(batch=batch).exists()
 
 
+def _separate_connection_helps(chunks: int) -> bool:
+    """Whether a thread with a database connection of its own may do part of a
+    transfer: on PostgreSQL, outside a transaction (a worker's run; inside a caller's
+    or a test's transaction only the one connection sees the batch), and when there is
+    more than one chunk to overlap."""
+    return chunks > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 class _LogWriter:
     """Stores a file transfer's log a chunk behind the export. On PostgreSQL outside a
     transaction (a worker's run), a thread with a database connection of its own stores
@@ -174,8 +183,7 @@ class _LogWriter:
         self.fresh = not _has_log_rows(batch)
         self.pending: Future | None = None
         self.executor = None
-        # One chunk has nothing to overlap with: not worth a thread and a connection.
-        if chunks > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+        if _separate_connection_helps(chunks):
             self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transfer-log")
 
     def write(self, postings: list[Posting], references: dict) -> None:
@@ -222,15 +230,44 @@ def _chunks(postings: Iterator[Posting], size: int) -> Iterator[list[Posting]]:
         yield chunk
 
 
+def _posting_chunks(batch: GLBatch, counts: dict[str, int], total: int) -> Iterator[list[Posting]]:
+    """The batch's postings in chunks of CHUNK. Where a separate connection helps, a
+    thread reads them one chunk ahead: the database works on the next chunk while this
+    one is written out, instead of the transfer waiting for each read in turn."""
+    chunks = _chunks(batch_postings(batch, counts), CHUNK)
+    if not _separate_connection_helps(-(-total // CHUNK)):
+        yield from chunks
+        return
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transfer-read")
+    ahead = reader.submit(next, chunks, None)
+    try:
+        while (chunk := ahead.result()) is not None:
+            ahead = reader.submit(next, chunks, None)
+            yield chunk
+    finally:
+        # The reader's generator and connection are closed by the thread that uses them.
+        futures.wait([ahead])
+        reader.submit(chunks.close).result()
+        reader.submit(lambda: connection.close()).result()
+        reader.shutdown()
+
+
 class _Progress:
+    """Reports the percentage done when it changes, at most every REPORT_EVERY seconds:
+    the batch page polls once a second, and each report is a write to the batch."""
+
+    REPORT_EVERY = 0.5
+
     def __init__(self, total: int, report: Callable[[int], None]) -> None:
         self.total, self.done, self.report, self.last = max(total, 1), 0, report, -1
+        self.next_report = 0.0
 
     def advance(self, count: int) -> None:
         self.done += count
         percent = min(99, self.done * 100 // self.total)
-        if percent != self.last:
-            self.last = percent
+        now = time.monotonic()
+        if percent != self.last and now >= self.next_report:
+            self.last, self.next_report = percent, now + self.REPORT_EVERY
             self.report(percent)
 
 
@@ -250,7 +287,7 @@ def _write_file(
     exporter = get_exporter(batch.export_format)
 
     def logged(log: _LogWriter) -> Iterator[Posting]:
-        for chunk in _chunks(batch_postings(batch, counts), CHUNK):
+        for chunk in _posting_chunks(batch, counts, tracker.total):
             if not batch.is_rerecord:  # a re-record sends nothing: no new log rows
                 log.write(chunk, {})
             yield from chunk
@@ -296,7 +333,7 @@ def _send_direct(
         )
     # Each chunk is logged as soon as the package has it, before the next is sent.
     fresh = not _has_log_rows(batch)
-    for chunk in _chunks(batch_postings(batch, counts), CHUNK):
+    for chunk in _posting_chunks(batch, counts, tracker.total):
         references = connector.send(chunk, batch_identifier=batch.batch_identifier)
         _log_rows(batch, chunk, references, fresh=fresh)
         tracker.advance(len(chunk))

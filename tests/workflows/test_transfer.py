@@ -186,23 +186,35 @@ def test_batch_create_and_delete_are_set_based(finance, make_invoice):
     assert small[0] < 40 and small[1] < 30
 
 
-# Outside a transaction, as on a worker, the log is stored from a thread of its own a
-# chunk behind the export: every record must still be logged once, and a failed export
+# Outside a transaction, as on a worker, the postings are read by a thread of their own
+# a chunk ahead, and the log is stored from another a chunk behind the export: every
+# record of every kind must still be sent and logged once, in order, and a failed export
 # must still leave no log rows.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_transfer_outside_a_transaction_logs_every_record_once(
-    monkeypatch, finance, make_invoice
+def test_a_transfer_outside_a_transaction_sends_and_logs_every_record_once(
+    monkeypatch, finance, make_invoice, make_expense, make_purchase_order
 ):
     monkeypatch.setattr(transfer, "CHUNK", 2)
-    invoices = [make_invoice() for _ in range(5)]
-    batch = accounting.batch_create(
-        actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
-    )
+    invoices = [make_invoice() for _ in range(3)]
+    expenses = [make_expense() for _ in range(2)]
+    po, line = make_purchase_order()
+    items = [
+        *({"type": "invoice", "id": invoice.pk} for invoice in invoices),
+        *({"type": "expense", "id": expense.pk} for expense in expenses),
+        {"type": "freight", "id": po.pk},
+        {"type": "product", "id": line.pk},
+    ]
+    batch = accounting.batch_create(actor=finance, items=items)
     batch.refresh_from_db()
     assert batch.transfer_state == TransferState.DONE, batch.transfer_error
-    logs = TransferLog.objects.filter(batch=batch)
-    assert sorted(logs.values_list("record_id", flat=True)) == sorted(i.pk for i in invoices)
-    assert len(read_csv(batch)) == 3 * len(invoices)
+    keys = [(item["type"], item["id"]) for item in items]  # in the export's order
+    rows = list(
+        TransferLog.objects.filter(batch=batch).values_list("record_type", "record_id", "reference")
+    )
+    assert sorted((kind, pk) for kind, pk, _reference in rows) == sorted(keys)
+    logged = {(kind, pk): reference for kind, pk, reference in rows}
+    sent = [row["reference"] for row in read_csv(batch)]
+    assert list(dict.fromkeys(sent)) == [logged[key] for key in keys]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
