@@ -295,8 +295,10 @@ def _queue_transfer(batch: GLBatch) -> None:
 
 def _peek(kind: PostableKind, record_id: int) -> tuple[int | None, int | None]:
     """The record's batch and original batch, read before taking locks in order."""
-    row = kind.model.objects.filter(pk=record_id).values_list(
-        f"{kind.batch_field}_id", f"{kind.original_batch_field}_id"
+    row = (
+        kind.model.objects.filter(pk=record_id)
+        .order_by()
+        .values_list(f"{kind.batch_field}_id", f"{kind.original_batch_field}_id")
     )
     if not row:
         raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.")
@@ -396,11 +398,11 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
             code="original_batch_not_open",
         )
     _refuse_while_transferring(batch, reference, "original_batch_not_open")
-    if not kind.model.objects.filter(kind.ready_filter(), pk=record.pk).exists():
+    # Attached only if ready; when it is not, nothing changed and the step is refused.
+    if not _attach(kind, kind.model.objects.filter(kind.ready_filter(), pk=record.pk), batch):
         raise ApplicationError(
             f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
         )
-    _attach(kind, kind.model.objects.filter(pk=record.pk), batch)
     audit_record(
         actor=actor,
         action="rebatched",
