@@ -9,7 +9,7 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth import get_user_model
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +22,6 @@ from psa.api import (
     ApiMixin,
     IdFilter,
     ReferenceDataMixin,
-    acts_for_everyone,
     create_schema,
     money_field,
     read_schema,
@@ -30,23 +29,11 @@ from psa.api import (
     step_schema,
 )
 from psa.models import Company
+from psa.roles import sees_every_expense
 
 ENTRY_TYPE = services.ENTRY_TYPE
 SHEET_TYPE = services.SHEET_TYPE
 APPROVE = ("expenses.approve_expensesheet",)
-
-
-def sees_every_sheet(user) -> bool:
-    return acts_for_everyone(user) or user.has_perm("expenses.approve_expensesheet")
-
-
-def ensure_may_change(user, sheet: ExpenseSheet) -> None:
-    """Members change their own sheets and entries; Finance everyone's."""
-    if sheet.member_id != user.pk and not acts_for_everyone(user):
-        raise exceptions.PermissionDenied(
-            f"Expense sheet {sheet.pk} belongs to another member; only they or Finance can "
-            "change it."
-        )
 
 
 # --- serializers ----------------------------------------------------------------------------
@@ -158,7 +145,7 @@ class ExpenseSheetViewSet(ApiMixin, accounting_api.AuditTrailMixin, GenericViewS
     def get_queryset(self):
         sheets = selectors.expense_sheet_queryset()
         user = self.request.user
-        return sheets if sees_every_sheet(user) else sheets.filter(member_id=user.pk)
+        return sheets if sees_every_expense(user) else sheets.filter(member_id=user.pk)
 
     def _sheet(self, sheet_id: int, code: int = status.HTTP_200_OK) -> Response:
         sheet = selectors.expense_sheet_get(sheet_id=sheet_id)
@@ -171,10 +158,6 @@ class ExpenseSheetViewSet(ApiMixin, accounting_api.AuditTrailMixin, GenericViewS
         serializer = ExpenseSheetCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = serializer.validated_data.get("member", request.user)
-        if member.pk != request.user.pk and not acts_for_everyone(request.user):
-            raise exceptions.PermissionDenied(
-                "You can create expense sheets for yourself only; Finance can for anyone."
-            )
         sheet = services.expense_sheet_create(
             actor=request.user,
             member=member,
@@ -187,7 +170,6 @@ class ExpenseSheetViewSet(ApiMixin, accounting_api.AuditTrailMixin, GenericViewS
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         sheet = self.get_object()
-        ensure_may_change(request.user, sheet)
         services.expense_sheet_submit(actor=request.user, sheet=sheet)
         return self._sheet(sheet.pk)
 
@@ -249,7 +231,7 @@ class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericVie
     def get_queryset(self):
         entries = selectors.expense_entry_queryset()
         user = self.request.user
-        return entries if sees_every_sheet(user) else entries.filter(sheet__member_id=user.pk)
+        return entries if sees_every_expense(user) else entries.filter(sheet__member_id=user.pk)
 
     def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
         entry = selectors.expense_entry_get(entry_id=record_id)
@@ -264,11 +246,10 @@ class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericVie
     def create(self, request: Request) -> Response:
         user = request.user
         sheets = ExpenseSheet.objects.all()
-        if not sees_every_sheet(user):
+        if not sees_every_expense(user):
             sheets = sheets.filter(member_id=user.pk)
         serializer = ExpenseEntryCreateSerializer(data=request.data, sheets=sheets)
         serializer.is_valid(raise_exception=True)
-        ensure_may_change(user, serializer.validated_data["sheet"])
         entry = services.expense_entry_create(actor=user, **serializer.validated_data)
         return self.record_response(entry.pk, status.HTTP_201_CREATED)
 
@@ -282,7 +263,7 @@ class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericVie
     )
     def partial_update(self, request: Request, pk: str) -> Response:
         entry = self.get_object()
-        ensure_may_change(request.user, entry.sheet)
+        services.ensure_may_change(request.user, entry.sheet)  # before reading the edit
         serializer = ExpenseEntryUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.expense_entry_update(actor=request.user, entry=entry, **serializer.validated_data)

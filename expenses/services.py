@@ -32,6 +32,7 @@ from psa.inputs import (
     raise_if_errors,
 )
 from psa.models import Company
+from psa.roles import acts_for_everyone
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"
@@ -127,6 +128,20 @@ def _refuse_own_sheet(sheet: ExpenseSheet, actor: AbstractBaseUser | None, doing
         )
 
 
+def ensure_may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> None:
+    """Members change their own sheets and entries, Finance everyone's. An Approver sees
+    every sheet, to approve or reverse it, but changes only their own. (No actor: the
+    system itself.)"""
+    if actor is None or actor.pk == sheet.member_id or acts_for_everyone(actor):
+        return
+    raise ApplicationError(
+        f"{_sheet_reference(sheet)} belongs to another member; only they or Finance can change it.",
+        code="permission_denied",
+        status_code=403,
+        extra={"items": [_sheet_item(sheet)]},
+    )
+
+
 def _sheet_state(sheet: ExpenseSheet) -> dict[str, Any]:
     return {
         "member": sheet.member.get_username(),
@@ -183,6 +198,13 @@ def expense_sheet_create(
     period_end: datetime.date,
 ) -> ExpenseSheet:
     """A new open expense sheet of `member` for a period."""
+    member_id = getattr(member, "pk", None)
+    if actor is not None and member_id not in (None, actor.pk) and not acts_for_everyone(actor):
+        raise ApplicationError(
+            "You can create expense sheets for yourself only; Finance can for anyone.",
+            code="permission_denied",
+            status_code=403,
+        )
     errors: dict[str, list[str]] = {}
     if member is None or getattr(member, "pk", None) is None:
         errors.setdefault("member", []).append("Choose the member whose expenses these are.")
@@ -222,6 +244,7 @@ def expense_entry_create(
     check_instance(sheet, ExpenseSheet, field="sheet", errors=errors, required=True)
     raise_if_errors(errors, "expense entry")
     locked_sheet = _lock_sheet(sheet.pk)
+    ensure_may_change(actor, locked_sheet)
     check_date(date, field="date", errors=errors)
     check_instance(expense_type, ExpenseType, field="expense_type", errors=errors, required=True)
     parsed_amount = _amount(amount, errors)
@@ -275,6 +298,7 @@ def expense_entry_update(
         .select_related("expense_type", "company", "sheet")
         .get(pk=entry.pk)
     )
+    ensure_may_change(actor, locked_sheet)
 
     errors: dict[str, list[str]] = {}
     if date is not None:
@@ -329,6 +353,7 @@ def expense_entry_update(
 def expense_sheet_submit(*, actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> ExpenseSheet:
     """Open -> submitted; a sheet needs at least one entry."""
     locked = _lock_sheet(sheet.pk)
+    ensure_may_change(actor, locked)
     _refuse_transition(locked, doing="submitted", needs=SheetStatus.OPEN)
     if not locked.entries.exists():
         raise ApplicationError(

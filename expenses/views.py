@@ -16,19 +16,15 @@ from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
 from psa import web
 from psa.errors import ApplicationError, NotFound
+from psa.roles import acts_for_everyone, sees_every_expense
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"
 APPROVE = "expenses.approve_expensesheet"
 
 
-def sees_everyone(user) -> bool:
-    """Finance and approvers work on everyone's expenses; staff on their own."""
-    return user.has_perm(APPROVE) or user.has_perm("accounting.view_glbatch")
-
-
 def _own_or_everyone(request: HttpRequest, sheet: ExpenseSheet) -> None:
-    if sheet.member_id != request.user.pk and not sees_everyone(request.user):
+    if sheet.member_id != request.user.pk and not sees_every_expense(request.user):
         raise Http404("There is no such expense sheet among yours.")
 
 
@@ -37,7 +33,7 @@ def _own_or_everyone(request: HttpRequest, sheet: ExpenseSheet) -> None:
 def entry_list(request: HttpRequest) -> HttpResponse:
     form = ExpenseEntrySearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    everyone = sees_everyone(request.user)
+    everyone = sees_every_expense(request.user)
     entries = selectors.expense_entry_search(
         member_id=None if everyone else request.user.pk,
         member=filters.get("member", "") if everyone else "",
@@ -108,6 +104,8 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
         raise Http404(error.message) from None
     _own_or_everyone(request, entry.sheet)
     editable = not entry.is_locked() and entry.sheet.is_open()
+    theirs = entry.sheet.member_id == request.user.pk or acts_for_everyone(request.user)
+    can_edit = theirs and request.user.has_perm("expenses.change_expenseentry")
     initial = {
         "date": entry.date,
         "expense_type": entry.expense_type,
@@ -131,7 +129,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
                 return redirect("expenses:entry_detail", entry.pk)
     else:
         form = ExpenseEntryForm(initial=initial)
-    if not editable:
+    if not (editable and can_edit):
         for field in form.fields.values():
             field.disabled = True
     trail = list(accounting_selectors.audit_trail(record_type=ENTRY_TYPE, record_id=entry.pk))
@@ -142,7 +140,8 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "entry": entry,
             "form": form,
             "editable": editable,
-            "can_edit": request.user.has_perm("expenses.change_expenseentry"),
+            "can_edit": can_edit,
+            "theirs": theirs,
             "state": entry_state(entry, trail),
             "trail": trail,
             "more_actions": more_actions(
@@ -169,7 +168,7 @@ def _sheet_buttons(request: HttpRequest, sheet: ExpenseSheet) -> list[dict]:
                 "key": "submit",
                 "label": "Submit",
                 "enabled": user.has_perm("expenses.change_expensesheet")
-                and (own or sees_everyone(user)),
+                and (own or acts_for_everyone(user)),
                 "reason": "Only the member or Finance can submit it.",
             }
         )

@@ -29,7 +29,7 @@ from rest_framework.response import Response
 from rest_framework.utils import json as drf_json
 
 from psa.errors import ApplicationError, NotFound
-from psa.roles import FINANCE, ROLE_PERMISSIONS
+from psa.roles import ROLE_PERMISSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -257,18 +257,6 @@ class RolePermission(BasePermission):
             else "Your role does not allow this: only an administrator can do it."
         )
         return False
-
-
-def acts_for_everyone(user) -> bool:
-    """Finance works on every member's records (design.md, Roles); Staff and Approvers
-    create and edit their own."""
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_psa_is_finance", None)
-    if cached is None:
-        cached = user.groups.filter(name=FINANCE).exists()
-        user._psa_is_finance = cached
-    return cached
 
 
 # --- view sets -----------------------------------------------------------------------------

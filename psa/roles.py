@@ -56,3 +56,21 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounting.view_transferlog",
     ],
 }
+
+
+def acts_for_everyone(user) -> bool:
+    """Finance works on every member's records (design.md, Roles); Staff and Approvers
+    create and edit their own."""
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_psa_is_finance", None)
+    if cached is None:
+        cached = user.groups.filter(name=FINANCE).exists()
+        user._psa_is_finance = cached
+    return cached
+
+
+def sees_every_expense(user) -> bool:
+    """Finance and Approvers see every member's expense sheets and entries (an Approver,
+    to approve them); Staff see their own."""
+    return acts_for_everyone(user) or user.has_perm("expenses.approve_expensesheet")

@@ -472,6 +472,30 @@ def test_staff_see_and_change_only_their_own_expenses(api, staff, approver, make
     assert len(api(approver).get("/api/v1/expense-sheets/").json()["results"]) == 2
 
 
+def test_an_approver_sees_another_members_expenses_but_changes_only_their_own(
+    api, approver, make_sheet
+):
+    sheet = make_sheet()  # Staff's
+    entry = sheet.entries.get()
+    client = api(approver)
+    assert client.get(f"/api/v1/expense-entries/{entry.pk}/").status_code == 200
+    for response in (
+        client.patch(f"/api/v1/expense-entries/{entry.pk}/", {"amount": "1.00"}),
+        client.patch(f"/api/v1/expense-entries/{entry.pk}/", {"amount": "not money"}),
+        client.post(f"/api/v1/expense-sheets/{sheet.pk}/submit/"),
+    ):
+        assert response.status_code == 403, response.json()
+        assert response.json()["code"] == "permission_denied"
+        assert response.json()["items"][0] == {
+            "type": "expense_sheet",
+            "id": sheet.pk,
+            "reference": f"Expense sheet {sheet.pk}",
+        }
+    entry.refresh_from_db()
+    sheet.refresh_from_db()
+    assert entry.amount != Decimal("1.00") and sheet.status == "open"
+
+
 def test_nobody_approves_or_reverses_their_own_sheet(api, approver, make_sheet):
     sheet = make_sheet(member=approver)
     expense_services.expense_sheet_submit(actor=approver, sheet=sheet)

@@ -26,6 +26,7 @@ from tests.factories import (
     approver_user,
     assert_refused,
     audit_count,
+    finance_user,
     put_in_batch,
     staff_user,
 )
@@ -294,6 +295,54 @@ def test_reverse_refused_for_the_sheets_own_member():
         records=[sheet],
     )
     assert error.status_code == 403
+
+
+# Whose sheet: members change their own, Finance everyone's; an Approver sees every
+# sheet but changes only their own.
+
+
+def _changes_of_another_members_sheet(sheet: ExpenseSheet, entry: ExpenseEntry, actor):
+    return {
+        "create a sheet for them": lambda: expense_sheet_create(
+            actor=actor, member=sheet.member, period_start=TODAY, period_end=TODAY
+        ),
+        "add an entry": lambda: expense_entry_create(
+            actor=actor,
+            sheet=sheet,
+            date=TODAY,
+            expense_type=entry.expense_type,
+            amount="9.99",
+            description="Parking",
+        ),
+        "edit an entry": lambda: expense_entry_update(actor=actor, entry=entry, amount="1.00"),
+        "submit the sheet": lambda: expense_sheet_submit(actor=actor, sheet=sheet),
+    }
+
+
+@pytest.mark.parametrize("role", [staff_user, approver_user])
+@pytest.mark.parametrize(
+    "change", ["create a sheet for them", "add an entry", "edit an entry", "submit the sheet"]
+)
+def test_another_members_sheet_is_refused_to_staff_and_approvers(role, change):
+    sheet = ExpenseSheetFactory()
+    entry = _entry(sheet)
+    sheets = ExpenseSheet.objects.count()
+    call = _changes_of_another_members_sheet(sheet, entry, role())[change]
+    error = assert_refused(call, code="permission_denied", records=[sheet, entry])
+    assert error.status_code == 403
+    assert "Finance" in error.message  # the way out
+    assert ExpenseSheet.objects.count() == sheets and sheet.entries.count() == 1
+
+
+@pytest.mark.parametrize(
+    "change", ["create a sheet for them", "add an entry", "edit an entry", "submit the sheet"]
+)
+def test_finance_changes_any_members_sheet(change):
+    sheet = ExpenseSheetFactory()
+    entry = _entry(sheet)
+    events = audit_count()
+    _changes_of_another_members_sheet(sheet, entry, finance_user())[change]()
+    assert audit_count() > events
 
 
 def test_reversing_a_sheet_leaves_its_other_batched_entries_locked_in_their_batch():

@@ -363,6 +363,34 @@ def test_approving_your_own_sheet_is_refused_in_the_page(client, staff, make_exp
     assert "You cannot approve expense sheets" in html
 
 
+def test_an_approver_sees_another_members_expense_but_cannot_change_it(
+    client, approver, make_expense
+):
+    entry = make_expense(approved=False)  # Staff's, on an open sheet
+    entry_url = reverse("expenses:entry_detail", args=[entry.pk])
+    client.force_login(approver)
+    page = client.get(entry_url).content.decode()
+    assert "only they or Finance can change it" in page
+    assert 'id="save-entry"' not in page
+    _, html = follow(
+        client,
+        entry_url,
+        {
+            "date": entry.date.isoformat(),
+            "expense_type": entry.expense_type_id,
+            "amount": "1.00",
+            "description": entry.description,
+        },
+    )
+    assert f"Expense sheet {entry.sheet_id} belongs to another member" in html
+    _, html = follow(client, reverse("expenses:sheet_submit", args=[entry.sheet_id]))
+    assert f"Expense sheet {entry.sheet_id} belongs to another member" in html
+    entry.refresh_from_db()
+    assert entry.amount == Decimal("42.50") and entry.sheet.status == SheetStatus.OPEN
+    sheet_page = client.get(reverse("expenses:sheet_detail", args=[entry.sheet_id]))
+    assert "Only the member or Finance can submit it." in sheet_page.content.decode()
+
+
 def test_freight_and_product_fix_up_through_the_screens(finance_client, make_purchase_order, send):
     po, line = make_purchase_order()
     freight = send([{"type": "freight", "id": po.pk}])
