@@ -115,10 +115,3 @@ class RecordRef:
 
 def record_refs(kind: PostableKind, records: Iterable[models.Model]) -> list[RecordRef]:
     return [RecordRef(kind.type, record.pk, kind.reference(record)) for record in records]
-
-
-def iter_postings(
-    kind: PostableKind, rows: models.QuerySet, book: AccountBook, chunk_size: int = 2000
-) -> Iterator[tuple[models.Model, Posting]]:
-    for record in rows.order_by("pk").iterator(chunk_size=chunk_size):
-        yield record, kind.posting(record, book)

@@ -25,7 +25,6 @@ from accounting.postables import (
     RecordRef,
     batched_rows,
     get_kind,
-    iter_postings,
     kinds,
     record_refs,
     unbatched_rows,
@@ -196,29 +195,25 @@ def batch_items(batch: GLBatch) -> list[dict[str, Any]]:
 
 def batch_gl_export(batch: GLBatch) -> list[dict[str, Any]]:
     book = AccountBook()
-    export = []
-    for kind in kinds():
-        for record, posting in iter_postings(
-            kind, kind.queryset().filter(**{f"{kind.batch_field}_id": batch.pk}), book
-        ):
-            export.append(
+    return [
+        {
+            "type": posting.header.type,
+            "id": posting.header.id,
+            "reference": posting.header.reference,
+            "lines": [
                 {
-                    "type": kind.type,
-                    "id": record.pk,
-                    "reference": posting.header.reference,
-                    "lines": [
-                        {
-                            "account": line.account_number,
-                            "account_name": line.account_name,
-                            "debit": line.debit,
-                            "credit": line.credit,
-                            "memo": line.memo,
-                        }
-                        for line in posting.lines
-                    ],
+                    "account": line.account_number,
+                    "account_name": line.account_name,
+                    "debit": line.debit,
+                    "credit": line.credit,
+                    "memo": line.memo,
                 }
-            )
-    return export
+                for line in posting.lines
+            ],
+        }
+        for kind in kinds()
+        for posting in kind.bulk_postings(batched_rows(kind, batch.pk), book)
+    ]
 
 
 def batch_resend_checklist(batch: GLBatch) -> list[dict[str, Any]]:
@@ -258,44 +253,48 @@ def rerecordable(split: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]
 def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
     """The former records of a deleted batch, by whether they still match what was
     sent: unchanged ones can be re-recorded under the original identifier, changed
-    ones go out with the next batch; `not_sent` were in the batch but never sent."""
+    ones go out with the next batch; `not_sent` were in the batch but never sent.
+    Each kind's postings are built from plain rows, as a transfer builds them: a
+    deleted batch can have held a hundred thousand records."""
     former: dict[str, list[int]] = defaultdict(list)
-    for record_type, record_id in (
-        AuditEventRecord.objects.filter(event__batch=batch, event__action="batch_deleted")
-        .values_list("record_type", "record_id")
-        .order_by("record_type", "record_id")
-    ):
+    for record_type, record_id in AuditEventRecord.objects.filter(
+        event__batch=batch, event__action="batch_deleted"
+    ).values_list("record_type", "record_id"):
         former[record_type].append(record_id)
     sent = {
-        (log.record_type, log.record_id): log
-        for log in TransferLog.objects.filter(batch=batch).only(
-            "record_type", "record_id", "fingerprint", "sent_at"
-        )
+        (record_type, record_id): (fingerprint, sent_at)
+        for record_type, record_id, fingerprint, sent_at in TransferLog.objects.filter(
+            batch=batch
+        ).values_list("record_type", "record_id", "fingerprint", "sent_at")
     }
     book = AccountBook()
     split: dict[str, list[dict[str, Any]]] = {"unchanged": [], "changed": [], "not_sent": []}
     for kind in kinds():
-        ids = former.get(kind.type)
-        if not ids:
+        if not former[kind.type]:
             continue
-        batch_ids = dict(
-            kind.model.objects.filter(pk__in=ids).values_list(
-                "pk", f"{kind.batch_field}__batch_identifier"
+        # By their ids, not a subquery: the planner then knows how many rows to expect.
+        rows = kind.model.objects.filter(pk__in=former[kind.type])
+        details = {
+            pk: (amount, batch_identifier)
+            for pk, amount, batch_identifier in rows.values_list(
+                "pk", kind.amount_field, f"{kind.batch_field}__batch_identifier"
             )
-        )
-        for record, posting in iter_postings(kind, kind.queryset().filter(pk__in=ids), book):
-            log = sent.get((kind.type, record.pk))
+        }
+        for posting in kind.bulk_postings(rows, book):
+            record_id = posting.header.id
+            amount, batch_identifier = details[record_id]
+            fingerprint, sent_at = sent.get((kind.type, record_id), (None, None))
             item = {
                 "type": kind.type,
-                "id": record.pk,
+                "id": record_id,
                 "reference": posting.header.reference,
-                "amount": getattr(record, kind.amount_field),
-                "gl_batch": batch_ids.get(record.pk),
-                "sent_at": log.sent_at if log else None,
+                "amount": amount,
+                "gl_batch": batch_identifier,
+                "sent_at": sent_at,
             }
-            if log is None:
+            if fingerprint is None:
                 split["not_sent"].append(item)
-            elif posting.matches(log.fingerprint):
+            elif posting.matches(fingerprint):
                 split["unchanged"].append(item)
             else:
                 split["changed"].append(item)
