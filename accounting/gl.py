@@ -1,6 +1,9 @@
 """GL lines: what a record posts to the ledger, and the fingerprint of what is sent."""
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -172,3 +175,18 @@ class AccountBook:
                 GLLine, (account.number, account.name, account.type, amount, ZERO, memo)
             )
         return _new_line(GLLine, (account.number, account.name, account.type, ZERO, amount, memo))
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """For building postings in bulk. Python's cycle collector, every few hundred new
+    objects that outlive the last collection, walks them and, every so often, everything
+    the process holds. Postings in bulk are millions of short-lived tuples and strings,
+    none in a reference cycle, held a chunk at a time: collecting at the usual pace cost
+    a transfer a fifth of its time. It collects less often inside this block."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)

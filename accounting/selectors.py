@@ -7,10 +7,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, Lookup, Q, QuerySet, Sum
 
 from accounting.audit import RECORD_ACTIONS
-from accounting.gl import AccountBook
+from accounting.gl import AccountBook, fewer_collections
 from accounting.models import (
     AccountingSetup,
     AuditEvent,
@@ -250,6 +251,26 @@ def rerecordable(split: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]
     return [item for item in split["unchanged"] if item["gl_batch"] is None]
 
 
+class _AnyOf(Lookup):
+    """`column = ANY(%s)`, the values as one array parameter: for a hundred thousand ids,
+    a fraction of the cost of an IN list with a parameter each."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
+def _pk_among(ids: list[int]) -> Q | Lookup:
+    """Rows by a list of their ids. Given as the ids rather than as a subquery, so that the
+    planner knows how many rows to expect (ANY on PostgreSQL, IN elsewhere)."""
+    if connection.vendor == "postgresql":
+        return _AnyOf(F("pk"), ids)
+    return Q(pk__in=ids)
+
+
 def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
     """The former records of a deleted batch, by whether they still match what was
     sent: unchanged ones can be re-recorded under the original identifier, changed
@@ -261,43 +282,43 @@ def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
         event__batch=batch, event__action="batch_deleted"
     ).values_list("record_type", "record_id"):
         former[record_type].append(record_id)
-    sent = {
-        (record_type, record_id): (fingerprint, sent_at)
-        for record_type, record_id, fingerprint, sent_at in TransferLog.objects.filter(
-            batch=batch
-        ).values_list("record_type", "record_id", "fingerprint", "sent_at")
-    }
     book = AccountBook()
     split: dict[str, list[dict[str, Any]]] = {"unchanged": [], "changed": [], "not_sent": []}
-    for kind in kinds():
-        if not former[kind.type]:
-            continue
-        # By their ids, not a subquery: the planner then knows how many rows to expect.
-        rows = kind.model.objects.filter(pk__in=former[kind.type])
-        details = {
-            pk: (amount, batch_identifier)
-            for pk, amount, batch_identifier in rows.values_list(
-                "pk", kind.amount_field, f"{kind.batch_field}__batch_identifier"
-            )
+    with fewer_collections():
+        sent = {
+            (record_type, record_id): (fingerprint, sent_at)
+            for record_type, record_id, fingerprint, sent_at in TransferLog.objects.filter(
+                batch=batch
+            ).values_list("record_type", "record_id", "fingerprint", "sent_at")
         }
-        for posting in kind.bulk_postings(rows, book):
-            record_id = posting.header.id
-            amount, batch_identifier = details[record_id]
-            fingerprint, sent_at = sent.get((kind.type, record_id), (None, None))
-            item = {
-                "type": kind.type,
-                "id": record_id,
-                "reference": posting.header.reference,
-                "amount": amount,
-                "gl_batch": batch_identifier,
-                "sent_at": sent_at,
+        for kind in kinds():
+            if not former[kind.type]:
+                continue
+            rows = kind.model.objects.filter(_pk_among(former[kind.type]))
+            details = {
+                pk: (amount, batch_identifier)
+                for pk, amount, batch_identifier in rows.values_list(
+                    "pk", kind.amount_field, f"{kind.batch_field}__batch_identifier"
+                )
             }
-            if fingerprint is None:
-                split["not_sent"].append(item)
-            elif posting.matches(fingerprint):
-                split["unchanged"].append(item)
-            else:
-                split["changed"].append(item)
+            for posting in kind.bulk_postings(rows, book):
+                record_id = posting.header.id
+                amount, batch_identifier = details[record_id]
+                fingerprint, sent_at = sent.get((kind.type, record_id), (None, None))
+                item = {
+                    "type": kind.type,
+                    "id": record_id,
+                    "reference": posting.header.reference,
+                    "amount": amount,
+                    "gl_batch": batch_identifier,
+                    "sent_at": sent_at,
+                }
+                if fingerprint is None:
+                    split["not_sent"].append(item)
+                elif posting.matches(fingerprint):
+                    split["unchanged"].append(item)
+                else:
+                    split["changed"].append(item)
     return split
 
 

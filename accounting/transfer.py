@@ -1,7 +1,6 @@
 """The body of a transfer: the batch's postings, streamed into an export file or
 through a connector, and one transfer-log row per record sent."""
 
-import gc
 import logging
 import tempfile
 import time
@@ -18,7 +17,7 @@ from django.utils import timezone
 from accounting import selectors
 from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
-from accounting.gl import AccountBook, Posting
+from accounting.gl import AccountBook, Posting, fewer_collections
 from accounting.models import AccountingSetup, GLBatch, TransferLog, TransferMethod
 from accounting.postables import batched_rows, kinds
 
@@ -243,26 +242,11 @@ class _Progress:
             self.report(percent)
 
 
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """Python's cycle collector, every few hundred new objects that outlive the last
-    collection, walks them and, every so often, everything the process holds. A
-    transfer makes millions of short-lived tuples and strings, none in a reference
-    cycle, and holds a chunk of them at a time: collecting at the usual pace cost a
-    fifth of its time. It collects less often while a transfer runs."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], 10_000), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-
-
 def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
     setup = selectors.accounting_setup()
     counts, _total = selectors.batch_counts(batch)
     tracker = _Progress(sum(counts.values()), progress)
-    with _fewer_collections():
+    with fewer_collections():
         if batch.transfer_method == TransferMethod.DIRECT and not batch.is_rerecord:
             _send_direct(batch, setup, counts, tracker)
         else:
