@@ -1,6 +1,22 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _plan_cursors_for_every_row(sender, connection, **kwargs) -> None:
+    """PostgreSQL plans a cursor for reading its first tenth (cursor_tuple_fraction),
+    which suits paging through a result but not this product's server-side cursors
+    (QuerySet.iterator): a transfer or a batch's postings read every row. Planned for the
+    first rows, a batch's invoice lines were read by merging the whole line index up to
+    the batch's last invoice (the newest invoices: the whole index) instead of looking
+    up the batch's invoices' lines."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET cursor_tuple_fraction = 1")
 
 
 class PsaConfig(AppConfig):
     name = "psa"
     verbose_name = "PSA"
+
+    def ready(self) -> None:
+        connection_created.connect(_plan_cursors_for_every_row, dispatch_uid="psa-cursor-plans")

@@ -38,3 +38,19 @@ def test_production_settings_pass_the_deployment_checks():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_every_connection_plans_server_side_cursors_for_reading_every_row():
+    """The product's server-side cursors (a transfer's, a batch's postings) read every
+    row; planned for the first tenth, a batch of recent invoices read its lines by
+    merging the whole line index."""
+    from django.db import connections
+
+    fresh = connections.create_connection("default")  # as a worker opens one
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute("SHOW cursor_tuple_fraction")
+            assert cursor.fetchone()[0] == "1"
+    finally:
+        fresh.close()
