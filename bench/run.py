@@ -37,6 +37,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from accounting import selectors, services, tasks
@@ -104,6 +105,7 @@ TRANSFER_REPEAT = 3  # runs of each transfer and of its floor; the median counts
 # Xero's batch of 500 takes tens of milliseconds, in which a shared machine's noise
 # is as large as the work: more runs.
 XERO_REPEAT = 7
+DELETED_PAGE_REPEAT = 3  # seconds each on the big book
 BIG_TABLES = [
     *(k["table"] for k in KIND_SQL.values()),
     "invoicing_invoiceline",
@@ -522,9 +524,35 @@ class Bench:
                     )
         return results
 
+    def bench_deleted_page(self, batch_id: int) -> dict:
+        """The page of the big batch once deleted (after its last transfer): it splits
+        the former records into unchanged, changed and never sent by building each
+        one's posting, so it grows with the batch. No target: shown, not judged."""
+        self.say("\nDeleted batch page")
+        self.settle()
+        client = Client(raise_request_exception=False, HTTP_HOST="localhost")
+        client.force_login(self.user)
+        url = reverse("accounting:batch_detail", args=[batch_id])
+        result = self._time_get(client, url, repeat=DELETED_PAGE_REPEAT)
+        if result["status"] != 200:
+            self.missing.append(f"deleted batch page {url} answered {result['status']}")
+            return {}
+        result.update(
+            records=AuditEventRecord.objects.filter(
+                event__batch_id=batch_id, event__action="batch_deleted"
+            ).count(),
+            target_ms=None,
+            met=None,
+        )
+        self.say(
+            f"  {result['records']:,} former records: {result['median_ms']:.0f} ms "
+            f"({result['queries']} queries)"
+        )
+        return result
+
     # --- the unposted list ---------------------------------------------------------------
 
-    def _time_get(self, client: Client, url: str) -> dict:
+    def _time_get(self, client: Client, url: str, repeat: int | None = None) -> dict:
         response = client.get(url)  # warm-up
         if response.status_code != 200:
             return {"url": url, "status": response.status_code}
@@ -533,7 +561,7 @@ class Bench:
         sql = [q["sql"] for q in captured.captured_queries]  # before the next request resets
         items, is_last = _items(response), _is_last(response)
         timings = []
-        for _ in range(self.page_repeat):
+        for _ in range(repeat or self.page_repeat):
             started = time.perf_counter()
             response = client.get(url)
             timings.append(time.perf_counter() - started)
@@ -857,12 +885,14 @@ class Bench:
         plans = self.worker("service", small, explain=True)
         self.settle()
         delete_seconds = self.service_delete(big, capture="batch delete")
+        deleted_page = self.bench_deleted_page(big)
         explain = self.explain(plans.get("plans", []))
         return {
             "lists": lists,
             "batch": batches,
             "transfer": transfers,
             "single": single,
+            "deleted_page": deleted_page,
             "explain": explain,
             "plans": plans_checked,
             "extra": {"create_big_seconds": create_seconds, "delete_big_seconds": delete_seconds},
@@ -1001,6 +1031,19 @@ def summary_rows(report: dict) -> list[dict]:
                 "target": f"< {TARGETS['list_ms']:g} ms",
                 "met": r["met"],
                 "extra": f"{r.get('queries', '?')} queries; p95 {r.get('p95_ms', '?')} ms",
+            }
+        )
+    page = report.get("deleted_page")
+    if page:
+        rows.append(
+            {
+                "workflow": f"page of a deleted batch ({page['records']:,} former records)",
+                "measured": f"{page['median_ms'] / 1000:.2f} s",
+                "floor": "",
+                "ratio": "",
+                "target": "none (grows with the batch)",
+                "met": "-",
+                "extra": f"{page['queries']} queries; unchanged / changed / never sent",
             }
         )
     plans = report.get("plans", [])
