@@ -128,11 +128,15 @@ def _refuse_own_sheet(sheet: ExpenseSheet, actor: AbstractBaseUser | None, doing
         )
 
 
-def ensure_may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> None:
+def may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> bool:
     """Members change their own sheets and entries, Finance everyone's. An Approver sees
     every sheet, to approve or reverse it, but changes only their own. (No actor: the
     system itself.)"""
-    if actor is None or actor.pk == sheet.member_id or acts_for_everyone(actor):
+    return actor is None or actor.pk == sheet.member_id or acts_for_everyone(actor)
+
+
+def ensure_may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> None:
+    if may_change(actor, sheet):
         return
     raise ApplicationError(
         f"{_sheet_reference(sheet)} belongs to another member; only they or Finance can change it.",

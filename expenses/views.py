@@ -16,7 +16,7 @@ from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
 from psa import web
 from psa.errors import ApplicationError, NotFound
-from psa.roles import acts_for_everyone, sees_every_expense
+from psa.roles import sees_every_expense
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"
@@ -104,7 +104,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
         raise Http404(error.message) from None
     _own_or_everyone(request, entry.sheet)
     editable = not entry.is_locked() and entry.sheet.is_open()
-    theirs = entry.sheet.member_id == request.user.pk or acts_for_everyone(request.user)
+    theirs = services.may_change(request.user, entry.sheet)
     can_edit = theirs and request.user.has_perm("expenses.change_expenseentry")
     initial = {
         "date": entry.date,
@@ -168,7 +168,7 @@ def _sheet_buttons(request: HttpRequest, sheet: ExpenseSheet) -> list[dict]:
                 "key": "submit",
                 "label": "Submit",
                 "enabled": user.has_perm("expenses.change_expensesheet")
-                and (own or acts_for_everyone(user)),
+                and services.may_change(user, sheet),
                 "reason": "Only the member or Finance can submit it.",
             }
         )
