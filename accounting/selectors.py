@@ -257,7 +257,6 @@ class _AnyOf(Lookup):
     """`column = ANY(%s)`, the values as one array parameter: for a hundred thousand ids,
     a fraction of the cost of an IN list with a parameter each."""
 
-    lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):

@@ -128,11 +128,15 @@ def _refuse_own_sheet(sheet: ExpenseSheet, actor: AbstractBaseUser | None, doing
         )
 
 
+def _acts_for(actor: AbstractBaseUser | None, member_id: int | None) -> bool:
+    """Members work on their own sheets and entries, Finance on everyone's. An Approver
+    sees every sheet, to approve or reverse it, but changes only their own. (No actor:
+    the system itself.)"""
+    return actor is None or actor.pk == member_id or acts_for_everyone(actor)
+
+
 def may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> bool:
-    """Members change their own sheets and entries, Finance everyone's. An Approver sees
-    every sheet, to approve or reverse it, but changes only their own. (No actor: the
-    system itself.)"""
-    return actor is None or actor.pk == sheet.member_id or acts_for_everyone(actor)
+    return _acts_for(actor, sheet.member_id)
 
 
 def ensure_may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> None:
@@ -203,14 +207,14 @@ def expense_sheet_create(
 ) -> ExpenseSheet:
     """A new open expense sheet of `member` for a period."""
     member_id = getattr(member, "pk", None)
-    if actor is not None and member_id not in (None, actor.pk) and not acts_for_everyone(actor):
+    if member_id is not None and not _acts_for(actor, member_id):
         raise ApplicationError(
             "You can create expense sheets for yourself only; Finance can for anyone.",
             code="permission_denied",
             status_code=403,
         )
     errors: dict[str, list[str]] = {}
-    if member is None or getattr(member, "pk", None) is None:
+    if member_id is None:
         errors.setdefault("member", []).append("Choose the member whose expenses these are.")
     check_date(period_start, field="period_start", errors=errors)
     check_date(period_end, field="period_end", errors=errors)
