@@ -1,5 +1,6 @@
 """Audit events: written by every workflow step in the same transaction as the step."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from accounting.models import AuditEvent, AuditEventRecord, GLBatch
 from accounting.postables import PostableKind
+from psa.errors import ApplicationError
 
 # A batch step is one audit event linked to the records it moved; in a record's audit
 # trail it reads as the step that record went through.
@@ -81,3 +83,74 @@ def audit_batch_records(event: AuditEvent, kind: PostableKind, batch_id: int) ->
             [event.pk, kind.type, batch_id],
         )
         return cursor.rowcount
+
+
+# --- the hash chain (migration 0007_audit_hash_chain) ---------------------------------
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What `verify_chain` found: how many events hold, the chain's last hash (worth
+    noting outside the database: a removed tail leaves no gap behind), and the first
+    link that does not hold, in words."""
+
+    events: int
+    head: str
+    broken: str | None = None
+    unsealed: tuple[int, ...] = ()
+
+
+_VERIFY = """
+SELECT id, chain_seq, chain_prev, chain_hash,
+       lag(chain_hash) OVER w, lag(chain_seq) OVER w,
+       accounting_audit_digest(id, chain_seq, chain_prev)
+FROM accounting_auditevent WHERE chain_seq IS NOT NULL
+WINDOW w AS (ORDER BY chain_seq) ORDER BY chain_seq
+"""
+
+
+def verify_chain() -> ChainReport:
+    """Recompute every audit event's hash in chain order (PostgreSQL) and report the
+    first break: an event changed after it was written, one removed from the middle of
+    the chain, or one written outside it."""
+    if connection.vendor != "postgresql":
+        raise ApplicationError(
+            "The audit trail's hash chain is kept on PostgreSQL; this database is "
+            f"{connection.vendor}.",
+            code="validation_error",
+            status_code=400,
+        )
+    unsealed = tuple(
+        AuditEvent.objects.filter(chain_seq__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:20]
+    )
+    count, head = 0, ""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_VERIFY)
+        for event_id, seq, prev, stored, expected_prev, prev_seq, expected in cursor:
+            if seq != (prev_seq or 0) + 1:
+                return ChainReport(count, head, _missing(prev_seq or 0, seq), unsealed)
+            if prev != (expected_prev or ""):
+                return ChainReport(
+                    count,
+                    head,
+                    f"Audit event {event_id} (place {seq}) does not follow the event before "
+                    "it: its link to that event was changed.",
+                    unsealed,
+                )
+            if stored != expected:
+                return ChainReport(
+                    count,
+                    head,
+                    f"Audit event {event_id} (place {seq}) was changed after it was written: "
+                    "its content no longer matches its hash.",
+                    unsealed,
+                )
+            count, head = count + 1, stored
+    return ChainReport(count, head, None, unsealed)
+
+
+def _missing(last: int, seq: int) -> str:
+    gone = f"place {last + 1}" if seq == last + 2 else f"places {last + 1} to {seq - 1}"
+    return f"Audit events are missing from the chain at {gone}: they were deleted."

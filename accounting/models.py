@@ -283,6 +283,13 @@ class AuditEvent(models.Model):
         GLBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     changes = models.JSONField(default=dict, blank=True)
+    # The hash chain that makes the trail tamper-evident (PostgreSQL): when the
+    # transaction that wrote the event commits, the database gives it the next place in
+    # the chain and a SHA-256 over its content, its linked records and the hash before it
+    # (migration 0007_audit_hash_chain). `manage.py verify_audit` recomputes the chain.
+    chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    chain_prev = models.CharField(max_length=64, blank=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["at", "id"]

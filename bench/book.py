@@ -31,6 +31,8 @@ book):
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -290,7 +292,7 @@ def build_book(*, records: int, verbose: bool = True) -> BuildReport:
     ref = _reference_data(shape)
     steps.times["reference data (ORM)"] = round(time.perf_counter() - started, 3)
     commit_started = time.perf_counter()
-    with transaction.atomic():
+    with transaction.atomic(), _history_outside_the_audit_chain():
         _history_batches(shape, ref, steps)
         _invoices(shape, ref, steps)
         _expenses(shape, ref, steps)
@@ -328,6 +330,19 @@ def build_book(*, records: int, verbose: bool = True) -> BuildReport:
     if verbose:
         print(f"Book built in {seconds:.1f} s: {rows}", flush=True)
     return BuildReport(shape=asdict(shape), seconds=seconds, steps=steps.times, rows=rows)
+
+
+@contextmanager
+def _history_outside_the_audit_chain() -> Iterator[None]:
+    """The generated history's million audit events are not sealed into the hash chain
+    one by one at commit (minutes of work the product never does at once); the events
+    the benchmark's own steps write are. `verify_audit` names the unsealed ones."""
+    table = AuditEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER accounting_audit_seal")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER accounting_audit_seal")
 
 
 def _reference_data(shape: Shape) -> dict:
