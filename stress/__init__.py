@@ -1,0 +1,1 @@
+"""Reliability figures under load and faults, against a private stack (`python -m stress`)."""
