@@ -487,7 +487,12 @@ class CountsSerializer(serializers.Serializer):
 
 class TransferSerializer(serializers.Serializer):
     method = serializers.ChoiceField(source="transfer_method", choices=TransferMethod.choices)
-    state = serializers.ChoiceField(source="transfer_state", choices=TransferState.choices)
+    state = serializers.ChoiceField(
+        source="current_transfer_state",
+        choices=TransferState.choices,
+        help_text="interrupted: the process running it stopped (its lease expired); "
+        "retry it, or let the transfer sweep queue it again.",
+    )
     progress = serializers.IntegerField(source="transfer_progress", min_value=0, max_value=100)
     error = serializers.CharField(source="transfer_error")
     file_url = serializers.SerializerMethodField()
@@ -642,6 +647,12 @@ class ChecklistItemSerializer(serializers.Serializer):
 
 class BatchFilter(django_filters.FilterSet):
     batch_identifier = django_filters.CharFilter()
+    transfer_state = django_filters.ChoiceFilter(
+        choices=TransferState.choices, method="filter_transfer_state"
+    )
+
+    def filter_transfer_state(self, queryset, name, value):
+        return selectors.batches_in_transfer_state(queryset, value)
 
     class Meta:
         model = GLBatch

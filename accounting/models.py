@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class GLAccountType(models.TextChoices):
@@ -123,6 +124,10 @@ class TransferState(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    # The process running the transfer stopped renewing its lease (killed, or cut off
+    # from the database): nothing runs it any more. Finance can retry it, and the
+    # periodic sweep queues it again.
+    INTERRUPTED = "interrupted", "Interrupted"
 
 
 class GLBatch(models.Model):
@@ -132,12 +137,22 @@ class GLBatch(models.Model):
     export_format = models.CharField(max_length=30, choices=ExportFormat.choices)
     package = models.CharField(max_length=30, choices=Package.choices)
     transfer_state = models.CharField(
-        max_length=10, choices=TransferState.choices, default=TransferState.QUEUED
+        max_length=11, choices=TransferState.choices, default=TransferState.QUEUED
     )
     transfer_progress = models.PositiveSmallIntegerField(default=0)
     transfer_error = models.TextField(blank=True)
     transfer_started_at = models.DateTimeField(null=True, blank=True)
     transfer_finished_at = models.DateTimeField(null=True, blank=True)
+    # When the transfer was last handed to the task queue; empty while queued means the
+    # queue could not be reached (the periodic sweep hands it over once it is back).
+    transfer_queued_at = models.DateTimeField(null=True, blank=True)
+    # A running transfer's lease: the process named by the holder renews it while it
+    # works; once it has expired, the transfer is interrupted.
+    transfer_lease_until = models.DateTimeField(null=True, blank=True)
+    transfer_lease_holder = models.CharField(max_length=100, blank=True)
+    # Runs since the transfer was last queued by a person: the sweep re-queues an
+    # interrupted transfer only a few times, then leaves it to Finance.
+    transfer_attempts = models.PositiveSmallIntegerField(default=0)
     # A batch that records what is already in the accounting package (re-recorded
     # under its original identifier after a delete): its file is for reference only.
     is_rerecord = models.BooleanField(default=False)
@@ -185,6 +200,27 @@ class GLBatch(models.Model):
 
     def is_open(self) -> bool:
         return self.status == BatchStatus.OPEN
+
+    def lease_expired(self, now=None) -> bool:
+        """A running transfer whose process stopped renewing its lease."""
+        if self.transfer_state != TransferState.RUNNING or self.transfer_lease_until is None:
+            return False
+        return self.transfer_lease_until < (now or timezone.now())
+
+    @property
+    def current_transfer_state(self) -> str:
+        """The transfer's state as users see it: a running transfer whose lease expired
+        is interrupted, even before the sweep has marked it so."""
+        if self.lease_expired():
+            return TransferState.INTERRUPTED
+        return self.transfer_state
+
+    def get_current_transfer_state_display(self) -> str:
+        return TransferState(self.current_transfer_state).label
+
+    def is_transferring(self) -> bool:
+        """Whether a live process is sending the batch right now (running, lease held)."""
+        return self.transfer_state == TransferState.RUNNING and not self.lease_expired()
 
 
 class TransferLog(models.Model):

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Count, F, Lookup, Q, QuerySet, Sum
+from django.utils import timezone
 
 from accounting.audit import RECORD_ACTIONS
 from accounting.gl import AccountBook, fewer_collections
@@ -20,6 +21,8 @@ from accounting.models import (
     DefaultGLAccount,
     GLBatch,
     TransferLog,
+    TransferMethod,
+    TransferState,
 )
 from accounting.postables import (
     PostableKind,
@@ -33,12 +36,21 @@ from accounting.postables import (
 )
 
 
+def sent_logs() -> QuerySet:
+    """Transfer-log rows of records that reached the package: every row of a direct
+    transfer (each is logged once the package has it), and a file transfer's rows once
+    its transfer is done (the file is made at the end; rows an unfinished one left
+    behind say nothing was sent)."""
+    return TransferLog.objects.filter(
+        Q(method=TransferMethod.DIRECT) | Q(batch__transfer_state=TransferState.DONE)
+    )
+
+
 def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, list[dict]]:
     """For each record: its transfers still in the accounting package, oldest first."""
     rows = (
-        TransferLog.objects.filter(
-            record_type=record_type, record_id__in=record_ids, removed_at__isnull=True
-        )
+        sent_logs()
+        .filter(record_type=record_type, record_id__in=record_ids, removed_at__isnull=True)
         .select_related("batch")
         .order_by("sent_at", "id")
     )
@@ -140,6 +152,17 @@ def batch_counts(batch: GLBatch) -> tuple[dict[str, int], Decimal]:
     """How many records of each kind the batch holds, and their total amount."""
     summary = batch_summaries([batch.pk], unbatched=False)[batch.pk]
     return summary["counts"], summary["total"]
+
+
+def batches_in_transfer_state(batches: QuerySet, state: str) -> QuerySet:
+    """Batches whose transfer is in `state` as users see it: a running transfer whose
+    lease expired counts as interrupted, not running."""
+    expired = Q(transfer_state=TransferState.RUNNING, transfer_lease_until__lt=timezone.now())
+    if state == TransferState.INTERRUPTED:
+        return batches.filter(Q(transfer_state=state) | expired)
+    if state == TransferState.RUNNING:
+        return batches.filter(transfer_state=state).exclude(expired)
+    return batches.filter(transfer_state=state)
 
 
 def batch_list(*, status: str | None = None) -> QuerySet:
@@ -288,9 +311,9 @@ def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
     with fewer_collections():
         sent = {
             (record_type, record_id): (fingerprint, sent_at)
-            for record_type, record_id, fingerprint, sent_at in TransferLog.objects.filter(
-                batch=batch
-            ).values_list("record_type", "record_id", "fingerprint", "sent_at")
+            for record_type, record_id, fingerprint, sent_at in sent_logs()
+            .filter(batch=batch)
+            .values_list("record_type", "record_id", "fingerprint", "sent_at")
         }
         for kind in kinds():
             if not former[kind.type]:

@@ -7,12 +7,15 @@ record and the way out) and then changes nothing. Locks are taken through
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounting import selectors
@@ -106,6 +109,7 @@ def _insert_batch(
                 created_by=actor,
                 is_rerecord=is_rerecord,
                 transfer_state=TransferState.QUEUED,
+                transfer_queued_at=timezone.now(),
             )
     except IntegrityError:
         # Another batch took the identifier between our check and our insert.
@@ -284,10 +288,21 @@ def _refuse_what_the_format_cannot_carry(setup: AccountingSetup, counts: dict[st
 
 
 def _queue_transfer(batch: GLBatch) -> None:
+    """Hand the transfer to the queue once the batch is committed. A broker that cannot
+    be reached does not undo the step: the batch stays queued (its queued time left
+    empty, which the page shows), and the transfer sweep hands it over later."""
     from accounting import tasks
 
     batch_id = batch.pk
-    transaction.on_commit(lambda: tasks.batch_transfer.delay(batch_id))
+
+    def hand_over() -> None:
+        if not tasks.queue_batch_transfer(batch_id):
+            GLBatch.objects.filter(pk=batch_id, transfer_state=TransferState.QUEUED).update(
+                transfer_queued_at=None
+            )
+            batch.transfer_queued_at = None
+
+    transaction.on_commit(hand_over)
 
 
 # --- one record: unbatch, rebatch --------------------------------------------------
@@ -311,7 +326,9 @@ def _current(kind: PostableKind, record_id: int) -> Any:
 
 
 def _refuse_while_transferring(batch: GLBatch, reference: str, code: str) -> None:
-    if batch.transfer_state == TransferState.RUNNING:
+    """Refuse while a live process sends the batch; an interrupted transfer (its lease
+    expired) locks nothing."""
+    if batch.is_transferring():
         raise ApplicationError(
             f"GL batch {batch.batch_identifier} is being transferred right now, so "
             f"{reference} cannot leave or join it. Wait until the transfer is done.",
@@ -514,21 +531,37 @@ def batch_reopen(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
 
 @transaction.atomic
 def batch_retry(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+    """Queue a failed or interrupted transfer again (an interrupted one is a running
+    transfer whose lease expired: its process is gone)."""
     batch = lock_batch(batch_id)
-    if batch.transfer_state != TransferState.FAILED or batch.status == BatchStatus.DELETED:
+    state = batch.current_transfer_state
+    retryable = (TransferState.FAILED, TransferState.INTERRUPTED)
+    if state not in retryable or batch.status == BatchStatus.DELETED:
         raise ApplicationError(
-            f"GL batch {batch.batch_identifier}'s transfer is {batch.transfer_state}; only a "
-            "failed transfer can be retried.",
+            f"GL batch {batch.batch_identifier}'s transfer is {state}; only a failed or "
+            "interrupted transfer can be retried.",
             code="invalid_transition",
         )
+    _requeue(batch, actor=actor, action="transfer_retried", changes={"state": state})
+    return batch
+
+
+def _requeue(batch: GLBatch, *, actor, action: str, changes: dict[str, Any]) -> None:
+    """Queue a locked batch's transfer again; a person's retry starts the sweep's count
+    of automatic retries afresh."""
+    if batch.transfer_error:
+        changes = {**changes, "error": batch.transfer_error}
     batch.transfer_state = TransferState.QUEUED
     batch.transfer_progress = 0
-    batch.save(update_fields=["transfer_state", "transfer_progress"])
-    audit_batch(
-        actor=actor, action="transfer_retried", batch=batch, changes={"error": batch.transfer_error}
-    )
+    batch.transfer_queued_at = timezone.now()
+    batch.transfer_lease_until = None
+    fields = ["transfer_state", "transfer_progress", "transfer_queued_at", "transfer_lease_until"]
+    if actor is not None:
+        batch.transfer_attempts = 0
+        fields.append("transfer_attempts")
+    batch.save(update_fields=fields)
+    audit_batch(actor=actor, action=action, batch=batch, changes=changes)
     _queue_transfer(batch)
-    return batch
 
 
 # --- after a delete: re-record what is already in the package ------------------------
@@ -602,9 +635,19 @@ def batch_rerecord(
 
 # --- the transfer ------------------------------------------------------------------
 
+UNEXPECTED_ERROR = (
+    "The transfer stopped on an unexpected error (reference {reference}); the details are "
+    "in the server log. Retry it, or ask your administrator."
+)
 
-def _set_progress(batch_id: int, **fields: Any) -> None:
-    GLBatch.objects.filter(pk=batch_id).update(**fields)
+
+def transfer_error_text(error: Exception, reference: str) -> str:
+    """What a user reads of a failed transfer. An ApplicationError's message is written
+    for them; anything else (an OSError naming a server path, a parser quoting a file)
+    stays in the server log, under the reference the sentence gives."""
+    if isinstance(error, ApplicationError):
+        return error.message[:2000]
+    return UNEXPECTED_ERROR.format(reference=reference)
 
 
 def batch_transfer_run(*, batch_id: int) -> GLBatch:
@@ -612,54 +655,67 @@ def batch_transfer_run(*, batch_id: int) -> GLBatch:
     each record sent. Safe to run twice or side by side: a finished batch is left
     alone, a duplicate waits out the first, and a record already logged (or already in
     the ledger) for this batch is not sent again. A failure is kept on the batch for
-    the user to read and retry; it is not raised."""
-    from accounting.transfer import run_transfer, transfer_lock
+    the user to read and retry; it is not raised.
+
+    The run holds a lease on the batch (`accounting.transfer.Lease`), renewed while it
+    works; a run whose process dies stops renewing it, and the batch becomes
+    interrupted once it expires. Only a queued or interrupted transfer (or a running one
+    whose lease expired or was never taken) is started, and only the lease's holder
+    marks the batch done or failed."""
+    from accounting.transfer import Lease, run_transfer, transfer_lock
 
     with transfer_lock(batch_id) as acquired:
         if not acquired:
             return GLBatch.objects.get(pk=batch_id)
+        lease = Lease(batch_id)
         with transaction.atomic():
             batch = lock_batch(batch_id)
-            if batch.transfer_state == TransferState.DONE or batch.status == BatchStatus.DELETED:
+            startable = batch.transfer_state in (TransferState.QUEUED, TransferState.INTERRUPTED)
+            taken_over = batch.transfer_state == TransferState.RUNNING and (
+                batch.transfer_lease_until is None or batch.lease_expired()
+            )
+            if batch.status == BatchStatus.DELETED or not (startable or taken_over):
                 return batch
             batch.transfer_state = TransferState.RUNNING
             batch.transfer_started_at = timezone.now()
+            batch.transfer_finished_at = None
             batch.transfer_progress = 0
             batch.transfer_error = ""
+            batch.transfer_lease_holder = lease.holder
+            batch.transfer_lease_until = lease.until()
+            batch.transfer_attempts = min(batch.transfer_attempts + 1, 32767)
             batch.save(
                 update_fields=[
                     "transfer_state",
                     "transfer_started_at",
+                    "transfer_finished_at",
                     "transfer_progress",
                     "transfer_error",
+                    "transfer_lease_holder",
+                    "transfer_lease_until",
+                    "transfer_attempts",
                 ]
             )
         try:
-            run_transfer(
-                batch, progress=lambda percent: _set_progress(batch.pk, transfer_progress=percent)
-            )
+            with lease:
+                run_transfer(batch, progress=lease.progress)
         except Exception as error:
-            logger.exception("Transfer of GL batch %s failed", batch.batch_identifier)
-            message = f"{error}"[:2000] or type(error).__name__
-            with transaction.atomic():
-                batch = lock_batch(batch_id)
-                batch.transfer_state = TransferState.FAILED
-                batch.transfer_error = message
-                batch.transfer_finished_at = timezone.now()
-                batch.save(
-                    update_fields=["transfer_state", "transfer_error", "transfer_finished_at"]
-                )
-                audit_batch(
-                    actor=None, action="transfer_failed", batch=batch, changes={"error": message}
-                )
-            return batch
+            return _record_failure(batch_id, lease.holder, error)
         with transaction.atomic():
             batch = lock_batch(batch_id)
+            if not _holds_lease(batch, lease.holder):
+                return batch
             batch.transfer_state = TransferState.DONE
             batch.transfer_progress = 100
             batch.transfer_finished_at = timezone.now()
+            batch.transfer_lease_until = None
             batch.save(
-                update_fields=["transfer_state", "transfer_progress", "transfer_finished_at"]
+                update_fields=[
+                    "transfer_state",
+                    "transfer_progress",
+                    "transfer_finished_at",
+                    "transfer_lease_until",
+                ]
             )
             audit_batch(
                 actor=None,
@@ -668,3 +724,139 @@ def batch_transfer_run(*, batch_id: int) -> GLBatch:
                 changes={"method": batch.transfer_method},
             )
         return batch
+
+
+def _holds_lease(batch: GLBatch, holder: str) -> bool:
+    """Whether this run still holds the (locked) batch's lease: one that lost it (it
+    expired and another run or a person took the batch over) records nothing."""
+    if batch.transfer_state == TransferState.RUNNING and batch.transfer_lease_holder == holder:
+        return True
+    logger.warning(
+        "Transfer of GL batch %s lost its lease (now %s, held by %s); its outcome is not recorded",
+        batch.batch_identifier,
+        batch.transfer_state,
+        batch.transfer_lease_holder or "nobody",
+    )
+    return False
+
+
+def _record_failure(batch_id: int, holder: str, error: Exception) -> GLBatch:
+    """Keep a failed run's reason on the batch (in the product's words) and the detail in
+    the server log, under one reference. A run that lost its database connection
+    records the failure on a new one; if even that fails, the error is raised and the
+    batch becomes interrupted once its lease expires."""
+    reference = uuid.uuid4().hex[:8]
+    logger.error(
+        "Transfer of GL batch id %s failed (reference %s)",
+        batch_id,
+        reference,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+    message = transfer_error_text(error, reference)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                batch = lock_batch(batch_id)
+                if not _holds_lease(batch, holder):
+                    return batch
+                batch.transfer_state = TransferState.FAILED
+                batch.transfer_error = message
+                batch.transfer_finished_at = timezone.now()
+                batch.transfer_lease_until = None
+                batch.save(
+                    update_fields=[
+                        "transfer_state",
+                        "transfer_error",
+                        "transfer_finished_at",
+                        "transfer_lease_until",
+                    ]
+                )
+                audit_batch(
+                    actor=None,
+                    action="transfer_failed",
+                    batch=batch,
+                    changes={"error": message, "reference": reference},
+                )
+            return batch
+        except DatabaseError:
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+            connection.close()  # a dropped connection: the next statement opens a new one
+    raise AssertionError("unreachable")
+
+
+# --- the transfer sweep (periodic) -----------------------------------------------------
+
+
+def transfer_sweep() -> dict[str, int]:
+    """Run every few minutes by the beat, so that no transfer stays stuck:
+
+    - a running transfer whose lease expired is marked interrupted (its process died:
+      killed, or cut off from the database);
+    - an interrupted transfer of an open batch is queued again, up to
+      TRANSFER_AUTO_RETRIES automatic runs; after that it waits for Finance's Retry;
+    - a batch queued TRANSFER_REQUEUE_AFTER_SECONDS ago and still not started (a lost
+      message), or never handed to the queue (the broker was down), is handed over
+      again.
+
+    Each batch is taken under its lock and checked again, so two sweeps, or a sweep and
+    a person's retry, do not queue it twice; a duplicate message would find the batch's
+    transfer lock taken or the batch done anyway."""
+    now = timezone.now()
+    counts = {"interrupted": 0, "requeued": 0, "handed_over": 0}
+    for batch_id in GLBatch.objects.filter(
+        transfer_state=TransferState.RUNNING, transfer_lease_until__lt=now
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = lock_batch(batch_id)
+            if batch.lease_expired():
+                batch.transfer_state = TransferState.INTERRUPTED
+                batch.save(update_fields=["transfer_state"])
+                audit_batch(
+                    actor=None,
+                    action="transfer_interrupted",
+                    batch=batch,
+                    changes={
+                        "holder": batch.transfer_lease_holder,
+                        "lease_until": batch.transfer_lease_until.isoformat(),
+                        "progress": batch.transfer_progress,
+                    },
+                )
+                counts["interrupted"] += 1
+    for batch_id in GLBatch.objects.filter(
+        transfer_state=TransferState.INTERRUPTED,
+        status=BatchStatus.OPEN,
+        transfer_attempts__lte=settings.TRANSFER_AUTO_RETRIES,
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = lock_batch(batch_id)
+            if batch.transfer_state == TransferState.INTERRUPTED and batch.is_open():
+                _requeue(
+                    batch,
+                    actor=None,
+                    action="transfer_requeued",
+                    changes={"state": "interrupted", "attempts": batch.transfer_attempts},
+                )
+                counts["requeued"] += 1
+    stale = now - timedelta(seconds=settings.TRANSFER_REQUEUE_AFTER_SECONDS)
+    for batch_id in (
+        GLBatch.objects.filter(
+            Q(transfer_queued_at__isnull=True) | Q(transfer_queued_at__lt=stale),
+            transfer_state=TransferState.QUEUED,
+        )
+        .exclude(status=BatchStatus.DELETED)
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            batch = lock_batch(batch_id)
+            queued_at = batch.transfer_queued_at
+            if batch.transfer_state == TransferState.QUEUED and (
+                queued_at is None or queued_at < stale
+            ):
+                batch.transfer_queued_at = timezone.now()
+                batch.save(update_fields=["transfer_queued_at"])
+                _queue_transfer(batch)
+                counts["handed_over"] += 1
+    if any(counts.values()):
+        logger.info("Transfer sweep: %s", counts)
+    return counts

@@ -1,11 +1,38 @@
 """Celery tasks: an interface like any other. A task receives ids, re-fetches and
 calls one service."""
 
+import logging
+
 from celery import shared_task
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from accounting import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="accounting.batch_transfer", acks_late=True, reject_on_worker_lost=True)
 def batch_transfer(batch_id: int) -> str:
     return services.batch_transfer_run(batch_id=batch_id).transfer_state
+
+
+@shared_task(name="accounting.transfer_sweep", acks_late=False, ignore_result=True)
+def transfer_sweep() -> dict[str, int]:
+    """Run by the beat: marks interrupted transfers and queues them again, and hands
+    long-queued batches to the queue again."""
+    return services.transfer_sweep()
+
+
+def queue_batch_transfer(batch_id: int) -> bool:
+    """Hand a batch's transfer to the queue; False when the broker cannot be reached.
+    The batch stays queued, and the sweep hands it over once the broker is back."""
+    try:
+        batch_transfer.delay(batch_id)
+    except (BrokerUnavailable, ConnectionError, TimeoutError):
+        logger.exception(
+            "The task queue is unreachable; GL batch id %s stays queued until the transfer "
+            "sweep hands it over",
+            batch_id,
+        )
+        return False
+    return True

@@ -2,13 +2,18 @@
 through a connector, and one transfer-log row per record sent."""
 
 import logging
+import os
+import socket
 import tempfile
-import time
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -18,7 +23,13 @@ from accounting import selectors
 from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
 from accounting.gl import AccountBook, Posting, fewer_collections
-from accounting.models import AccountingSetup, GLBatch, TransferLog, TransferMethod
+from accounting.models import (
+    AccountingSetup,
+    GLBatch,
+    TransferLog,
+    TransferMethod,
+    TransferState,
+)
 from accounting.postables import batched_rows, kinds
 
 logger = logging.getLogger(__name__)
@@ -224,22 +235,94 @@ def _chunks(postings: Iterator[Posting], size: int) -> Iterator[list[Posting]]:
 
 
 class _Progress:
-    """Reports the percentage done when it changes, at most every REPORT_EVERY seconds:
-    the batch page polls once a second, and each report is a write to the batch."""
-
-    REPORT_EVERY = 0.5
+    """Reports the percentage of records written after each chunk the exporter (or the
+    connector) has taken in: one small write per chunk of CHUNK records (it also renews
+    the transfer's lease), never per record. Not throttled by time: a report left out
+    while the chunks ran fast stayed on the page until the next one, chunks behind."""
 
     def __init__(self, total: int, report: Callable[[int], None]) -> None:
-        self.total, self.done, self.report, self.last = max(total, 1), 0, report, -1
-        self.next_report = 0.0
+        self.total, self.done, self.report = max(total, 1), 0, report
 
     def advance(self, count: int) -> None:
         self.done += count
-        percent = min(99, self.done * 100 // self.total)
-        now = time.monotonic()
-        if percent != self.last and now >= self.next_report:
-            self.last, self.next_report = percent, now + self.REPORT_EVERY
-            self.report(percent)
+        self.report(min(99, self.done * 100 // self.total))
+
+
+class LeaseLost(Exception):
+    """The batch's lease went to another run (or to a person's step) while this run
+    worked: it must stop and record nothing."""
+
+
+class Lease:
+    """A running transfer's claim on its batch: `transfer_lease_holder` names this
+    process, `transfer_lease_until` says until when it counts. The run renews it with
+    each progress report, and a thread of its own renews it every third of its length,
+    so that a long chunk (a slow package) does not let it lapse. A process that dies
+    stops renewing it: once it has expired, the batch is interrupted, which Finance can
+    retry and the transfer sweep queues again.
+
+    Inside a transaction (a caller's, a test's), only the progress reports renew it: a
+    thread's connection would wait on the caller's lock of the batch."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.seconds = settings.TRANSFER_LEASE_SECONDS
+        self.holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def until(self):
+        return timezone.now() + timedelta(seconds=self.seconds)
+
+    def _renew(self, **fields) -> bool:
+        return bool(
+            GLBatch.objects.filter(
+                pk=self.batch_id,
+                transfer_state=TransferState.RUNNING,
+                transfer_lease_holder=self.holder,
+            ).update(transfer_lease_until=self.until(), **fields)
+        )
+
+    def progress(self, percent: int) -> None:
+        """Store the percentage done and renew the lease; raises LeaseLost when the
+        lease is no longer this run's. Committed without waiting for the disk: a lost
+        report costs nothing but a stale percentage."""
+        if self.lost:
+            raise LeaseLost(f"GL batch id {self.batch_id}: lease lost")
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+            if not self._renew(transfer_progress=percent):
+                self.lost = True
+                raise LeaseLost(f"GL batch id {self.batch_id}: lease lost")
+
+    def _keep_renewed(self) -> None:
+        try:
+            while not self._stop.wait(max(self.seconds / 3, 0.2)):
+                if not self._renew():
+                    self.lost = True
+                    return
+        except Exception:
+            # The run goes on; if it cannot renew its lease either, the batch becomes
+            # interrupted and is taken up again.
+            logger.exception("Could not renew the lease of GL batch id %s", self.batch_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> "Lease":
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._thread = threading.Thread(
+                target=self._keep_renewed, name="transfer-lease", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *error) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def run_transfer(batch: GLBatch, progress: Callable[[int], None]) -> None:
@@ -266,6 +349,7 @@ def _write_file(
             tracker.advance(len(chunk))
 
     name = f"batches/{batch.pk}/{batch.batch_identifier}.{exporter.extension}"
+    _clear_unfinished_log(batch)
     with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
         try:
             with _LogWriter(batch, chunks=-(-tracker.total // CHUNK)) as log:
@@ -286,6 +370,18 @@ def _write_file(
             name, File(handle.buffer if hasattr(handle, "buffer") else handle)
         )
     GLBatch.objects.filter(pk=batch.pk).update(file=stored)
+
+
+def _clear_unfinished_log(batch: GLBatch) -> None:
+    """A file transfer's log rows are stored chunk by chunk, a chunk behind the export,
+    and committed as they go (in a thread of their own: that overlap is much of the
+    transfer's speed), but the records reach the package only with the file, stored at
+    the end. So they count as sent only once the batch's transfer is done (the
+    selectors of what was sent read only those), and rows an earlier run of an
+    unfinished transfer left (killed, or cut off from the database before it could
+    clean up) are cleared here, before this run writes the whole file again."""
+    if batch.transfer_method == TransferMethod.FILE or batch.is_rerecord:
+        TransferLog.objects.filter(batch=batch).delete()
 
 
 def _send_direct(

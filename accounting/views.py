@@ -156,7 +156,13 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
                 messages.success(
                     request,
                     f"GL batch {batch.batch_identifier} created; its transfer "
-                    f"({batch.get_transfer_method_display().lower()}) is under way.",
+                    f"({batch.get_transfer_method_display().lower()}) "
+                    + (
+                        "is under way."
+                        if batch.transfer_queued_at
+                        else "is queued: the task queue cannot be reached right now, and "
+                        "the transfer starts by itself when it is back."
+                    ),
                 )
                 return redirect("accounting:batch_detail", batch.pk)
     else:
@@ -316,7 +322,7 @@ def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest):
 def _transfer_context(batch: GLBatch) -> dict[str, Any]:
     return {
         "batch": batch,
-        "polling": batch.transfer_state in (TransferState.QUEUED, TransferState.RUNNING),
+        "polling": batch.current_transfer_state in (TransferState.QUEUED, TransferState.RUNNING),
         "progress_url": reverse("accounting:batch_progress", args=[batch.pk]),
         "file_url": reverse("accounting:batch_file", args=[batch.pk]) if batch.file else "",
     }
@@ -630,7 +636,7 @@ def more_actions(
         unbatch["reason"] = (
             f"Batch {batch.batch_identifier} is {batch.get_status_display().lower()}."
         )
-    elif batch.transfer_state == TransferState.RUNNING:
+    elif batch.is_transferring():
         unbatch["reason"] = f"Batch {batch.batch_identifier} is being transferred."
     elif not may:
         unbatch["reason"] = "Your role does not allow it."

@@ -150,12 +150,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "3600"))
 CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "3300"))
+# A running transfer holds a lease on its batch for TRANSFER_LEASE_SECONDS, renewed at
+# every chunk and every third of the lease; once it has expired the transfer is
+# interrupted. Every TRANSFER_SWEEP_SECONDS the beat's sweep marks such transfers,
+# queues them again (up to TRANSFER_AUTO_RETRIES times, then Finance retries), and
+# hands a batch queued TRANSFER_REQUEUE_AFTER_SECONDS ago (a lost message) or never
+# handed over (broker down at the time) to the queue again. A killed worker's transfer
+# is back within lease + sweep (3 minutes by default), whatever the broker does.
+TRANSFER_LEASE_SECONDS = int(os.environ.get("TRANSFER_LEASE_SECONDS", "120"))
+TRANSFER_SWEEP_SECONDS = float(os.environ.get("TRANSFER_SWEEP_SECONDS", "60"))
+TRANSFER_REQUEUE_AFTER_SECONDS = int(os.environ.get("TRANSFER_REQUEUE_AFTER_SECONDS", "300"))
+TRANSFER_AUTO_RETRIES = int(os.environ.get("TRANSFER_AUTO_RETRIES", "3"))
+CELERY_BEAT_SCHEDULE = {
+    "transfer-sweep": {
+        "task": "accounting.transfer_sweep",
+        "schedule": TRANSFER_SWEEP_SECONDS,
+        "options": {"expires": TRANSFER_SWEEP_SECONDS},
+    },
+}
 # Redis: a task a lost worker had taken is delivered again once this many seconds have
-# passed, at the next sweep for such tasks (every CELERY_RESTORE_INTERVAL seconds).
+# passed, at the next sweep for such tasks (every CELERY_RESTORE_INTERVAL seconds). The
+# transfer sweep does not wait for it (nor for the lock kombu takes to restore them): a
+# redelivered duplicate finds the batch's transfer lock taken or the batch done.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(
-        os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(CELERY_TASK_TIME_LIMIT + 60))
-    ),
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600")),
     "unacked_restore_interval": int(os.environ.get("CELERY_RESTORE_INTERVAL", "60")),
     "unacked_restore_throttle": 1,
 }

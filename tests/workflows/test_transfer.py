@@ -4,19 +4,24 @@ worker tests run it on a real worker), and set-based batch work."""
 import csv
 import gc
 import io
+import re
+import traceback
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
+from accounting import selectors, tasks, transfer
 from accounting import services as accounting
-from accounting import tasks, transfer
 from accounting.exporters import ExportError
 from accounting.gl import AccountBook
-from accounting.models import TransferLog, TransferState
+from accounting.models import AuditEvent, GLBatch, TransferLog, TransferState
 from accounting.postables import get_kind
-from tests.helpers import send
+from tests.helpers import refused, send
 
 
 def read_csv(batch):
@@ -135,7 +140,8 @@ def test_a_rerun_that_finds_part_of_the_batch_logged_logs_the_rest_once(
     assert sorted((log.record_type, log.record_id) for log in logs) == sorted(
         [("invoice", first.pk), ("invoice", second.pk), ("expense", expense.pk)]
     )
-    assert logs.get(record_type="invoice", record_id=first.pk).pk == kept.pk
+    # A file transfer writes the whole file again, and logs it anew with it.
+    assert kept.pk not in {log.pk for log in logs}
     assert all(isinstance(log.gl_lines, list) and log.gl_lines for log in logs)
     references = [row["reference"] for row in read_csv(batch)]
     assert references.count(f"Invoice {first.number}") == 3  # receivable, income, tax
@@ -243,3 +249,228 @@ def test_an_export_that_fails_part_way_leaves_no_log_rows(monkeypatch, finance, 
     assert not TransferLog.objects.filter(batch=batch).exists()
     # The cycle collector's pace, slowed while the transfer ran, is the process's again.
     assert gc.get_threshold() == threshold
+
+
+# --- what users read of a failure, progress, the lease, the sweep ----------------------
+
+
+def test_an_unexpected_error_reaches_users_as_a_sentence_and_the_log_keeps_the_detail(
+    monkeypatch, settings, client, caplog, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    secret = f"{settings.MEDIA_ROOT}/batches/7/payroll-secret.csv"
+
+    class BrokenDisk:
+        extension = "csv"
+
+        def write(self, postings, out, **options):
+            raise PermissionError(13, "Permission denied", secret)
+
+    monkeypatch.setattr(transfer, "get_exporter", lambda format: BrokenDisk())
+    invoice = make_invoice()
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = accounting.batch_create(
+            actor=finance, items=[{"type": "invoice", "id": invoice.pk}]
+        )
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.FAILED
+    assert secret not in batch.transfer_error and "Permission" not in batch.transfer_error
+    reference = re.search(
+        r"^The transfer stopped on an unexpected error \(reference (\w+)\); the details are in "
+        r"the server log\. Retry it, or ask your administrator\.$",
+        batch.transfer_error,
+    ).group(1)
+    logged = [r for r in caplog.records if reference in r.getMessage()]
+    assert logged and secret in "".join(traceback.format_exception(*logged[0].exc_info))
+
+    client.force_login(finance)
+    shown = client.get(f"/api/v1/accounting/batches/{batch.pk}/").json()
+    assert shown["transfer"]["state"] == "failed"
+    assert shown["transfer"]["error"] == batch.transfer_error
+    page = client.get(reverse("accounting:batch_detail", args=[batch.pk])).content.decode()
+    assert f"reference {reference}" in page
+    assert secret not in page and str(settings.MEDIA_ROOT) not in page
+
+
+def test_a_refusal_written_for_users_is_kept_as_it_is(
+    monkeypatch, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    class Refusing:
+        extension = "csv"
+
+        def write(self, postings, out, **options):
+            raise ExportError("The package refuses a record without a GL account.")
+
+    monkeypatch.setattr(transfer, "get_exporter", lambda format: Refusing())
+    invoice = make_invoice()
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = accounting.batch_create(
+            actor=finance, items=[{"type": "invoice", "id": invoice.pk}]
+        )
+    batch.refresh_from_db()
+    assert batch.transfer_error == "The package refuses a record without a GL account."
+
+
+def test_progress_follows_the_records_written(
+    monkeypatch, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    """At every chunk the exporter begins, the batch shows the share of records it has
+    written already: not a percentage left behind by a report skipped for time."""
+    monkeypatch.setattr(transfer, "CHUNK", 2)
+    exporter = transfer.get_exporter("gl_journal_csv")
+    seen: list[tuple[int, int]] = []
+
+    class Watching:
+        extension = "csv"
+
+        def write(self, postings, out, **options):
+            def watched():
+                for written, posting in enumerate(postings):
+                    if written and written % 2 == 0:
+                        shown = GLBatch.objects.values_list("transfer_progress", flat=True)
+                        seen.append((written, shown.get(pk=batch_id)))
+                    yield posting
+
+            return exporter.write(watched(), out, **options)
+
+    monkeypatch.setattr(transfer, "get_exporter", lambda format: Watching())
+    invoices = [make_invoice() for _ in range(10)]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = accounting.batch_create(
+            actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+        )
+    batch_id = batch.pk
+    for callback in callbacks:
+        callback()
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.DONE and batch.transfer_progress == 100
+    assert seen == [(written, written * 10) for written in (2, 4, 6, 8)]
+
+
+def _interrupt(batch, *, seconds_ago=5, holder="web-1:4242:gone"):
+    """What a process that died mid-transfer leaves: running, its lease run out."""
+    GLBatch.objects.filter(pk=batch.pk).update(
+        transfer_state=TransferState.RUNNING,
+        transfer_lease_holder=holder,
+        transfer_lease_until=timezone.now() - timedelta(seconds=seconds_ago),
+        transfer_progress=40,
+    )
+
+
+def _queued_batch(finance, invoices):
+    """A batch whose transfer was queued but not run."""
+    return accounting.batch_create(
+        actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+    )
+
+
+def test_a_transfer_whose_lease_expired_shows_interrupted_and_finance_can_retry_it(
+    client, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice()
+    batch = _queued_batch(finance, [invoice])
+    _interrupt(batch)
+    client.force_login(finance)
+
+    shown = client.get(f"/api/v1/accounting/batches/{batch.pk}/").json()
+    assert shown["transfer"]["state"] == "interrupted"
+    listed = client.get("/api/v1/accounting/batches/", {"transfer_state": "interrupted"}).json()
+    assert [row["id"] for row in listed["results"]] == [batch.pk]
+    running = client.get("/api/v1/accounting/batches/", {"transfer_state": "running"}).json()
+    assert running["results"] == []
+    page = client.get(reverse("accounting:batch_detail", args=[batch.pk])).content.decode()
+    assert "Interrupted" in page and "Retry the transfer" in page
+    listing = client.get(reverse("accounting:batch_list")).content.decode()
+    assert "Interrupted" in listing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        accounting.batch_retry(actor=finance, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.DONE
+    assert TransferLog.objects.filter(batch=batch).count() == 1
+    assert batch.transfer_lease_until is None
+
+
+def test_an_interrupted_transfer_locks_nothing_but_a_live_one_does(finance, make_invoice):
+    first, second = make_invoice(), make_invoice()
+    batch = _queued_batch(finance, [first, second])
+    GLBatch.objects.filter(pk=batch.pk).update(
+        transfer_state=TransferState.RUNNING,
+        transfer_lease_holder="worker-1:77:alive",
+        transfer_lease_until=timezone.now() + timedelta(minutes=2),
+    )
+    with refused("batch_not_open"):
+        accounting.record_unbatch(actor=finance, record_type="invoice", record_id=first.pk)
+    with refused("batch_not_open"):
+        accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    with refused("invalid_transition"):
+        accounting.batch_retry(actor=finance, batch_id=batch.pk)
+
+    _interrupt(batch)
+    accounting.record_unbatch(actor=finance, record_type="invoice", record_id=first.pk)
+    accounting.record_rebatch(actor=finance, record_type="invoice", record_id=first.pk)
+    deleted = accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    assert deleted.status == "deleted"
+
+
+def test_the_sweep_takes_up_interrupted_and_long_queued_transfers_only(
+    settings, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    settings.TRANSFER_REQUEUE_AFTER_SECONDS = 300
+    settings.TRANSFER_AUTO_RETRIES = 3
+    interrupted = _queued_batch(finance, [make_invoice()])
+    _interrupt(interrupted)
+    lost = _queued_batch(finance, [make_invoice()])  # its message never reached a worker
+    GLBatch.objects.filter(pk=lost.pk).update(
+        transfer_queued_at=timezone.now() - timedelta(minutes=6)
+    )
+    never_handed = _queued_batch(finance, [make_invoice()])  # the broker was down
+    GLBatch.objects.filter(pk=never_handed.pk).update(transfer_queued_at=None)
+    alive = _queued_batch(finance, [make_invoice()])
+    GLBatch.objects.filter(pk=alive.pk).update(
+        transfer_state=TransferState.RUNNING,
+        transfer_lease_holder="worker-1:77:alive",
+        transfer_lease_until=timezone.now() + timedelta(minutes=2),
+    )
+    waiting = _queued_batch(finance, [make_invoice()])  # queued a moment ago
+    given_up = _queued_batch(finance, [make_invoice()])  # interrupted run after run
+    _interrupt(given_up)
+    GLBatch.objects.filter(pk=given_up.pk).update(transfer_attempts=4)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = accounting.transfer_sweep()
+
+    assert counts == {"interrupted": 2, "requeued": 1, "handed_over": 2}
+    state = dict(GLBatch.objects.values_list("pk", "transfer_state"))
+    assert state[interrupted.pk] == state[lost.pk] == state[never_handed.pk] == "done"
+    assert state[alive.pk] == "running"
+    assert state[waiting.pk] == "queued"
+    assert state[given_up.pk] == "interrupted"  # left to Finance's Retry
+    assert AuditEvent.objects.filter(batch=interrupted, action="transfer_interrupted").exists()
+    assert AuditEvent.objects.filter(batch=interrupted, action="transfer_requeued").exists()
+
+
+def test_log_rows_of_an_unfinished_file_transfer_do_not_count_as_sent(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    """A file transfer stopped after storing log rows but before storing its file (cut
+    off from the database, killed): nothing reached the package, so the re-send guard
+    and a deleted batch's split must not believe those records were sent."""
+    invoice = make_invoice()
+    batch = send(
+        django_capture_on_commit_callbacks, finance, [{"type": "invoice", "id": invoice.pk}]
+    )
+    # As if it failed before the end without clearing its rows: rows, and no file.
+    GLBatch.objects.filter(pk=batch.pk).update(file="", transfer_state=TransferState.FAILED)
+    assert TransferLog.objects.filter(batch=batch).exists()
+    assert selectors.live_sends("invoice", [invoice.pk]) == {}
+
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    split = selectors.deleted_batch_changes(GLBatch.objects.get(pk=batch.pk))
+    assert [item["id"] for item in split["not_sent"]] == [invoice.pk]
+    assert split["unchanged"] == []
+    # Sent in a new batch, nothing asks to confirm a re-send: it never went out.
+    again = send(
+        django_capture_on_commit_callbacks, finance, [{"type": "invoice", "id": invoice.pk}]
+    )
+    sends = selectors.live_sends("invoice", [invoice.pk])[invoice.pk]
+    assert [sent["batch_id"] for sent in sends] == [again.pk]
