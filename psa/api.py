@@ -197,7 +197,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         fields = flatten_errors(exc.detail)
         response.data = error_body("validation_error", _validation_detail(fields), fields=fields)
         return response
-    code = _CODES_BY_STATUS.get(response.status_code) or _default_code(exc)
+    # An exception may name its own code (an expired token's 401 is `token_expired`).
+    code = (
+        getattr(exc, "error_code", None)
+        or _CODES_BY_STATUS.get(response.status_code)
+        or _default_code(exc)
+    )
     detail = getattr(exc, "detail", None)
     if isinstance(detail, list | dict):
         detail = "; ".join(" ".join(m) for m in flatten_errors(detail).values())

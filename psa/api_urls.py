@@ -8,7 +8,7 @@ from accounting import api as accounting_api
 from expenses import api as expenses_api
 from invoicing import api as invoicing_api
 from procurement import api as procurement_api
-from psa import company_api
+from psa import auth_api, company_api
 from psa.api import not_found_view
 
 app_name = "api"
@@ -31,7 +31,9 @@ router.register(
 )
 
 version_1 = [
-    path("auth/token/", company_api.TokenView.as_view(), name="token"),
+    path("auth/token/", auth_api.TokenView.as_view(), name="token"),
+    path("auth/token/revoke/", auth_api.TokenRevokeView.as_view(), name="token-revoke"),
+    path("auth/tokens/", auth_api.TokenListView.as_view(), name="tokens"),
     path("accounting/setup/", accounting_api.SetupView.as_view(), name="setup"),
     path("accounting/setup/audit/", accounting_api.SetupAuditView.as_view(), name="setup-audit"),
     path(

@@ -20,3 +20,6 @@ class PsaConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_plan_cursors_for_every_row, dispatch_uid="psa-cursor-plans")
+        from psa.tokens import connect_signals
+
+        connect_signals()

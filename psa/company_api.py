@@ -1,19 +1,10 @@
-"""Companies (clients and vendors) and API tokens over HTTP (api.md, "Conventions" and
-"Reference data")."""
+"""Companies (clients and vendors) over HTTP (api.md, "Reference data")."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from psa.api import ErrorSerializer, ReferenceDataMixin, error_responses, reference_schema
+from psa.api import ReferenceDataMixin, reference_schema
 from psa.models import Company
 
 
@@ -43,33 +34,3 @@ class CompanyViewSet(ReferenceDataMixin, GenericViewSet):
         "retrieve": ("psa.view_company",),
         "create": ("psa.add_company",),
     }
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField()
-
-
-class TokenView(APIView):
-    """Exchange a username and password for the caller's API token."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "token"
-
-    @extend_schema(
-        summary="Get the API token of a user",
-        description='Send it as `Authorization: Token <token>`. Throttled ("token" rate).',
-        request=AuthTokenSerializer,
-        responses={
-            200: TokenSerializer,
-            400: error_responses(validation=True)[400],
-            429: OpenApiResponse(ErrorSerializer, description="throttled: too many attempts."),
-        },
-        auth=[],
-    )
-    def post(self, request: Request) -> Response:
-        serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})

@@ -25,3 +25,7 @@ class DocumentCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"
+
+
+# API tokens live with their services in psa.tokens; imported here so Django finds them.
+from psa.tokens import ApiToken  # noqa: E402, F401

@@ -6,6 +6,7 @@ SECRET_KEY, DEBUG=false and ALLOWED_HOSTS.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -43,11 +44,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "psa",
     "accounting",
     "invoicing",
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a sign-in refused for a lockout into its page or API answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "psa.urls"
@@ -99,6 +102,36 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (django-axes, its state in the database so every web process sees it):
+# AXES_FAILURE_LIMIT wrong passwords for one username from one client address lock that
+# combination out for AXES_COOLOFF minutes (counted from the last attempt). Locking the
+# combination, not the username alone, keeps an attacker from locking a user out
+# everywhere; not the address alone, so that a shared office address is not locked out
+# by one person's typos. The sign-in page, the admin's and POST /api/v1/auth/token/ all
+# count. An administrator clears a lockout with `manage.py axes_reset_username NAME` or
+# by deleting the row under Axes > Access attempts in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "psa.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "psa.lockout.client_ip"
+AXES_VERBOSE = False
+# Client addresses: REMOTE_ADDR, unless the server runs behind TRUSTED_PROXY_COUNT
+# reverse proxies that each append to X-Forwarded-For (and set X-Forwarded-Proto); only
+# then are those headers believed.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# API tokens expire this long after they are issued (30 days, the default lifetime of a
+# GitHub token: an unattended integration signs in again once a month at most, and a
+# leaked token is worthless after a month); a password change or deactivation revokes
+# a user's tokens at once.
+TOKEN_LIFETIME = timedelta(hours=float(os.environ.get("TOKEN_LIFETIME_HOURS", str(24 * 30))))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -126,7 +159,8 @@ STORAGES = {
 # Security: strict when DEBUG is off, so that `manage.py check --deploy` passes.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
@@ -189,7 +223,7 @@ LOGGING = {
 # REST API (api.md): token and session auth, one error shape, paginated lists.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "psa.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -200,7 +234,6 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "psa.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("TOKEN_THROTTLE_RATE", "20/min")},
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # JSON in and out (api.md); the interactive docs are at /api/docs/.

@@ -13,10 +13,10 @@ from django.test import Client
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounting.models import TransferState
+from psa.tokens import token_issue
 from tests.helpers import PASSWORD
 
 SCHEMA_URI = "urn:psa-api-schema"
@@ -124,8 +124,7 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    # The token endpoint's throttle counts in the cache; each test starts afresh.
+def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
@@ -140,8 +139,8 @@ def api(schema_checker, db):
         client = CheckedClient()
         client.checker = schema_checker
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, key = token_issue(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return make
