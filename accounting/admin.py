@@ -54,26 +54,36 @@ class AccountingSetupForm(forms.ModelForm):
             "direct_transfer": "Clearing Direct Transfer clears the package's customised "
             "options, as in the vendor product; they are kept, and the Restore options "
             "button puts them back.",
-            "options": "The package's customised options (JSON).",
+            "options": "The package's customised options (JSON), for example "
+            '{"ledger_path": "books/main.beancount"} for beancount: the ledger\'s name '
+            "inside the ledger folder the server's operator set (LEDGER_ROOT).",
         }
 
     def clean(self):
+        """The setup services' own checks, as field errors of this form."""
         cleaned = super().clean()
-        if cleaned.get("direct_transfer"):
-            from accounting.connectors import get_connector
-
-            package = cleaned.get("package")
-            try:
-                connector = get_connector(package, cleaned.get("options") or {})
-            except ApplicationError as error:
-                self.add_error("options", error.message)
-            else:
-                if package and connector is None:
-                    self.add_error(
-                        "direct_transfer",
-                        "This package has no direct transfer; clear Direct Transfer or choose "
-                        "a package that has one.",
-                    )
+        if any(name in self.errors for name in self.Meta.fields):
+            return cleaned
+        direct_transfer = bool(cleaned.get("direct_transfer"))
+        options = cleaned.get("options")
+        if options is None:
+            options = {}
+        clearing = not direct_transfer and self.initial.get("direct_transfer")
+        if clearing and "options" not in self.changed_data:
+            options = {}  # clearing Direct Transfer sets them aside, unchecked
+        errors = setup_services.setup_errors(
+            package=cleaned.get("package"),
+            export_format=cleaned.get("export_format"),
+            direct_transfer=direct_transfer,
+            options=options,
+        )
+        for field, texts in errors.items():
+            name, _, option = field.partition(".")
+            for text in texts:
+                if name in self.fields:
+                    self.add_error(name, f"{option}: {text}" if option else text)
+                else:
+                    self.add_error(None, text)
         return cleaned
 
 

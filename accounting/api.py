@@ -259,14 +259,29 @@ class TaxCodeViewSet(ReferenceDataMixin, GenericViewSet):
 # --- the accounting package setup --------------------------------------------------------
 
 
+class HeldOptionsField(serializers.DictField):
+    """Options as the setup row holds them. A row saved before options were checked may
+    hold something other than an object: it reads as {} (a transfer names the problem,
+    and setting options replaces it)."""
+
+    def to_representation(self, value):
+        return super().to_representation(value if isinstance(value, dict) else {})
+
+
+OPTIONS_HELP = (
+    "The options of the package's direct transfer and of the export format, each "
+    "declared with its type (accounting/setup_options.py); others are refused. beancount: "
+    "`ledger_path`, the ledger's name inside the server's ledger folder (LEDGER_ROOT), "
+    "for example `books/main.beancount`, and `currency`."
+)
+
+
 class SetupSerializer(serializers.Serializer):
     package = serializers.ChoiceField(choices=Package.choices)
     direct_transfer = serializers.BooleanField()
     export_format = serializers.ChoiceField(choices=ExportFormat.choices)
-    options = serializers.DictField(
-        help_text="The package's options; the beancount connector reads `ledger_path`."
-    )
-    saved_options = serializers.DictField(
+    options = HeldOptionsField(help_text=OPTIONS_HELP)
+    saved_options = HeldOptionsField(
         help_text="The options clearing Direct Transfer saved; restore-options puts them back."
     )
     default_accounts = serializers.SerializerMethodField()
@@ -290,7 +305,11 @@ class SetupUpdateSerializer(serializers.Serializer):
         help_text="Clearing it saves the options into saved_options and clears them.",
     )
     export_format = serializers.ChoiceField(choices=ExportFormat.choices, required=False)
-    options = serializers.DictField(required=False, validators=[reject_nul_characters])
+    options = serializers.DictField(
+        required=False,
+        validators=[reject_nul_characters],
+        help_text=OPTIONS_HELP + " An error names the option: `options.<name>`.",
+    )
     default_accounts = serializers.DictField(
         child=serializers.PrimaryKeyRelatedField(queryset=GLAccount.objects.all(), allow_null=True),
         required=False,
@@ -347,8 +366,13 @@ class SetupRestoreOptionsView(SingleResourceView):
 
     @extend_schema(
         summary="Restore the options that clearing Direct Transfer saved",
+        description="Refused (400, `options.<name>` fields) when the saved options no longer "
+        "fit the setup's package and export format, or their ledger left the ledger folder.",
         request=None,
-        responses={200: SetupSerializer, **error_responses(conflicts=["invalid_transition"])},
+        responses={
+            200: SetupSerializer,
+            **error_responses(validation=True, conflicts=["invalid_transition"]),
+        },
     )
     def post(self, request: Request) -> Response:
         setup = setup_services.accounting_setup_restore_options(actor=request.user)

@@ -4,6 +4,12 @@ audited.
 As in the vendor product, clearing Direct Transfer clears the package's customised
 options; unlike it, the options are kept in `saved_options` and one action restores
 them, so nobody has to note them down before making a one-off export file.
+
+Options are checked against what the chosen package and export format declare
+(`accounting.setup_options`), and a ledger name against the ledger folder on disk
+(`accounting.connectors.files`), whenever a change could make them wrong: setting them,
+changing the package, export format or Direct Transfer, restoring saved ones. Each
+problem is a field error keyed `options.<name>`, and nothing changes.
 """
 
 from typing import Any
@@ -13,6 +19,7 @@ from django.db import transaction
 
 from accounting import selectors
 from accounting.audit import audit_record
+from accounting.connectors import files, has_connector
 from accounting.models import (
     AccountingSetup,
     DefaultGLAccount,
@@ -21,6 +28,7 @@ from accounting.models import (
     GLAccountType,
     Package,
 )
+from accounting.setup_options import option_errors
 from psa.errors import ApplicationError, InvalidInput
 from psa.inputs import UNSET
 
@@ -67,9 +75,50 @@ def _check_choice(value: Any, choices: type, field: str, errors: dict[str, list[
         errors.setdefault(field, []).append(f"Choose one of: {', '.join(choices.values)}.")
 
 
-def _check_options(value: Any, errors: dict[str, list[str]]) -> None:
-    if not isinstance(value, dict):
-        errors.setdefault("options", []).append("Give the options as an object.")
+NO_DIRECT_TRANSFER = (
+    "This package has no direct transfer; clear Direct Transfer or choose a package that has one."
+)
+
+
+def setup_errors(
+    *, package: str, export_format: str, direct_transfer: bool, options: Any
+) -> dict[str, list[str]]:
+    """Field errors of a setup as it would be saved: Direct Transfer for a package
+    without a connector, options of the wrong type or not declared for the package and
+    export format, and a ledger name that leaves the ledger folder or names something
+    other than a file. Reads the disk; changes nothing."""
+    errors: dict[str, list[str]] = {}
+    if direct_transfer and not has_connector(package):
+        errors["direct_transfer"] = [NO_DIRECT_TRANSFER]
+    errors.update(
+        option_errors(
+            options, package=package, export_format=export_format, direct_transfer=direct_transfer
+        )
+    )
+    ledger = options.get("ledger_path") if isinstance(options, dict) else None
+    if ledger is not None and "options.ledger_path" not in errors:
+        try:
+            files.locate(ledger)
+        except files.LedgerFileError as error:
+            errors["options.ledger_path"] = [error.problem]
+    return errors
+
+
+def _refuse_errors(setup: AccountingSetup) -> None:
+    errors = setup_errors(
+        package=setup.package,
+        export_format=setup.export_format,
+        direct_transfer=setup.direct_transfer,
+        options=setup.options,
+    )
+    if "direct_transfer" in errors:
+        raise InvalidInput(
+            f"{setup.get_package_display()} has no direct transfer; clear Direct Transfer, "
+            "or choose a package that has one.",
+            fields=errors,
+        )
+    if errors:
+        raise InvalidInput("The setup has errors; correct the fields listed.", fields=errors)
 
 
 def _check_default_accounts(
@@ -117,8 +166,6 @@ def accounting_setup_update(
         _check_choice(export_format, ExportFormat, "export_format", errors)
     if direct_transfer is not UNSET and not isinstance(direct_transfer, bool):
         errors.setdefault("direct_transfer", []).append("Give true or false.")
-    if options is not UNSET:
-        _check_options(options, errors)
     accounts = (
         _check_default_accounts(default_accounts, errors) if default_accounts is not UNSET else {}
     )
@@ -138,8 +185,13 @@ def accounting_setup_update(
         setup.direct_transfer = direct_transfer
     if options is not UNSET:
         setup.options = options
-    if setup.direct_transfer:
-        _refuse_without_connector(setup)
+    if options is not UNSET or any(
+        before[name] != getattr(setup, name)
+        for name in ("package", "export_format", "direct_transfer")
+    ):
+        # Only a change that concerns the options checks them: an old row's options do
+        # not stop, say, setting a default account.
+        _refuse_errors(setup)
     setup.save()
     for account_type, account in accounts.items():
         if account is None:
@@ -152,17 +204,6 @@ def accounting_setup_update(
     if changes:
         _audit(actor, changes)
     return setup
-
-
-def _refuse_without_connector(setup: AccountingSetup) -> None:
-    from accounting.connectors import get_connector
-
-    if get_connector(setup.package, setup.options) is None:
-        raise InvalidInput(
-            f"{setup.get_package_display()} has no direct transfer; clear Direct Transfer, "
-            "or choose a package that has one.",
-            fields={"direct_transfer": ["Direct transfer is not available for this package."]},
-        )
 
 
 @transaction.atomic
@@ -178,6 +219,7 @@ def accounting_setup_restore_options(*, actor: AbstractBaseUser | None) -> Accou
     before = _state(setup)
     setup.options = setup.saved_options
     setup.saved_options = {}
+    _refuse_errors(setup)
     setup.save(update_fields=["options", "saved_options", "updated_at"])
     _audit(actor, _changes(before, _state(setup)))
     return setup

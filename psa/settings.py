@@ -147,6 +147,11 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
+# The one folder connectors may write in: setup names a ledger relative to it, and the
+# ledger (and its lock file) must resolve inside it. Ledgers larger than the limit are
+# refused before they are read.
+LEDGER_ROOT = Path(os.environ.get("LEDGER_ROOT", BASE_DIR / "var" / "ledgers"))
+LEDGER_MAX_BYTES = int(os.environ.get("LEDGER_MAX_BYTES", 512 * 1024 * 1024))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

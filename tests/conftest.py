@@ -182,3 +182,16 @@ def make_purchase_order(book, finance):
         return purchase_order, line
 
     return make
+
+
+# --- the folder ledgers live in ------------------------------------------------------------
+
+
+@pytest.fixture
+def ledger_root(tmp_path, settings):
+    """LEDGER_ROOT, an empty folder of its own for the test: setup names ledgers
+    relative to it. Its parent (`tmp_path`) stands for the rest of the server's disk."""
+    root = tmp_path / "ledgers"
+    root.mkdir()
+    settings.LEDGER_ROOT = root
+    return root

@@ -2,7 +2,8 @@
 remove what was pushed, by the record's identity.
 
 `get_connector(package, options)` answers the connector of a package, or None for a
-package that only takes export files.
+package that only takes export files. Connectors read and write only inside the ledger
+folder (`settings.LEDGER_ROOT`, see `accounting.connectors.files`).
 """
 
 from collections.abc import Iterable
@@ -14,7 +15,7 @@ from psa.errors import ApplicationError
 if TYPE_CHECKING:
     from accounting.gl import Posting
 
-__all__ = ["Connector", "SentRecord", "get_connector"]
+__all__ = ["Connector", "SentRecord", "get_connector", "has_connector"]
 
 
 @dataclass(frozen=True)
@@ -44,20 +45,29 @@ class Connector(Protocol):
         ...
 
 
-def get_connector(package: str, options: dict) -> Connector | None:
-    if package == "beancount":
-        from accounting.connectors.beancount import BeancountConnector
+def has_connector(package: str) -> bool:
+    """Whether the package takes direct transfers (its options are declared in
+    `accounting.setup_options.DIRECT_TRANSFER_OPTIONS`)."""
+    return package == "beancount"
 
-        ledger_path = (options or {}).get("ledger_path")
-        if not ledger_path:
-            raise ApplicationError(
-                "The beancount connector needs the ledger file's path: set ledger_path in "
-                "the accounting package setup's options.",
-                code="validation_error",
-                status_code=400,
-                extra={"fields": {"options": ["Set ledger_path."]}},
-            )
-        return BeancountConnector(
-            ledger_path=ledger_path, currency=(options or {}).get("currency") or "USD"
+
+def get_connector(package: str, options: dict) -> Connector | None:
+    """The package's connector, from the setup's options as they are held. Options it
+    cannot use raise an ApplicationError in the product's words (the ledger's disk is
+    checked only when the connector opens it)."""
+    if not has_connector(package):
+        return None
+    from accounting.connectors.beancount import BeancountConnector
+    from accounting.setup_options import direct_transfer_options
+
+    values = direct_transfer_options(package, options)
+    if not values["ledger_path"]:
+        raise ApplicationError(
+            "The beancount connector needs the ledger's name: set ledger_path in the "
+            "accounting package setup's options to a file inside the ledger folder, for "
+            "example books/main.beancount.",
+            code="validation_error",
+            status_code=400,
+            extra={"fields": {"options.ledger_path": ["Set ledger_path."]}},
         )
-    return None
+    return BeancountConnector(ledger_path=values["ledger_path"], currency=values["currency"])

@@ -1,4 +1,5 @@
-"""Direct transfer into a beancount ledger file (`options["ledger_path"]`).
+"""Direct transfer into a beancount ledger file (`options["ledger_path"]`, a name inside
+the ledger folder `settings.LEDGER_ROOT`; see `accounting.connectors.files`).
 
 What it writes
 - A missing ledger is created with `option "operating_currency" "USD"` (the currency
@@ -20,6 +21,10 @@ What it writes
   always finds its account open.
 
 Safety
+- Every send, find and remove locates the ledger inside the ledger folder again and
+  opens it without following symbolic links (`accounting.connectors.files`): a name that
+  leads out, a device, a pipe or a folder is refused before anything is read or
+  written, and a ledger larger than `LEDGER_MAX_BYTES` is not read.
 - Every send, find and remove holds an `fcntl` lock on `<ledger>.lock` (a sidecar file:
   the ledger itself is replaced on remove, and a lock on a replaced inode protects
   nothing), exclusive for writers, shared for readers, so two writers never interleave.
@@ -29,30 +34,33 @@ Safety
   `os.replace` it over the ledger. Everything else in the ledger (hand-written entries,
   comments) is kept as it was.
 - A ledger that does not parse is neither appended to nor rewritten: the error names the
-  line to fix.
+  ledger and the line to fix; the parser's own words, which quote the file, go to the
+  server log only.
 """
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from beancount.core.data import Open, Transaction
 from beancount.parser import parser as beancount_parser
 
-from accounting.connectors import SentRecord
+from accounting.connectors import SentRecord, files
 from accounting.exporters.base import clean_text, money
 from psa.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import GLLine, Posting
+
+logger = logging.getLogger(__name__)
 
 ROOTS = {
     "accounts_receivable": "Assets",
@@ -127,16 +135,36 @@ class _LedgerIndex:
 
 
 class BeancountConnector:
-    def __init__(self, *, ledger_path: str | os.PathLike, currency: str = "USD") -> None:
-        if not CURRENCY.match(currency):
+    def __init__(
+        self,
+        *,
+        ledger_path: str,
+        root: str | os.PathLike | None = None,
+        currency: str = "USD",
+    ) -> None:
+        """`ledger_path` names the ledger inside `root` (the ledger folder,
+        `settings.LEDGER_ROOT` when not given). Only the name's text is checked here;
+        the disk is checked each time the ledger is opened."""
+        if not isinstance(currency, str) or not CURRENCY.match(currency):
             raise ApplicationError(
-                f"'{currency}' is not a beancount currency; use a code such as USD.",
+                "The setup's currency is not a beancount currency; use a code such as USD.",
                 code="validation_error",
                 status_code=400,
+                extra={"fields": {"options.currency": ["Use a code such as USD."]}},
             )
-        self.path = Path(ledger_path)
+        problem = files.name_problem(ledger_path)
+        if problem:
+            raise files.LedgerFileError(
+                "The accounting package setup's ledger_path cannot be used: "
+                f"{problem} Set it in the setup, then retry.",
+                problem=problem,
+            )
+        self.name = ledger_path
+        self.root = root
         self.currency = currency
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        # While the lock is held: the ledger as located, and its folder's descriptor.
+        self._location: files.LedgerLocation | None = None
+        self._folder: int | None = None
         # The ledger's index as this connector last left it, with the file's state then.
         self._known: tuple[tuple[int, int, int] | None, _LedgerIndex] | None = None
 
@@ -150,8 +178,9 @@ class BeancountConnector:
         with self._locked(exclusive=True):
             index = self._current_index()
             self._known = None  # until this send is on disk
-            start = self._start_text()
-            with open(self.path, "a", encoding="utf-8", newline="\n") as ledger:
+            descriptor = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            start = self._start_text(descriptor)
+            with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as ledger:
                 try:
                     ledger.write(start)
                     for posting in postings:
@@ -189,8 +218,7 @@ class BeancountConnector:
             }
             if not doomed:
                 return 0
-            with open(self.path, encoding="utf-8", newline="") as ledger:
-                text = self._without_lines(ledger.read(), doomed)
+            text = self._without_lines(self._text(self._read() or b""), doomed)
             self._check_rewrite(text, expected_entries=len(entries) - len(doomed))
             self._replace(text)
             return len(doomed)
@@ -199,10 +227,10 @@ class BeancountConnector:
 
     def _file_state(self) -> tuple[int, int, int] | None:
         try:
-            stat = self.path.stat()
+            state = os.stat(self._file, dir_fd=self._folder, follow_symlinks=False)
         except FileNotFoundError:
             return None
-        return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        return (state.st_ino, state.st_size, state.st_mtime_ns)
 
     def _current_index(self) -> _LedgerIndex:
         """The ledger's index. A transfer sends chunk after chunk: the ledger is parsed
@@ -212,19 +240,58 @@ class BeancountConnector:
             return self._known[1]
         return self._index(self._parse())
 
+    @property
+    def _file(self) -> str:
+        assert self._location is not None, "the ledger is opened under its lock"
+        return self._location.file
+
+    def _open(self, flags: int) -> int | None:
+        return files.open_in_folder(self._folder, self._file, flags, name=self.name)
+
+    def _read(self) -> bytes | None:
+        """The ledger's bytes (None when it does not exist yet), within the size limit."""
+        descriptor = self._open(os.O_RDONLY)
+        if descriptor is None:
+            return None
+        try:
+            return files.read_limited(descriptor, name=self.name)
+        finally:
+            os.close(descriptor)
+
+    def _text(self, data: bytes) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ApplicationError(
+                f"The ledger {self.name} is not UTF-8 text (at byte {error.start}); save it "
+                "as UTF-8, then retry the transfer.",
+                code="ledger_invalid",
+            ) from None
+
     def _parse(self) -> list:
         """The ledger's entries, or none when it does not exist yet. Only parsing: the
         ledger's own balance errors (say, a hand-written entry) are the user's business,
         but text the parser cannot read must not be appended to or rewritten."""
-        if not self.path.exists():
+        data = self._read()
+        if data is None:
             return []
-        entries, errors, _ = beancount_parser.parse_file(str(self.path))
+        entries, errors, _ = beancount_parser.parse_string(
+            self._text(data), report_filename=self.name
+        )
         if errors:
             first = errors[0]
             line = (first.source or {}).get("lineno", "?")
+            # The parser quotes the file: its words are for the server's log only.
+            logger.warning(
+                "The beancount ledger %s does not parse: line %s: %s (%d errors)",
+                self.name,
+                line,
+                first.message,
+                len(errors),
+            )
             raise ApplicationError(
-                f"The beancount ledger {self.path} does not parse (line {line}: "
-                f"{first.message}). Fix the file, then transfer again.",
+                f"The ledger {self.name} does not parse at line {line}; fix that line in "
+                "the ledger, then retry the transfer.",
                 code="ledger_invalid",
             )
         return entries
@@ -259,15 +326,13 @@ class BeancountConnector:
 
     # Writing ------------------------------------------------------------------------
 
-    def _start_text(self) -> str:
+    def _start_text(self, descriptor: int) -> str:
         """The option line of a new ledger, or the line end an existing ledger lacks, so
         that our first line is never glued onto its last one."""
-        size = self.path.stat().st_size if self.path.exists() else 0
+        size = os.fstat(descriptor).st_size
         if size == 0:
             return f'option "operating_currency" {quoted(self.currency)}\n\n'
-        with open(self.path, "rb") as ledger:
-            ledger.seek(size - 1)
-            return "" if ledger.read(1) == b"\n" else "\n"
+        return "" if os.pread(descriptor, 1, size - 1) == b"\n" else "\n"
 
     def _append(self, ledger, index: _LedgerIndex, posting: "Posting", batch: str) -> str:
         header = posting.header
@@ -358,53 +423,60 @@ class BeancountConnector:
         entries, errors, _ = beancount_parser.parse_string(text)
         if errors or len(entries) != expected_entries:
             raise ApplicationError(
-                f"Removing from the beancount ledger {self.path} would damage it (an entry "
+                f"Removing from the ledger {self.name} would damage it (an entry "
                 "of this record is laid out in a way the connector does not expect); the "
                 "ledger was left as it was. Remove the transactions by hand.",
                 code="ledger_invalid",
             )
 
     def _replace(self, text: str) -> None:
-        mode = self.path.stat().st_mode & 0o7777
-        descriptor, temporary = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        """Write `text` to a temporary file beside the ledger and put it in the
+        ledger's place, all inside the ledger's folder descriptor."""
+        folder = self._folder
+        mode = os.stat(self._file, dir_fd=folder, follow_symlinks=False).st_mode & 0o7777
+        temporary = f".{self._file}.{secrets.token_hex(6)}.tmp"
+        descriptor = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=folder,
         )
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as out:
                 out.write(text)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, self.path)
+                os.fchmod(out.fileno(), mode)
+            os.replace(temporary, self._file, src_dir_fd=folder, dst_dir_fd=folder)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
+                os.unlink(temporary, dir_fd=folder)
             raise
         self._sync_directory()
 
     def _sync_directory(self) -> None:
         """Make a created or replaced ledger file's directory entry durable too."""
-        descriptor = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        os.fsync(self._folder)
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
-        if not self.path.parent.is_dir():
-            raise ApplicationError(
-                f"The folder of the beancount ledger {self.path} does not exist; check "
-                "ledger_path in the accounting package setup.",
-                code="validation_error",
-                status_code=400,
+        """Locate the ledger inside the ledger folder, open its folder, and hold the
+        lock file beside it; the ledger is opened only while this is held."""
+        location = files.locate(self.name, root=self.root)
+        with files.folder_descriptor(location) as folder:
+            lock = files.open_in_folder(
+                folder, location.lock_file, os.O_RDWR | os.O_CREAT, name=f"{self.name}.lock"
             )
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             try:
-                yield
+                fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+                self._location, self._folder = location, folder
+                try:
+                    yield
+                finally:
+                    self._location, self._folder = None, None
+                    fcntl.flock(lock, fcntl.LOCK_UN)
             finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+                os.close(lock)
 
     @staticmethod
     def _batch(batch_identifier: str) -> str:

@@ -41,6 +41,7 @@ from accounting.exporters.base import (
     split_control,
     us_date,
 )
+from accounting.setup_options import export_options
 
 if TYPE_CHECKING:
     from accounting.gl import GLLine, Posting
@@ -77,6 +78,7 @@ class IIFExporter:
         batch_identifier: str,
         options: dict,
     ) -> int:
+        options = export_options(self.format, options)
         expenses_as_journal = options.get("expenses_as") == "general_journal"
         out.write(_row(("!TRNS", *TRNS_FIELDS)))
         out.write(_row(("!SPL", *SPL_FIELDS)))

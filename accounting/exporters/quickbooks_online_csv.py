@@ -46,6 +46,7 @@ from accounting.exporters.base import (
     split_control,
     us_date,
 )
+from accounting.setup_options import export_options
 
 if TYPE_CHECKING:
     from datetime import date
@@ -87,6 +88,7 @@ class QuickBooksOnlineCSVExporter:
     content_type = "text/csv; charset=utf-8"
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
+        options = export_options(self.format, options)
         others = sum(n for kind, n in counts.items() if kind != "invoice")
         if (options.get("qbo_invoices_as") or JOURNAL) == INVOICE and others:
             return (
@@ -103,6 +105,7 @@ class QuickBooksOnlineCSVExporter:
         batch_identifier: str,
         options: dict,
     ) -> int:
+        options = export_options(self.format, options)
         layout = options.get("qbo_invoices_as") or JOURNAL
         if layout not in (JOURNAL, INVOICE):
             raise ExportError(

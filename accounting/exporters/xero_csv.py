@@ -44,6 +44,7 @@ from accounting.exporters.base import (
     split_control,
     us_date,
 )
+from accounting.setup_options import export_options
 
 if TYPE_CHECKING:
     from accounting.gl import Posting
@@ -117,6 +118,7 @@ class XeroCSVExporter:
         batch_identifier: str,
         options: dict,
     ) -> int:
+        options = export_options(self.format, options)
         date_text = us_date if options.get("xero_date_format") == "us" else day_first_date
         tax_type = clean_text(options.get("xero_tax_type") or "Tax Exempt")
         currency = clean_text(options.get("currency") or "")

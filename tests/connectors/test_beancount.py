@@ -67,24 +67,24 @@ def transactions(path: Path) -> list[Transaction]:
 
 
 @pytest.fixture
-def ledger(tmp_path) -> Path:
-    return tmp_path / "books" / "psa.beancount"
+def ledger(ledger_root) -> Path:
+    return ledger_root / "books" / "psa.beancount"
 
 
 @pytest.fixture
 def connector(ledger) -> BeancountConnector:
     ledger.parent.mkdir()
-    return get_connector("beancount", {"ledger_path": str(ledger)})
+    return get_connector("beancount", {"ledger_path": "books/psa.beancount"})
 
 
-def test_only_beancount_has_a_connector_and_it_needs_a_ledger_path(tmp_path):
+def test_only_beancount_has_a_connector_and_it_needs_a_ledger_path(ledger_root):
     for package in ("quickbooks_desktop", "quickbooks_online", "xero", "other"):
-        assert get_connector(package, {"ledger_path": str(tmp_path / "x")}) is None
+        assert get_connector(package, {"ledger_path": "x"}) is None
     with pytest.raises(ApplicationError, match="ledger_path") as error:
         get_connector("beancount", {})
     assert error.value.code == "validation_error"
     with pytest.raises(ApplicationError, match="currency"):
-        get_connector("beancount", {"ledger_path": str(tmp_path / "x"), "currency": "us$"})
+        get_connector("beancount", {"ledger_path": "x", "currency": "us$"})
 
 
 def test_send_creates_the_ledger_and_it_balances_per_account(connector, ledger):
@@ -193,7 +193,7 @@ def test_a_transfer_in_chunks_reads_the_ledger_once(connector, ledger, monkeypat
 def test_a_ledger_another_writer_changed_between_chunks_is_read_again(connector, ledger):
     first, second = samples.ALL_KINDS[:2]
     connector.send([first], batch_identifier="GL-1")
-    BeancountConnector(ledger_path=ledger).send([second], batch_identifier="GL-1")
+    BeancountConnector(ledger_path="books/psa.beancount").send([second], batch_identifier="GL-1")
 
     connector.send([first, second], batch_identifier="GL-1")
 
@@ -341,10 +341,13 @@ def test_an_unbalanced_posting_is_refused_and_earlier_ones_are_kept(connector, l
     assert [entry.meta["psa_record"] for entry in transactions(ledger)] == ["expense:7"]
 
 
-def test_missing_folder_is_a_clear_error(tmp_path):
-    connector = get_connector("beancount", {"ledger_path": str(tmp_path / "nope" / "x.beancount")})
-    with pytest.raises(ApplicationError, match="does not exist"):
-        connector.send([samples.FREIGHT], batch_identifier="GL-1")
+def test_missing_folders_are_made_inside_the_ledger_folder(ledger_root):
+    connector = get_connector("beancount", {"ledger_path": "nope/deeper/x.beancount"})
+    assert connector.find(record_type="freight", record_id=3) == []
+    connector.send([samples.FREIGHT], batch_identifier="GL-1")
+    folder = ledger_root / "nope" / "deeper"
+    assert sorted(os.listdir(folder)) == ["x.beancount", "x.beancount.lock"]
+    assert len(transactions(folder / "x.beancount")) == 1
 
 
 def test_concurrent_writers_never_interleave(connector, ledger):
@@ -354,7 +357,7 @@ def test_concurrent_writers_never_interleave(connector, ledger):
 
     def work(worker: int) -> None:
         try:
-            mine = get_connector("beancount", {"ledger_path": str(ledger)})
+            mine = get_connector("beancount", {"ledger_path": "books/psa.beancount"})
             for round_ in range(10):
                 posting = replace(
                     samples.INVOICE,
@@ -384,7 +387,7 @@ def test_concurrent_writers_never_interleave(connector, ledger):
 def test_any_batch_loads_without_errors_and_balances_like_its_gl_lines(postings):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.beancount"
-        connector = BeancountConnector(ledger_path=path)
+        connector = BeancountConnector(ledger_path=path.name, root=Path(folder))
         expected = defaultdict(Decimal)  # by GL account: (number, type)
         for posting in postings:
             for line in posting.lines:

@@ -47,9 +47,9 @@ def test_records_are_not_edited_in_the_admin(admin_client):
 
 
 def test_clearing_direct_transfer_keeps_the_options_and_one_click_restores_them(
-    admin_client, book, tmp_path
+    admin_client, book, ledger_root
 ):
-    ledger = str(tmp_path / "books.beancount")
+    ledger = "books.beancount"
     setup_services.accounting_setup_update(
         actor=None, package="beancount", direct_transfer=True, options={"ledger_path": ledger}
     )

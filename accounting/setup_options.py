@@ -1,0 +1,261 @@
+"""The options of the accounting package setup, declared: each package's direct-transfer
+options and each export format's options, with their type, default and help text.
+
+This is the one place options are defined. Saving the setup checks the options against
+the chosen package and export format (`option_errors`: a field error per option, keyed
+`options.<name>`, and options neither declares are refused); a connector or an export
+writer reads its own options through `direct_transfer_options` / `export_options`,
+which answer an ApplicationError in the product's words when a setup row saved before
+these checks holds something it cannot use, so that nothing fails on what setup holds.
+A setup screen can render each `Option` as a typed field.
+
+Pure: no database; the ledger's disk check is the setup services' (it needs the disk).
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from psa.errors import ApplicationError
+
+TEXT = "text"  # one line of text
+CHOICE = "choice"  # one of `choices`
+MAPPING = "mapping"  # an object of text to text
+CURRENCY = "currency"  # a currency code such as USD
+LEDGER_NAME = "ledger_name"  # a file name inside the ledger folder (LEDGER_ROOT)
+
+CURRENCY_CODE = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
+MAX_TEXT = 200
+MAX_MAPPING_ENTRIES = 1000
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: str
+    label: str
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    # Needed whenever Direct Transfer is on for the package that declares it.
+    required_for_direct_transfer: bool = False
+
+
+LEDGER_PATH = Option(
+    "ledger_path",
+    LEDGER_NAME,
+    "Ledger file",
+    "The beancount ledger's name inside the ledger folder the server's operator set "
+    "(LEDGER_ROOT), for example books/main.beancount. Missing folders are made there.",
+    required_for_direct_transfer=True,
+)
+BEANCOUNT_CURRENCY = Option(
+    "currency",
+    CURRENCY,
+    "Currency",
+    "The ledger's operating currency and the currency of every amount, for example USD.",
+    default="USD",
+)
+EXPENSES_AS = Option(
+    "expenses_as",
+    CHOICE,
+    "Expenses as",
+    "How expenses, freight and products go into QuickBooks Desktop: bills of the vendor "
+    "(or employee), or general journal entries.",
+    default="bill",
+    choices=("bill", "general_journal"),
+)
+QBO_INVOICES_AS = Option(
+    "qbo_invoices_as",
+    CHOICE,
+    "Layout",
+    "journal: every record as a journal entry (any batch); invoice: invoices as "
+    "QuickBooks invoices (a batch of invoices only).",
+    default="journal",
+    choices=("journal", "invoice"),
+)
+QBO_DATE_FORMAT = Option(
+    "qbo_date_format",
+    CHOICE,
+    "Date format",
+    "mdy: MM/DD/YYYY; dmy: DD/MM/YYYY.",
+    default="mdy",
+    choices=("mdy", "dmy"),
+)
+QBO_ITEMS = Option(
+    "qbo_items",
+    MAPPING,
+    "Items",
+    "The QuickBooks Product/Service of each income account, by GL account number (for "
+    'example {"4000": "Consulting"}); an account not listed uses its own name.',
+    default={},
+)
+QBO_TAX_CODES = Option(
+    "qbo_tax_codes",
+    MAPPING,
+    "Tax codes",
+    'The QuickBooks tax code of each PSA tax code (for example {"STATE": "TAX"}); a '
+    "code not listed is written as it is.",
+    default={},
+)
+XERO_TAX_TYPE = Option(
+    "xero_tax_type",
+    TEXT,
+    "Tax type",
+    "The Xero tax rate written on every row; a zero rate, as the PSA has already computed the tax.",
+    default="Tax Exempt",
+)
+XERO_DATE_FORMAT = Option(
+    "xero_date_format",
+    CHOICE,
+    "Date format",
+    "dmy: DD/MM/YYYY; us: MM/DD/YYYY.",
+    default="dmy",
+    choices=("dmy", "us"),
+)
+XERO_CURRENCY = Option(
+    "currency",
+    CURRENCY,
+    "Currency",
+    "The Currency column of every row, for example NZD; left empty when not set.",
+)
+
+# Each package's direct-transfer options (a package not listed has no direct transfer).
+DIRECT_TRANSFER_OPTIONS: dict[str, tuple[Option, ...]] = {
+    "beancount": (LEDGER_PATH, BEANCOUNT_CURRENCY),
+}
+# Each export format's options.
+EXPORT_FORMAT_OPTIONS: dict[str, tuple[Option, ...]] = {
+    "iif": (EXPENSES_AS,),
+    "quickbooks_online_csv": (QBO_INVOICES_AS, QBO_DATE_FORMAT, QBO_ITEMS, QBO_TAX_CODES),
+    "xero_csv": (XERO_TAX_TYPE, XERO_DATE_FORMAT, XERO_CURRENCY),
+    "gl_journal_csv": (),
+}
+
+
+def declared_options(package: str, export_format: str) -> dict[str, Option]:
+    """The options a setup of this package and export format may hold, by name."""
+    declared: dict[str, Option] = {}
+    for option in (
+        *DIRECT_TRANSFER_OPTIONS.get(package, ()),
+        *EXPORT_FORMAT_OPTIONS.get(export_format, ()),
+    ):
+        declared.setdefault(option.name, option)
+    return declared
+
+
+def value_problem(option: Option, value: Any) -> str | None:
+    """What is wrong with `value` for `option`; None when nothing is. null means the
+    option's default."""
+    if value is None:
+        return None
+    if option.kind == LEDGER_NAME:
+        from accounting.connectors.files import name_problem
+
+        return name_problem(value)
+    if option.kind == CURRENCY:
+        if not isinstance(value, str) or not CURRENCY_CODE.match(value):
+            return "Give a currency code in capitals, for example USD."
+        return None
+    if option.kind == CHOICE:
+        if value not in option.choices:
+            return f"Choose one of: {', '.join(option.choices)}."
+        return None
+    if option.kind == TEXT:
+        return _text_problem(value)
+    if option.kind == MAPPING:
+        if not isinstance(value, dict):
+            return 'Give an object of names to names, for example {"4000": "Consulting"}.'
+        if len(value) > MAX_MAPPING_ENTRIES:
+            return f"Give at most {MAX_MAPPING_ENTRIES} entries."
+        for key, item in value.items():
+            problem = _text_problem(key) or _text_problem(item)
+            if problem:
+                return f"The entry {_shown(key)}: {problem}"
+        return None
+    raise AssertionError(f"an option of unknown kind {option.kind}")
+
+
+def _text_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "Give text."
+    if len(value) > MAX_TEXT:
+        return f"Give at most {MAX_TEXT} characters."
+    if any(ord(character) < 32 or ord(character) == 127 for character in value):
+        return "Remove the control characters (line breaks, tabs)."
+    return None
+
+
+def _shown(key: Any) -> str:
+    text = str(key)
+    return repr(text[:40]) if isinstance(key, str) else text[:40]
+
+
+def option_errors(
+    options: Any, *, package: str, export_format: str, direct_transfer: bool
+) -> dict[str, list[str]]:
+    """Field errors of the options for a setup of this package, export format and
+    Direct Transfer, keyed `options` or `options.<name>`; empty when they are fine."""
+    if not isinstance(options, dict):
+        return {"options": ["Give the options as an object."]}
+    declared = declared_options(package, export_format)
+    errors: dict[str, list[str]] = {}
+    for name, value in options.items():
+        option = declared.get(name)
+        if option is None:
+            allowed = ", ".join(declared) or "none"
+            errors[f"options.{name}"] = [
+                f"Not an option of this package and export format; they take: {allowed}."
+            ]
+            continue
+        problem = value_problem(option, value)
+        if problem:
+            errors[f"options.{name}"] = [problem]
+    if direct_transfer:
+        for option in DIRECT_TRANSFER_OPTIONS.get(package, ()):
+            if option.required_for_direct_transfer and options.get(option.name) is None:
+                errors.setdefault(f"options.{option.name}", []).append(
+                    f"Direct Transfer needs it: {option.help}"
+                )
+    return errors
+
+
+def _usable(options: Any, declared: tuple[Option, ...], what: str) -> dict[str, Any]:
+    """The declared options' values (defaults filled in) of a setup row, or an
+    ApplicationError naming the options that cannot be used."""
+    if not isinstance(options, dict):
+        errors = {"options": ["Give the options as an object."]}
+    else:
+        errors = {
+            f"options.{option.name}": [problem]
+            for option in declared
+            if (problem := value_problem(option, options.get(option.name)))
+        }
+    if errors:
+        names = ", ".join(name.removeprefix("options.") for name in errors)
+        raise ApplicationError(
+            f"The accounting package setup's options cannot be used for {what} ({names}): "
+            f"{next(iter(errors.values()))[0]} Correct them in the setup, then retry.",
+            code="validation_error",
+            status_code=400,
+            extra={"fields": errors},
+        )
+    values = {option.name: option.default for option in declared}
+    values.update(
+        {
+            option.name: options[option.name]
+            for option in declared
+            if options.get(option.name) is not None
+        }
+    )
+    return values
+
+
+def direct_transfer_options(package: str, options: Any) -> dict[str, Any]:
+    """The package's direct-transfer options from a setup row, checked."""
+    return _usable(options, DIRECT_TRANSFER_OPTIONS.get(package, ()), "the direct transfer")
+
+
+def export_options(export_format: str, options: Any) -> dict[str, Any]:
+    """The export format's options from a setup row, checked."""
+    return _usable(options, EXPORT_FORMAT_OPTIONS.get(export_format, ()), "the export file")
