@@ -15,26 +15,26 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+WORKER = [
+    "worker",
+    "--pool=solo",
+    "--concurrency=1",
+    "--loglevel=INFO",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+]
+
+
 class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log, self.process = env, log, None
+    """A Celery worker process (or, with `command`, another celery command: the beat)."""
+
+    def __init__(self, env: dict[str, str], log: Path, command: list[str] = WORKER) -> None:
+        self.env, self.log, self.command, self.process = env, log, command, None
 
     def start(self) -> "Worker":
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "psa",
-                "worker",
-                "--pool=solo",
-                "--concurrency=1",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            [sys.executable, "-m", "celery", "-A", "psa", *self.command],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("ab"),
@@ -97,11 +97,23 @@ def workers(broker, tmp_path, settings_media):
         "CELERY_RESTORE_INTERVAL": "1",
         "MEDIA_ROOT": str(settings_media),
         "DATABASE_CONN_MAX_AGE": "0",
+        # A transfer's lease: short, so that a killed worker's transfer is soon
+        # interrupted (renewed every third of it while the worker lives).
+        "TRANSFER_LEASE_SECONDS": "4",
+        "TRANSFER_SWEEP_SECONDS": "1",
     }
     started: list[Worker] = []
 
-    def start() -> Worker:
-        worker = Worker(env, tmp_path / "worker.log").start()
+    def start(*, beat: bool = False, **overrides: str) -> Worker:
+        """A worker; `beat=True`: the beat that sends the transfer sweep instead.
+        `overrides`: environment variables for this process."""
+        command = (
+            ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"]
+            if beat
+            else WORKER
+        )
+        log = tmp_path / ("beat.log" if beat else "worker.log")
+        worker = Worker({**env, **overrides}, log, command).start()
         started.append(worker)
         return worker
 

@@ -5,6 +5,7 @@ import csv
 import gc
 import io
 import re
+import time
 import traceback
 from datetime import timedelta
 from decimal import Decimal
@@ -474,3 +475,30 @@ def test_log_rows_of_an_unfinished_file_transfer_do_not_count_as_sent(
     )
     sends = selectors.live_sends("invoice", [invoice.pk])[invoice.pk]
     assert [sent["batch_id"] for sent in sends] == [again.pk]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_long_chunk_does_not_let_the_lease_lapse(monkeypatch, settings, finance, make_invoice):
+    """The lease is renewed by time too, not only by progress: a package that takes
+    longer than the lease over one chunk leaves the transfer running, not interrupted."""
+    settings.TRANSFER_LEASE_SECONDS = 1
+    exporter = transfer.get_exporter("gl_journal_csv")
+    seen = []
+
+    class Slow:
+        extension = "csv"
+
+        def write(self, postings, out, **options):
+            postings = list(postings)
+            time.sleep(2.5)  # over two lease lengths on one chunk
+            batch = GLBatch.objects.get()  # the test's one batch
+            seen.append((batch.current_transfer_state, batch.lease_expired()))
+            return exporter.write(postings, out, **options)
+
+    monkeypatch.setattr(transfer, "get_exporter", lambda format: Slow())
+    batch = accounting.batch_create(
+        actor=finance, items=[{"type": "invoice", "id": make_invoice().pk}]
+    )
+    batch.refresh_from_db()
+    assert seen == [(TransferState.RUNNING, False)]
+    assert batch.transfer_state == TransferState.DONE, batch.transfer_error
