@@ -265,8 +265,7 @@ def batch_action(request: HttpRequest) -> HttpResponse:
         if action == BatchActionForm.DELETE
         else (CLOSE, "close GL batches")
     )
-    if not web.allowed(request, permission, doing):
-        return redirect(back)
+    web.require(request, permission, doing)
     if not form.cleaned_data["confirmed"]:
         waiting = sum(selectors.unposted_list(record_type=kind.type).count() for kind in kinds())
         return render(
@@ -489,8 +488,9 @@ _BATCH_SERVICES = {
 
 def _batch_step(request: HttpRequest, batch_id: int, step: str) -> HttpResponse:
     """GET: the OK confirmation (a panel for htmx, else a page). POST: the service."""
-    batch = _batch_or_404(batch_id)
     permission, doing, title, text, danger = _BATCH_CONFIRM[step]
+    web.require(request, permission, doing)
+    batch = _batch_or_404(batch_id)
     detail = reverse("accounting:batch_detail", args=[batch.pk])
     if request.method == "GET":
         confirm = {
@@ -502,8 +502,6 @@ def _batch_step(request: HttpRequest, batch_id: int, step: str) -> HttpResponse:
         }
         template = "partials/confirm.html" if request.htmx else "confirm_page.html"
         return render(request, template, {"confirm": confirm})
-    if not web.allowed(request, permission, doing):
-        return redirect(detail)
     try:
         result = _BATCH_SERVICES[step](actor=request.user, batch_id=batch.pk)
     except ApplicationError as error:
@@ -544,6 +542,7 @@ batch_rerecord = _batch_step_view("rerecord")
 
 
 def _record_step(request: HttpRequest, record_type: str, record_id: int, step: str):
+    web.require(request, UNBATCH, "unbatch or rebatch records")
     kind = _kind_or_404(record_type)
     record = kind.queryset().filter(pk=record_id).first()
     if record is None:
@@ -578,8 +577,6 @@ def _record_step(request: HttpRequest, record_type: str, record_id: int, step: s
         confirm.update({"action": request.path, "next": back, "danger": False})
         template = "partials/confirm.html" if request.htmx else "confirm_page.html"
         return render(request, template, {"confirm": confirm})
-    if not web.allowed(request, UNBATCH, "unbatch or rebatch records"):
-        return redirect(back)
     service = services.record_unbatch if step == "unbatch" else services.record_rebatch
     try:
         updated = service(actor=request.user, record_type=kind.type, record_id=record.pk)

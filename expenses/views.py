@@ -233,13 +233,12 @@ _SHEET_SERVICES = {
 
 def _sheet_step(request: HttpRequest, sheet_id: int, step: str) -> HttpResponse:
     service, permission, done = _SHEET_SERVICES[step]
+    web.require(request, permission, f"{step} expense sheets")
     sheet = ExpenseSheet.objects.filter(pk=sheet_id).first()
     if sheet is None:
         raise Http404(f"There is no expense sheet with id {sheet_id}.")
     _own_or_everyone(request, sheet)
     back = web.next_url(request, reverse("expenses:sheet_detail", args=[sheet.pk]))
-    if not web.allowed(request, permission, f"{step} expense sheets"):
-        return redirect(back)
     try:
         service(actor=request.user, sheet=sheet)
     except ApplicationError as error:

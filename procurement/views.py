@@ -281,12 +281,11 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
 
 
 def _line_step(request: HttpRequest, line_id: int, step: str) -> HttpResponse:
+    web.require(request, CHANGE_LINE, "receive or close product lines")
     line = PurchaseOrderLine.objects.filter(pk=line_id).first()
     if line is None:
         raise Http404(f"There is no product line with id {line_id}.")
     back = reverse("procurement:line_detail", args=[line.pk])
-    if not web.allowed(request, CHANGE_LINE, "receive or close product lines"):
-        return redirect(back)
     try:
         if step == "closed":
             form = ClosedBoxForm(request.POST)

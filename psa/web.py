@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -89,16 +90,27 @@ def field_errors_to_form(form: forms.BaseForm, error: ApplicationError) -> bool:
     return placed
 
 
+def not_your_role(doing: str) -> str:
+    return (
+        f"You cannot {doing}: your role does not allow it. Ask a member of Finance "
+        "(or an administrator) to do it."
+    )
+
+
 def allowed(request: HttpRequest, permission: str, doing: str) -> bool:
-    """An action a user may not take is refused in the page, with who can take it."""
+    """An edit a user may not make is refused in the page, with who can make it."""
     if request.user.has_perm(permission):
         return True
-    messages.error(
-        request,
-        f"You cannot {doing}: your role does not allow it. Ask a member of Finance "
-        "(or an administrator) to do it.",
-    )
+    messages.error(request, not_your_role(doing))
     return False
+
+
+def require(request: HttpRequest, permission: str, doing: str) -> None:
+    """A step a user may not take is refused before anything of it is shown: its
+    confirmation (GET) and the step itself (POST) answer the same 403 page, which says
+    who can take it."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(not_your_role(doing))
 
 
 def next_url(request: HttpRequest, fallback: str) -> str:

@@ -1,5 +1,6 @@
 """The reference page's procedures done through the browser views: each step a form
-post, each refusal a message in the page with the way out (never an error page)."""
+post, each refusal a message in the page with the way out (never an error page),
+except a step the user's role does not allow: that is the 403 page saying so."""
 
 from decimal import Decimal
 
@@ -359,8 +360,9 @@ def test_approving_your_own_sheet_is_refused_in_the_page(client, staff, make_exp
     entry = make_expense(approved=False)
     client.force_login(staff)
     follow(client, reverse("expenses:sheet_submit", args=[entry.sheet_id]))
-    _, html = follow(client, reverse("expenses:sheet_approve", args=[entry.sheet_id]))
-    assert "You cannot approve expense sheets" in html
+    response = client.post(reverse("expenses:sheet_approve", args=[entry.sheet_id]))
+    assert response.status_code == 403
+    assert "You cannot approve expense sheets" in response.content.decode()
 
 
 def test_an_approver_sees_another_members_expense_but_cannot_change_it(
@@ -442,14 +444,13 @@ def test_unreceiving_a_closed_product_is_refused_with_the_way_out(
     assert "Clear the Closed box first" in html
 
 
-def test_staff_cannot_unbatch_and_is_told_so_in_the_page(
-    client, staff, finance, make_expense, send
-):
+def test_staff_cannot_unbatch_and_is_told_so(client, staff, finance, make_expense, send):
     entry = make_expense()
     send([{"type": "expense", "id": entry.pk}])
     client.force_login(staff)
-    _, html = follow(client, reverse("accounting:record_unbatch", args=["expense", entry.pk]))
-    assert "You cannot unbatch or rebatch records" in html
+    response = client.post(reverse("accounting:record_unbatch", args=["expense", entry.pk]))
+    assert response.status_code == 403
+    assert "You cannot unbatch or rebatch records" in response.content.decode()
     entry.refresh_from_db()
     assert entry.gl_batch_id is not None
 
