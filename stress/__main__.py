@@ -264,7 +264,9 @@ def main(argv=None) -> int:
                 "gunicorn_workers": 4,
                 "celery_worker_concurrency": stack.worker_concurrency,
                 "beat": stack.has_beat_schedule,
-                "visibility_timeout": stack.visibility_timeout,
+                "visibility_timeout": stack.visibility_timeout or "product default",
+                "transfer_lease_seconds": stack.lease_seconds,
+                "transfer_sweep_seconds": stack.sweep_seconds,
                 "book_records": book_records,
             }
             (args.results / f"{name}.json").write_text(json.dumps(figures, indent=2, default=str))

@@ -173,7 +173,7 @@ def run(ctx, *, rounds: int) -> dict:
     batch_id = answer.body["id"]
     recover(ctx, batch_id, timeout=300)
     ctx.span = stack.sql(
-        "SELECT extract(epoch FROM transfer_finished_at - transfer_started_at) "
+        "SELECT extract(epoch FROM transfer_finished_at - transfer_started_at)::float "
         "FROM accounting_glbatch WHERE id = %s",
         [batch_id],
     )[0][0]

@@ -19,12 +19,12 @@ from stress import checks
 from stress.pool import as_items
 
 RECOVERY_TIMEOUT = 420  # seconds a round waits for the batch to end done
-RETRY_GRACE = 15  # seconds a failed / interrupted batch is left to the product first
+RETRY_GRACE = 5  # seconds a failed / interrupted batch is left to the product first
 
 
 def _transfer_seconds(stack, batch_id: int) -> float:
     return stack.sql(
-        "SELECT extract(epoch FROM transfer_finished_at - transfer_started_at) "
+        "SELECT extract(epoch FROM transfer_finished_at - transfer_started_at)::float "
         "FROM accounting_glbatch WHERE id = %s",
         [batch_id],
     )[0][0]
