@@ -1,5 +1,12 @@
 """What every export writer shares: amounts, dates, text, and which GL line is the
-document's control line (accounts receivable on an invoice, payable on a bill)."""
+document's control line (accounts receivable on an invoice, payable on a bill).
+
+A writer says what each cell is by how it makes it: an amount with `money`, a date with
+`us_date`, `day_first_date` or `date.isoformat`, a fixed word of the format (a column
+name, a transaction type) as it is, and any other text with `text_cell`. Export files
+are opened in spreadsheets, which read a cell starting with = + - @ as a formula:
+`text_cell` writes such text with a single quote in front, amounts stay numbers.
+"""
 
 import re
 from collections.abc import Iterable, Sequence
@@ -24,6 +31,10 @@ NAMED_ACCOUNT_TYPES = frozenset({"accounts_receivable", "accounts_payable"})
 BILL_KINDS = frozenset({"expense", "freight", "product"})
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
+# injection"): = + - @, tab and carriage return, and the full-width = + - @ that
+# spreadsheets in East Asian locales take as the same.
+FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
 
 
 class ExportError(ApplicationError):
@@ -47,12 +58,27 @@ def money(value: Decimal) -> str:
 def clean_text(value: str | None) -> str:
     """One line of text: tabs, newlines and other control characters become a space.
     A tab or newline inside a field shifts the columns of an IIF row and breaks the
-    row-per-line CSV importers."""
+    row-per-line CSV importers. For text that no spreadsheet opens (a ledger); a cell of
+    an export file is made with `text_cell`."""
     if not value:
         return ""
     if value.isprintable():  # the common case, without the regular expression
         return value.strip()
     return _CONTROL_CHARACTERS.sub(" ", value).strip()
+
+
+def text_cell(value: str | None) -> str:
+    """A text cell of an export file: one line (as `clean_text`), and text that a
+    spreadsheet would read as a formula (`=HYPERLINK(...)`, `+cmd|...`, `-2+3`,
+    `@SUM(...)`) written with a single quote in front, which makes it text, as OWASP
+    recommends. Only the first character is looked at: the check costs next to nothing
+    on the millions of cells of a big batch. Never for amounts: `money` writes those."""
+    if not value:
+        return ""
+    text = value.strip() if value.isprintable() else _CONTROL_CHARACTERS.sub(" ", value).strip()
+    if text[:1] in FORMULA_STARTS:
+        return "'" + text
+    return text
 
 
 def csv_text(rows: list[Sequence[str]]) -> str:

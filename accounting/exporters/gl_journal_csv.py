@@ -8,7 +8,7 @@ its debits equal its credits.
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
-from accounting.exporters.base import CSVWriter, clean_text, money, require_balanced
+from accounting.exporters.base import CSVWriter, money, require_balanced, text_cell
 
 if TYPE_CHECKING:
     from accounting.gl import Posting
@@ -44,14 +44,14 @@ class GLJournalCSVExporter:
     ) -> int:
         writer = CSVWriter(out)
         writer.writerow(COLUMNS)
-        batch = clean_text(batch_identifier)
+        batch = text_cell(batch_identifier)
         count = 0
         for posting in postings:
             require_balanced(posting)
             header = posting.header
             kind, reference, day = (
                 header.type,
-                clean_text(header.reference),
+                text_cell(header.reference),
                 header.date.isoformat(),
             )
             writer.writerows(
@@ -60,11 +60,11 @@ class GLJournalCSVExporter:
                     kind,
                     reference,
                     day,
-                    clean_text(line.account_number),
-                    clean_text(line.account_name),
+                    text_cell(line.account_number),
+                    text_cell(line.account_name),
                     money(line.debit),
                     money(line.credit),
-                    clean_text(line.memo),
+                    text_cell(line.memo),
                 )
                 for line in posting.lines
             )

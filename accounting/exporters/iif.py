@@ -20,8 +20,10 @@ ACCNT is the GL account's name exactly as the GL account table has it (QuickBook
 matches accounts by name; a mismatch silently creates a new account). NAME is the
 customer or vendor on the TRNS row of an INVOICE or BILL and on every accounts receivable
 or payable row. DOCNUM is the record's number. Dates are MM/DD/YYYY. Tabs, newlines and
-other control characters in text become spaces. QuickBooks has no duplicate detection
-for IIF: importing a file twice posts everything twice.
+other control characters in text become spaces, and text that a spreadsheet would read
+as a formula gets a single quote in front (amounts stay numbers: a credit is -12.50).
+QuickBooks has no duplicate detection for IIF: importing a file twice posts everything
+twice.
 """
 
 from collections.abc import Iterable
@@ -33,12 +35,12 @@ from accounting.exporters.base import (
     INVOICE_CONTROL_TYPES,
     NAMED_ACCOUNT_TYPES,
     ExportError,
-    clean_text,
     money,
     net_debit,
     require_balanced,
     require_control,
     split_control,
+    text_cell,
     us_date,
 )
 from accounting.setup_options import export_options
@@ -111,7 +113,7 @@ class IIFExporter:
         header = posting.header
         named = transaction_type != GENERAL_JOURNAL
         day = us_date(header.date)
-        docnum, company = clean_text(header.number), clean_text(header.company)
+        docnum, company = text_cell(header.number), text_cell(header.company)
         due = us_date(header.due_date) if header.due_date and named else ""
         # Fields in the order of TRNS_FIELDS and SPL_FIELDS; TRNSID and SPLID stay empty.
         rows = [
@@ -139,9 +141,9 @@ class IIFExporter:
         """ACCNT, NAME, AMOUNT, DOCNUM, MEMO of a line's row."""
         needs_name = named or line.account_type in NAMED_ACCOUNT_TYPES
         return (
-            clean_text(line.account_name),
+            text_cell(line.account_name),
             company if needs_name else "",
             money(net_debit(line)),
             docnum,
-            clean_text(line.memo),
+            text_cell(line.memo),
         )

@@ -37,13 +37,13 @@ from accounting.exporters.base import (
     NAMED_ACCOUNT_TYPES,
     CSVWriter,
     ExportError,
-    clean_text,
     day_first_date,
     money,
     net_debit,
     require_balanced,
     require_control,
     split_control,
+    text_cell,
     us_date,
 )
 from accounting.setup_options import export_options
@@ -149,9 +149,9 @@ class QuickBooksOnlineCSVExporter:
     def _journal_rows(self, posting: "Posting", *, day_first: bool) -> list[tuple[str, ...]]:
         require_balanced(posting)
         header = posting.header
-        number = clean_text(header.number)
+        number = text_cell(header.number)
         day = self._date(header.date, day_first=day_first)
-        company = clean_text(header.company)
+        company = text_cell(header.company)
         rows = []
         for line in posting.lines:
             amount = net_debit(line)
@@ -161,10 +161,10 @@ class QuickBooksOnlineCSVExporter:
                 (
                     number,
                     day,
-                    clean_text(line.account_name),
+                    text_cell(line.account_name),
                     money(amount) if amount > 0 else "",
                     money(-amount) if amount < 0 else "",
-                    clean_text(line.memo),
+                    text_cell(line.memo),
                     company if line.account_type in NAMED_ACCOUNT_TYPES else "",
                 )
             )
@@ -195,7 +195,7 @@ class QuickBooksOnlineCSVExporter:
                     "the journal layout (qbo_invoices_as = journal).",
                     posting=posting,
                 )
-            tax_code = clean_text(tax_codes.get(header.tax_code) or header.tax_code)
+            tax_code = text_cell(tax_codes.get(header.tax_code) or header.tax_code)
         invoice_date = self._date(header.date, day_first=day_first)
         due_date = self._date(header.due_date or header.date, day_first=day_first)
         rows = []
@@ -203,14 +203,14 @@ class QuickBooksOnlineCSVExporter:
             amount = money(-net_debit(line))
             rows.append(
                 (
-                    clean_text(header.number),
-                    clean_text(header.company),
+                    text_cell(header.number),
+                    text_cell(header.company),
                     invoice_date,
                     due_date,
                     "",
-                    clean_text(header.reference),
-                    clean_text(items.get(line.account_number) or line.account_name),
-                    clean_text(line.memo),
+                    text_cell(header.reference),
+                    text_cell(items.get(line.account_number) or line.account_name),
+                    text_cell(line.memo),
                     "1",
                     amount,
                     amount,

@@ -35,13 +35,13 @@ from accounting.exporters.base import (
     INVOICE_CONTROL_TYPES,
     CSVWriter,
     ExportError,
-    clean_text,
     day_first_date,
     money,
     net_debit,
     require_balanced,
     require_control,
     split_control,
+    text_cell,
     us_date,
 )
 from accounting.setup_options import export_options
@@ -120,8 +120,8 @@ class XeroCSVExporter:
     ) -> int:
         options = export_options(self.format, options)
         date_text = us_date if options.get("xero_date_format") == "us" else day_first_date
-        tax_type = clean_text(options.get("xero_tax_type") or "Tax Exempt")
-        currency = clean_text(options.get("currency") or "")
+        tax_type = text_cell(options.get("xero_tax_type") or "Tax Exempt")
+        currency = text_cell(options.get("currency") or "")
         writer = CSVWriter(out)
         layout = None
         count = 0
@@ -178,9 +178,9 @@ class XeroCSVExporter:
                 f"{header.reference} has no lines besides its total.", posting=posting
             )
         common = {
-            "ContactName": clean_text(header.company),
-            "InvoiceNumber": clean_text(header.number),
-            "Reference": clean_text(header.reference),
+            "ContactName": text_cell(header.company),
+            "InvoiceNumber": text_cell(header.number),
+            "Reference": text_cell(header.reference),
             "InvoiceDate": date_text(header.date),
             "DueDate": date_text(header.due_date or header.date),
             "Quantity": "1",
@@ -192,11 +192,11 @@ class XeroCSVExporter:
             fields = {
                 **common,
                 # Xero requires a description on every line.
-                "Description": clean_text(line.memo)
-                or clean_text(line.account_name)
+                "Description": text_cell(line.memo)
+                or text_cell(line.account_name)
                 or common["Reference"],
                 "UnitAmount": money(sign * net_debit(line)),
-                "AccountCode": clean_text(line.account_number),
+                "AccountCode": text_cell(line.account_number),
             }
             rows.append(tuple(fields.get(column, "") for column in columns))
         return rows

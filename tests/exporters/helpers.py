@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from accounting.exporters import get_exporter
-from accounting.exporters.base import clean_text, money
+from accounting.exporters.base import money, text_cell
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -45,4 +45,4 @@ def net(line) -> Decimal:
 
 
 def gl_multiset(lines, *, name=lambda line: line.account_name, sign: int = 1) -> Counter:
-    return Counter((clean_text(name(line)), money(sign * net(line))) for line in lines)
+    return Counter((text_cell(name(line)), money(sign * net(line))) for line in lines)

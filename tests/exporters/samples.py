@@ -44,7 +44,8 @@ INVOICE = Posting(
     ),
     lines=(
         debit("1100", "1623.75", "Invoice INV-1001"),
-        credit("4000", "1000.00", "March consulting, 10 h"),
+        # Text a spreadsheet would take for a formula: written with a quote in front.
+        credit("4000", "1000.00", '=HYPERLINK("https://evil.example","March consulting, 10 h")'),
         credit("4100", "500.00", "Router\twith\r\nsetup"),
         credit("2200", "123.75", "Sales tax TX"),
     ),
@@ -77,7 +78,7 @@ FREIGHT = Posting(
         company_identifier="NORTHWIND",
     ),
     lines=(
-        debit("5100", "25.00", "Freight PO PO-0003"),
+        debit("5100", "25.00", "+Freight PO PO-0003"),
         credit("2000", "25.00", "Freight PO PO-0003"),
     ),
 )

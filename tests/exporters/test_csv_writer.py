@@ -4,7 +4,7 @@ import io
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accounting.exporters.base import CSVWriter, csv_text
+from accounting.exporters.base import CSVWriter, csv_text, text_cell
 from tests.exporters.strategies import awkward_text
 
 rows = st.lists(st.lists(st.one_of(awkward_text, st.just("")), max_size=6), max_size=8)
@@ -20,6 +20,15 @@ def stdlib_csv(rows: list[list[str]]) -> str:
 @given(rows)
 def test_csv_text_is_what_csv_writer_writes(rows):
     assert csv_text(rows) == stdlib_csv(rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows)
+def test_csv_text_of_text_cells_is_what_csv_writer_writes(rows):
+    """The cells the writers make (a quote before a formula, text on one line) go
+    through csv_text as csv.writer would write them too."""
+    cells = [[text_cell(field) for field in row] for row in rows]
+    assert csv_text(cells) == stdlib_csv(cells)
 
 
 def test_csv_text_quotes_only_the_fields_that_need_it():

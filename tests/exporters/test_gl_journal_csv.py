@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 
 from accounting.exporters import ExportError, get_exporter
-from accounting.exporters.base import CSVWriter, clean_text, money
+from accounting.exporters.base import CSVWriter, money, text_cell
 from accounting.gl import GLLine, Posting
 from psa.errors import ApplicationError
 from tests.exporters import samples
@@ -109,7 +109,7 @@ def test_every_record_balances_and_matches_its_gl_lines(postings):
         assert {(row[1], row[2], row[3]) for row in record_rows} == {
             (
                 posting.header.type,
-                clean_text(posting.header.reference),
+                text_cell(posting.header.reference),
                 posting.header.date.isoformat(),
             )
         }
@@ -118,8 +118,8 @@ def test_every_record_balances_and_matches_its_gl_lines(postings):
         assert debits == credits == posting.total_debit
         assert [(row[4], row[5], row[6], row[7]) for row in record_rows] == [
             (
-                clean_text(line.account_number),
-                clean_text(line.account_name),
+                text_cell(line.account_number),
+                text_cell(line.account_name),
                 money(line.debit),
                 money(line.credit),
             )

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounting.exporters import ExportError, get_exporter
-from accounting.exporters.base import clean_text, money
+from accounting.exporters.base import money, text_cell
 from accounting.gl import Posting
 from tests.exporters import samples
 from tests.exporters.helpers import assert_crlf_only, assert_golden, gl_multiset, net, render
@@ -119,7 +119,7 @@ def test_every_transaction_sums_to_zero_and_matches_its_gl_lines(postings, optio
         header = posting.header
         assert sum(Decimal(row["AMOUNT"]) for row in rows) == 0
         assert Counter((row["ACCNT"], row["AMOUNT"]) for row in rows) == gl_multiset(posting.lines)
-        assert {row["DOCNUM"] for row in rows} == {clean_text(header.number)}
+        assert {row["DOCNUM"] for row in rows} == {text_cell(header.number)}
         assert {row["DATE"] for row in rows} == {header.date.strftime("%m/%d/%Y")}
         trns = rows[0]
         transaction_type = trns["TRNSTYPE"]
@@ -128,7 +128,7 @@ def test_every_transaction_sums_to_zero_and_matches_its_gl_lines(postings, optio
             assert transaction_type == "INVOICE"
         elif header.type == "expense" and options:
             assert transaction_type == "GENERAL JOURNAL"
-            assert trns["ACCNT"] == clean_text(posting.lines[0].account_name)
+            assert trns["ACCNT"] == text_cell(posting.lines[0].account_name)
         else:
             assert transaction_type == "BILL"
         if transaction_type in CONTROL_TYPES:
@@ -137,9 +137,9 @@ def test_every_transaction_sums_to_zero_and_matches_its_gl_lines(postings, optio
                 for line in posting.lines
                 if line.account_type in CONTROL_TYPES[transaction_type]
             )
-            assert trns["ACCNT"] == clean_text(control.account_name)
+            assert trns["ACCNT"] == text_cell(control.account_name)
             assert trns["AMOUNT"] == money(net(control))
-            assert trns["NAME"] == clean_text(header.company)
+            assert trns["NAME"] == text_cell(header.company)
         for row in rows:
             assert "\t" not in row["MEMO"] and "\n" not in row["MEMO"]
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 from accounting.exporters import ExportError, get_exporter
-from accounting.exporters.base import clean_text, money
+from accounting.exporters.base import money, text_cell
 from tests.exporters import samples
 from tests.exporters.helpers import assert_crlf_only, assert_golden, csv_rows, net, render
 from tests.exporters.strategies import batches
@@ -118,20 +118,20 @@ def test_journal_entries_balance_and_match_the_gl_lines(postings):
         assert bool(row["Debits"]) != bool(row["Credits"])
         by_number[row["Journal No"]].append(row)
     for posting in postings:
-        entry = by_number.pop(clean_text(posting.header.number), [])
+        entry = by_number.pop(text_cell(posting.header.number), [])
         debits = sum((Decimal(row["Debits"] or 0) for row in entry), Decimal(0))
         credits = sum((Decimal(row["Credits"] or 0) for row in entry), Decimal(0))
         assert debits == credits == sum((max(net(line), 0) for line in posting.lines), 0)
         assert Counter(
             (row["Account"], row["Debits"] or "-" + row["Credits"]) for row in entry
         ) == Counter(
-            (clean_text(line.account_name), money(net(line)))
+            (text_cell(line.account_name), money(net(line)))
             for line in posting.lines
             if net(line) != 0
         )
         assert {row["Journal Date"] for row in entry} <= {posting.header.date.strftime("%m/%d/%Y")}
         for row in entry:
-            named = row["Name"] == clean_text(posting.header.company)
+            named = row["Name"] == text_cell(posting.header.company)
             assert named or row["Name"] == ""
     assert not by_number
 
@@ -145,7 +145,7 @@ def test_invoice_rows_add_up_to_the_invoice_less_its_tax(postings):
         assert row["Item Rate"] == row["Item Amount"] and row["Item Quantity"] == "1"
         by_number[row["Invoice number"]].append(row)
     for posting in postings:
-        invoice = by_number.pop(clean_text(posting.header.number))
+        invoice = by_number.pop(text_cell(posting.header.number))
         receivable = sum(
             (net(line) for line in posting.lines if line.account_type == "accounts_receivable"),
             Decimal(0),
@@ -154,5 +154,5 @@ def test_invoice_rows_add_up_to_the_invoice_less_its_tax(postings):
             (net(line) for line in posting.lines if line.account_type == "sales_tax"), Decimal(0)
         )
         assert sum(Decimal(row["Item Amount"]) for row in invoice) == receivable - tax
-        assert {row["Customer"] for row in invoice} == {clean_text(posting.header.company)}
+        assert {row["Customer"] for row in invoice} == {text_cell(posting.header.company)}
     assert not by_number

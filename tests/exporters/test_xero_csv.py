@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 
 from accounting.exporters import ExportError, get_exporter
-from accounting.exporters.base import clean_text, money
+from accounting.exporters.base import money, text_cell
 from tests.exporters import samples
 from tests.exporters.helpers import assert_crlf_only, assert_golden, csv_rows, net, render
 from tests.exporters.strategies import batches
@@ -119,15 +119,15 @@ def check_documents(postings, rows, *, control_types, sign):
         assert row["Quantity"] == "1" and row["Description"]
         by_number[row["InvoiceNumber"]].append(row)
     for posting in postings:
-        document = by_number.pop(clean_text(posting.header.number))
+        document = by_number.pop(text_cell(posting.header.number))
         control = [line for line in posting.lines if line.account_type in control_types]
         others = [line for line in posting.lines if line.account_type not in control_types]
         total = -sign * sum((net(line) for line in control), Decimal(0))
         assert sum(Decimal(row["UnitAmount"]) for row in document) == total
         assert Counter((row["AccountCode"], row["UnitAmount"]) for row in document) == Counter(
-            (clean_text(line.account_number), money(sign * net(line))) for line in others
+            (text_cell(line.account_number), money(sign * net(line))) for line in others
         )
-        assert {row["ContactName"] for row in document} == {clean_text(posting.header.company)}
+        assert {row["ContactName"] for row in document} == {text_cell(posting.header.company)}
     assert not by_number
 
 
