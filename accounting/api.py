@@ -804,7 +804,7 @@ class BatchViewSet(ApiMixin, GenericViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def file(self, request: Request, pk: str) -> FileResponse:
-        from accounting.exporters import get_exporter
+        from accounting.exporters.downloads import batch_file_download
 
         batch = self.get_object()
         if not batch.file:
@@ -816,12 +816,13 @@ class BatchViewSet(ApiMixin, GenericViewSet):
                     else f" yet: its transfer is {batch.transfer_state}."
                 )
             )
-        name = batch.file.name.rsplit("/", 1)[-1]
+        name, content_type = batch_file_download(
+            batch_identifier=batch.batch_identifier,
+            batch_pk=batch.pk,
+            export_format=batch.export_format,
+        )
         return FileResponse(
-            batch.file.open("rb"),
-            as_attachment=True,
-            filename=name,
-            content_type=get_exporter(batch.export_format).content_type,
+            batch.file.open("rb"), as_attachment=True, filename=name, content_type=content_type
         )
 
     def _batch_step(self, service: Callable[..., object]) -> Response:

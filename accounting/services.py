@@ -60,6 +60,19 @@ def _clean_identifier(batch_identifier: str | None) -> str | None:
             f"A batch ID has at most {BATCH_IDENTIFIER_MAX} characters.",
             fields={"batch_identifier": [f"At most {BATCH_IDENTIFIER_MAX} characters."]},
         )
+    # Line breaks, tabs and other control or invisible characters: refused, as nobody can
+    # type them again to find or re-record the batch (a / or \ is fine: files are named
+    # by the product, and downloads are offered under a cleaned name).
+    if not identifier.isprintable():
+        raise InvalidInput(
+            "A batch ID cannot contain line breaks, tabs or other control characters.",
+            fields={
+                "batch_identifier": [
+                    "No line breaks, tabs or other control characters: letters, digits, "
+                    "punctuation and spaces only."
+                ]
+            },
+        )
     return identifier
 
 

@@ -348,7 +348,7 @@ def _write_file(
             yield from chunk
             tracker.advance(len(chunk))
 
-    name = f"batches/{batch.pk}/{batch.batch_identifier}.{exporter.extension}"
+    name = f"batches/{batch.pk}/batch-{batch.pk}.{exporter.extension}"
     _clear_unfinished_log(batch)
     with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
         try:

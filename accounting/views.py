@@ -7,9 +7,6 @@ message in the page. Accounting does not import the record apps: records are rea
 through the registry of postable kinds, and linked to by URL name (`psa.web`).
 """
 
-import csv
-import mimetypes
-import posixpath
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,10 +15,16 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import selectors, services
 from accounting.connectors import get_connector
+from accounting.exporters.downloads import (
+    batch_file_download,
+    checklist_download,
+    write_checklist,
+)
 from accounting.forms import (
     EVERYTHING,
     MATCHING,
@@ -398,8 +401,11 @@ def batch_file(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = _batch_or_404(batch_id)
     if not batch.file:
         raise Http404(f"GL batch {batch.batch_identifier} has no export file yet.")
-    name = posixpath.basename(batch.file.name)
-    content_type = mimetypes.guess_type(name)[0] or "text/plain"
+    name, content_type = batch_file_download(
+        batch_identifier=batch.batch_identifier,
+        batch_pk=batch.pk,
+        export_format=batch.export_format,
+    )
     return FileResponse(
         batch.file.open("rb"), as_attachment=True, filename=name, content_type=content_type
     )
@@ -411,26 +417,12 @@ def batch_checklist(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The originals this batch replaced, as a CSV checklist to work through in the
     accounting package."""
     batch = _batch_or_404(batch_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{batch.batch_identifier}-originals-to-remove.csv"'
+    name, content_type = checklist_download(
+        batch_identifier=batch.batch_identifier, batch_pk=batch.pk
     )
-    writer = csv.writer(response)
-    writer.writerow(
-        ["record", "type", "id", "original_batch", "sent_at", "external_reference", "removal"]
-    )
-    for row in selectors.batch_resend_checklist(batch):
-        writer.writerow(
-            [
-                row["reference"],
-                row["type"],
-                row["id"],
-                row["batch_identifier"],
-                row["sent_at"].isoformat(),
-                row["external_reference"],
-                row["removal"] or "to remove",
-            ]
-        )
+    response = HttpResponse(content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    write_checklist(selectors.batch_resend_checklist(batch), response)
     return response
 
 

@@ -11,7 +11,8 @@ import codecs
 import decimal
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import django_filters
@@ -23,8 +24,10 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, parsers, serializers, status
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
+from rest_framework.request import clone_request
 from rest_framework.response import Response
 from rest_framework.utils import json as drf_json
 
@@ -252,7 +255,7 @@ class RolePermission(BasePermission):
         action = getattr(view, "action", None) or method
         needed = getattr(view, "required_permissions", {}).get(action)
         if needed is None:
-            return action == "metadata"
+            return action in ("metadata", "options")  # OPTIONS: see RoleMetadata
         if user.has_perms(needed):
             return True
         roles = _roles_granting(needed)
@@ -262,6 +265,56 @@ class RolePermission(BasePermission):
             else "Your role does not allow this: only an administrator can do it."
         )
         return False
+
+
+class RoleMetadata(SimpleMetadata):
+    """OPTIONS names only what the caller may do: the `Allow` header lists the methods
+    the caller's role allows on this path, and `actions` describes the input of those
+    among POST and PUT. (DRF's own asks the permission of the OPTIONS request itself,
+    which every signed-in caller has, so it offered POST to roles that cannot POST.)"""
+
+    def determine_metadata(self, request, view) -> dict[str, Any]:
+        permitted = [
+            method
+            for method in view.allowed_methods
+            if method == "OPTIONS" or self._may(request, view, method)
+        ]
+        view.headers["Allow"] = ", ".join(permitted)
+        self._permitted = set(permitted)
+        return super().determine_metadata(request, view)
+
+    def determine_actions(self, request, view) -> dict[str, Any]:
+        actions = {}
+        for method in sorted({"PUT", "POST"} & self._permitted):
+            with _acting_as(view, request, method):
+                actions[method] = self.get_serializer_info(view.get_serializer())
+        return actions
+
+    @staticmethod
+    def _may(request, view, method: str) -> bool:
+        with _acting_as(view, request, "GET" if method == "HEAD" else method):
+            try:
+                view.check_permissions(view.request)
+            except (exceptions.APIException, DjangoPermissionDenied, Http404):
+                return False
+        return True
+
+
+@contextmanager
+def _acting_as(view, request, method: str) -> Iterator[None]:
+    """The view as it is for a request of `method` to the same path: its request, and
+    for a view set the action that method maps to."""
+    saved_request, saved_action = view.request, getattr(view, "action", None)
+    action_map = getattr(view, "action_map", None)
+    view.request = clone_request(request, method)
+    if action_map is not None:
+        view.action = action_map.get(method.lower())
+    try:
+        yield
+    finally:
+        view.request = saved_request
+        if action_map is not None:
+            view.action = saved_action
 
 
 # --- view sets -----------------------------------------------------------------------------

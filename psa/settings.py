@@ -241,6 +241,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "psa.api.exception_handler",
+    # OPTIONS lists only the methods the caller's role allows.
+    "DEFAULT_METADATA_CLASS": "psa.api.RoleMetadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # JSON in and out (api.md); the interactive docs are at /api/docs/.
