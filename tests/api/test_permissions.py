@@ -163,6 +163,9 @@ def with_saved_options(world: World) -> tuple[None, dict]:
 
 
 STEPS: dict[str, Step] = {
+    "revoke one's own API token": Step(
+        "post", "/api/v1/auth/token/revoke/", lambda w: (None, {}), every_role(204)
+    ),
     "create company": Step(
         "post",
         "/api/v1/companies/",
