@@ -17,6 +17,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, models
@@ -265,6 +266,14 @@ class RolePermission(BasePermission):
             else "Your role does not allow this: only an administrator can do it."
         )
         return False
+
+
+class DocsPermission(BasePermission):
+    """The schema and the interactive docs: signed-in users (with a session or a token),
+    or everyone where the operator sets API_DOCS_PUBLIC."""
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or bool(request.user and request.user.is_authenticated)
 
 
 class RoleMetadata(SimpleMetadata):

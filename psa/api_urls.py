@@ -1,5 +1,12 @@
 """The REST API (api.md) under /api/: version 1, its OpenAPI schema and its docs."""
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
@@ -45,10 +52,33 @@ version_1 = [
     *router.urls,
 ]
 
+
+def docs_page(view: Callable) -> Callable:
+    """An interactive docs page: a visitor who is not signed in is sent to sign in
+    first, unless the docs are public (API_DOCS_PUBLIC)."""
+
+    @wraps(view)
+    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.API_DOCS_PUBLIC and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return page
+
+
 urlpatterns = [
     path("v1/", include(version_1)),
+    # The schema answers 401 in the API's shape (psa.api.DocsPermission).
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "docs/",
+        docs_page(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
+    path(
+        "redoc/",
+        docs_page(SpectacularRedocView.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
     re_path(r"^.*$", not_found_view),
 ]

@@ -249,7 +249,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["psa.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+# The API's schema (/api/schema/) and docs (/api/docs/, /api/redoc/): for signed-in
+# users only, unless API_DOCS_PUBLIC is true.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": ["psa.api.DocsPermission"],
     "TITLE": "PSA accounting interface API",
     "DESCRIPTION": "GL batches, transfers and the corrections finance staff make after "
     "posting: unbatch, rebatch, delete batch, re-send.",
