@@ -417,3 +417,26 @@ def test_the_new_endpoints_refuse_anonymous_callers(api):
     for method, path in (("post", REVOKE), ("get", TOKENS)):
         response = getattr(api(), method)(path)
         assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_tokens_issued_before_they_expired_keep_working_as_digests(api, finance):
+    """The migration to expiring tokens takes over the plain-text tokens of the earlier
+    token table: they keep working, and their plain text is gone."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+
+    migration = importlib.import_module("psa.migrations.0003_api_tokens")
+    key = secrets.token_hex(20)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamptz NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute("INSERT INTO authtoken_token VALUES (%s, now(), %s)", [key, finance.pk])
+    migration.import_earlier_tokens(apps, SimpleNamespace(connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM authtoken_token")
+        assert cursor.fetchone() == (0,)
+    assert with_token(api, key).get("/api/v1/companies/").status_code == 200
