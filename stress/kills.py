@@ -134,7 +134,9 @@ def run(ctx, *, rounds: int, direct: bool) -> dict:
             recoveries.append(outcome["seconds"])
         result = verify(ctx, batch_id, direct=direct, ledger=ledger)
         for key, value in result.items():
-            if isinstance(value, int) and key != "records" and key != "transactions":
+            if isinstance(value, bool) or not isinstance(value, int):
+                continue
+            if key not in ("records", "transactions"):
                 totals[key] += value
                 if value and len(problems) < 20:
                     problems.append(f"round {number} batch {batch_id}: {key}={value}")
