@@ -144,9 +144,10 @@ def declared_options(package: str, export_format: str) -> dict[str, Option]:
     return declared
 
 
-def value_problem(option: Option, value: Any) -> str | None:
+def value_problem(option: Option, value: Any, *, strict: bool = True) -> str | None:
     """What is wrong with `value` for `option`; None when nothing is. null means the
-    option's default."""
+    option's default. Not `strict` (an export writer reading a row): only the type
+    counts, as the writers make any text safe to write."""
     if value is None:
         return None
     if option.kind == LEDGER_NAME:
@@ -154,7 +155,7 @@ def value_problem(option: Option, value: Any) -> str | None:
 
         return name_problem(value)
     if option.kind == CURRENCY:
-        if not isinstance(value, str) or not CURRENCY_CODE.match(value):
+        if not isinstance(value, str) or (strict and not CURRENCY_CODE.match(value)):
             return "Give a currency code in capitals, for example USD."
         return None
     if option.kind == CHOICE:
@@ -162,23 +163,25 @@ def value_problem(option: Option, value: Any) -> str | None:
             return f"Choose one of: {', '.join(option.choices)}."
         return None
     if option.kind == TEXT:
-        return _text_problem(value)
+        return _text_problem(value, strict=strict)
     if option.kind == MAPPING:
         if not isinstance(value, dict):
             return 'Give an object of names to names, for example {"4000": "Consulting"}.'
-        if len(value) > MAX_MAPPING_ENTRIES:
+        if strict and len(value) > MAX_MAPPING_ENTRIES:
             return f"Give at most {MAX_MAPPING_ENTRIES} entries."
         for key, item in value.items():
-            problem = _text_problem(key) or _text_problem(item)
+            problem = _text_problem(key, strict=strict) or _text_problem(item, strict=strict)
             if problem:
                 return f"The entry {_shown(key)}: {problem}"
         return None
     raise AssertionError(f"an option of unknown kind {option.kind}")
 
 
-def _text_problem(value: Any) -> str | None:
+def _text_problem(value: Any, *, strict: bool = True) -> str | None:
     if not isinstance(value, str):
         return "Give text."
+    if not strict:
+        return None
     if len(value) > MAX_TEXT:
         return f"Give at most {MAX_TEXT} characters."
     if any(ord(character) < 32 or ord(character) == 127 for character in value):
@@ -220,26 +223,26 @@ def option_errors(
     return errors
 
 
-def _usable(options: Any, declared: tuple[Option, ...], what: str) -> dict[str, Any]:
-    """The declared options' values (defaults filled in) of a setup row, or an
-    ApplicationError naming the options that cannot be used."""
+def _usable(
+    options: Any, declared: tuple[Option, ...], what: str, *, strict: bool
+) -> tuple[dict[str, Any], str, dict[str, list[str]]]:
+    """The declared options' values (defaults filled in) of a setup row; or, when some
+    cannot be used, the sentence naming them and their field errors."""
     if not isinstance(options, dict):
         errors = {"options": ["Give the options as an object."]}
     else:
         errors = {
             f"options.{option.name}": [problem]
             for option in declared
-            if (problem := value_problem(option, options.get(option.name)))
+            if (problem := value_problem(option, options.get(option.name), strict=strict))
         }
     if errors:
         names = ", ".join(name.removeprefix("options.") for name in errors)
-        raise ApplicationError(
+        sentence = (
             f"The accounting package setup's options cannot be used for {what} ({names}): "
-            f"{next(iter(errors.values()))[0]} Correct them in the setup, then retry.",
-            code="validation_error",
-            status_code=400,
-            extra={"fields": errors},
+            f"{next(iter(errors.values()))[0]} Correct them in the setup, then retry."
         )
+        return {}, sentence, errors
     values = {option.name: option.default for option in declared}
     values.update(
         {
@@ -248,14 +251,28 @@ def _usable(options: Any, declared: tuple[Option, ...], what: str) -> dict[str, 
             if options.get(option.name) is not None
         }
     )
-    return values
+    return values, "", {}
 
 
 def direct_transfer_options(package: str, options: Any) -> dict[str, Any]:
-    """The package's direct-transfer options from a setup row, checked."""
-    return _usable(options, DIRECT_TRANSFER_OPTIONS.get(package, ()), "the direct transfer")
+    """The package's direct-transfer options from a setup row, checked as strictly as
+    when saved (the ledger's name above all); an ApplicationError otherwise."""
+    declared = DIRECT_TRANSFER_OPTIONS.get(package, ())
+    values, sentence, errors = _usable(options, declared, "the direct transfer", strict=True)
+    if sentence:
+        raise ApplicationError(
+            sentence, code="validation_error", status_code=400, extra={"fields": errors}
+        )
+    return values
 
 
 def export_options(export_format: str, options: Any) -> dict[str, Any]:
-    """The export format's options from a setup row, checked."""
-    return _usable(options, EXPORT_FORMAT_OPTIONS.get(export_format, ()), "the export file")
+    """The export format's options from a setup row, checked by type (the writer
+    makes any text safe); an ExportError otherwise."""
+    from accounting.exporters.base import ExportError
+
+    declared = EXPORT_FORMAT_OPTIONS.get(export_format, ())
+    values, sentence, _ = _usable(options, declared, "the export file", strict=False)
+    if sentence:
+        raise ExportError(sentence)
+    return values

@@ -145,5 +145,5 @@ def test_a_batch_is_refused_clearly_while_the_row_holds_bad_options(
             [{"type": "invoice", "id": invoice.pk}],
             transfer="file",
         )
-    assert getattr(error.value, "code", None) == "validation_error", error.value
+    assert getattr(error.value, "code", None) == "export_not_possible", error.value
     assert "qbo_invoices_as" in str(error.value)
