@@ -110,7 +110,7 @@ class Context:
         self.username, self.password = book["username"], book["password"]
         self.api = Api.signed_in(stack.base_url, self.username, self.password)
         self.token = self.api.session.headers["Authorization"].split()[1]
-        self.pool = Pool(self.api, self.rng)
+        self.pool = Pool(stack, self.rng)
         self.ledger_relative = "LEDGER_ROOT" in (ROOT / "psa" / "settings.py").read_text()
 
     # --- setup --------------------------------------------------------------------------
@@ -218,9 +218,12 @@ def main(argv=None) -> int:
     needed = 2000
     if "creates" in rounds:
         needed += creates.records_needed(rounds["creates"])
-    needed += args.kill_batch * sum(1 for s in args.scenarios if s.startswith("kills"))
+    if "kills-file" in rounds:
+        needed += args.kill_batch
+    if "kills-direct" in rounds:
+        needed += (rounds["kills-direct"] + 1) * args.direct_batch
     if "faults" in rounds:
-        needed += faults.records_needed(args.kill_batch)
+        needed += faults.records_needed(args.kill_batch) + args.kill_batch
     book_records = max(5000, int(needed / 0.8))
     say(f"Scenarios: {', '.join(args.scenarios)}; book of {book_records:,} records")
     started = dt.datetime.now(dt.UTC)

@@ -94,11 +94,13 @@ def _mid_transfer(ctx, records, fault: str) -> dict:
     at_fault = checks.batch_row(stack, batch_id)["transfer_state"]
     logged_at_fault = sum(checks.log_rows(stack, batch_id).values())
     begun = time.monotonic()
+    probes: Counter = Counter()
     if fault == "drop":
         cut = drop_worker_connections(stack)
     else:
         stack.restart_postgres()
         cut = None
+        probes = probe_web(ctx)
     outcome = recover(ctx, batch_id, timeout=ctx.fault_timeout)
     result = checks.verify_file_batch(stack, batch_id)
     state_row = checks.batch_row(stack, batch_id)
@@ -113,11 +115,29 @@ def _mid_transfer(ctx, records, fault: str) -> dict:
         "fault_to_done_seconds": round(time.monotonic() - begun, 1),
         "api_retries": outcome["api_retries"],
         "transfer_error": state_row["transfer_error"][:300],
+        "http_after_restart": dict(probes),
         **result,
     }
     if outcome["state"] == "done":
-        api.delete_batch(batch_id)
+        for _ in range(8):  # a client retries a 5xx
+            if api.delete_batch(batch_id).status < 500:
+                break
     return figures
+
+
+def probe_web(ctx) -> Counter:
+    """Right after the database restart: GETs of the batch list until 8 answer in a row
+    without a 5xx (at most 24), counted by status. Each gunicorn worker holds a database
+    connection from before the restart."""
+    answers: Counter = Counter()
+    in_a_row = 0
+    for _ in range(24):
+        answer = ctx.api.call("GET", "/api/v1/accounting/batches/", params={"page_size": 1})
+        answers[answer.label] += 1
+        in_a_row = in_a_row + 1 if answer.status < 500 else 0
+        if in_a_row == 8:
+            break
+    return answers
 
 
 def _redis_down(ctx, records) -> dict:
@@ -207,6 +227,12 @@ def run(ctx, *, rounds: int) -> dict:
             "done": done,
             "api_retries": sum(r["api_retries"] for r in mine),
             "sent_twice": sum(r.get("log_twice", 0) + r.get("file_twice", 0) for r in mine),
+            "http_5xx_after_restart": sum(
+                n
+                for r in mine
+                for k, n in r.get("http_after_restart", {}).items()
+                if k.startswith("5")
+            ),
             "lost": sum(
                 r.get("log_missing", 0) + r.get("file_missing", 0)
                 for r in mine

@@ -1,15 +1,18 @@
 """`kills-file` and `kills-direct`: the Celery worker SIGKILLed at a random point of a
 transfer, then recovered, round after round.
 
-One set of records (--kill-batch of them) is batched again each round: created over
-HTTP (a file transfer as GL journal CSV, or a direct transfer into a fresh beancount
-ledger), killed (the worker's whole process group, SIGKILL) after a delay drawn
-uniformly over the transfer's measured span, a new worker started, and the product's
-recovery awaited: broker redelivery (the task is acknowledged late), and whatever the
-product adds (an interrupted state, a periodic re-queue). A batch still failed or
+Each round creates a batch over HTTP: for files, the same --kill-batch records each
+round as a GL journal CSV (deleted through the API after the round and sent again with
+the re-send confirmation); for beancount, --direct-batch records never sent before, into
+a fresh ledger each round (a direct re-send first removes each original from the ledger
+one record at a time, which would leave no sending to kill). The worker's whole process
+group is SIGKILLed after a delay drawn uniformly over the transfer's measured span, a
+new worker started, and the product's recovery awaited: the transfer lease expires, the
+beat's sweep marks the batch interrupted and queues it again (and the broker redelivers
+the unacknowledged task after its visibility timeout). A batch still failed or
 interrupted after a grace period is retried through the API, as Finance would, and
-counted. Then the batch is checked and deleted through the API, so that its records
-are unposted again for the next round (sent again with the re-send confirmation).
+counted. Then the batch is checked: file and transfer log (and ledger) hold each record
+exactly once.
 """
 
 import time
@@ -75,14 +78,18 @@ def verify(ctx, batch_id: int, *, direct: bool, ledger=None) -> dict:
 def run(ctx, *, rounds: int, direct: bool) -> dict:
     stack, rng, api, say = ctx.stack, ctx.rng, ctx.api, ctx.say
     label = "direct" if direct else "file"
-    records = ctx.pool.take(ctx.args.kill_batch)
+    size = ctx.args.direct_batch if direct else ctx.args.kill_batch
+    records = ctx.pool.take(size)
     if not direct:
         ctx.use_file_setup()
 
     def create(number: int, resend: bool):
+        nonlocal records
         ledger = ctx.use_ledger(f"kills-{number:03d}.beancount") if direct else None
+        if direct and number:
+            records = ctx.pool.take(size)
         payload = {"items": as_items(records), "transfer": label}
-        if resend:
+        if resend and not direct:
             payload["confirm_resend"] = True
         answer = api.create_batch(**payload)
         if answer.status != 201:
@@ -94,7 +101,8 @@ def run(ctx, *, rounds: int, direct: bool) -> dict:
     calibration = recover(ctx, batch_id, timeout=300)
     span = _transfer_seconds(stack, batch_id)
     clean = verify(ctx, batch_id, direct=direct, ledger=ledger)
-    api.delete_batch(batch_id)
+    if not direct:
+        api.delete_batch(batch_id)
     say(f"  uncut {label} transfer of {len(records)} records: {span:.2f} s; {clean}")
 
     totals: Counter = Counter()
@@ -143,10 +151,11 @@ def run(ctx, *, rounds: int, direct: bool) -> dict:
         totals["records_checked"] += result["records"]
         done_rounds = number
         if outcome["state"] == "done":
-            answer = api.delete_batch(batch_id)
-            if answer.status != 204:
-                problems.append(f"delete of {batch_id}: {answer.label}")
-                break
+            if not direct:
+                answer = api.delete_batch(batch_id)
+                if answer.status != 204:
+                    problems.append(f"delete of {batch_id}: {answer.label}")
+                    break
         else:
             break  # its records stay locked in the stuck batch: no further round
         if number % 10 == 0:

@@ -1,19 +1,42 @@
-"""The unposted records the scenarios batch: read once from the API's unposted list
-(records never sent before, so that a batch of them needs no re-send confirmation) and
-handed out without overlap between scenarios."""
+"""The unposted records the scenarios batch: finished, in no batch, never unbatched and
+never sent before (so that a batch of them needs no re-send confirmation), read once in
+SQL and handed out without overlap between scenarios."""
 
 import random
 
-from stress.checks import KINDS
+# Each kind: its table, its batch column, its original-batch column, and when it is
+# finished (the postables' ready filters).
+READY = {
+    "invoice": ("invoicing_invoice", "gl_batch_id", "original_batch_id", "is_closed"),
+    "expense": ("expenses_expenseentry", "gl_batch_id", "original_batch_id", "is_approved"),
+    "freight": (
+        "procurement_purchaseorder",
+        "freight_gl_batch_id",
+        "freight_original_batch_id",
+        "status = 'closed' AND freight_amount <> 0",
+    ),
+    "product": (
+        "procurement_purchaseorderline",
+        "gl_batch_id",
+        "original_batch_id",
+        "received AND closed",
+    ),
+}
 
 
 class Pool:
-    def __init__(self, api, rng: random.Random) -> None:
+    def __init__(self, stack, rng: random.Random) -> None:
         self.items: list[tuple[str, int]] = []
-        for kind in KINDS:
-            self.items.extend(
-                (kind, item["id"]) for item in api.unposted(kind) if not item["previously_sent"]
+        for kind, (table, batch, original, ready) in READY.items():
+            rows = stack.sql(
+                f"""SELECT r.id FROM {table} AS r
+                WHERE r.{batch} IS NULL AND r.{original} IS NULL AND ({ready})
+                  AND NOT EXISTS (
+                    SELECT 1 FROM accounting_transferlog AS t
+                    WHERE t.record_type = %s AND t.record_id = r.id)""",
+                [kind],
             )
+            self.items.extend((kind, record_id) for (record_id,) in rows)
         rng.shuffle(self.items)
         self.initial = len(self.items)
 
