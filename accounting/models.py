@@ -149,10 +149,10 @@ class GLBatch(models.Model):
     # A running transfer's lease: the process named by the holder renews it while it
     # works; once it has expired, the transfer is interrupted.
     transfer_lease_until = models.DateTimeField(null=True, blank=True)
-    transfer_lease_holder = models.CharField(max_length=100, blank=True)
+    transfer_lease_holder = models.CharField(max_length=100, blank=True, default="", db_default="")
     # Runs since the transfer was last queued by a person: the sweep re-queues an
     # interrupted transfer only a few times, then leaves it to Finance.
-    transfer_attempts = models.PositiveSmallIntegerField(default=0)
+    transfer_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
     # A batch that records what is already in the accounting package (re-recorded
     # under its original identifier after a delete): its file is for reference only.
     is_rerecord = models.BooleanField(default=False)

@@ -43,12 +43,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="glbatch",
             name="transfer_lease_holder",
-            field=models.CharField(blank=True, max_length=100),
+            field=models.CharField(blank=True, db_default="", default="", max_length=100),
         ),
         migrations.AddField(
             model_name="glbatch",
             name="transfer_attempts",
-            field=models.PositiveSmallIntegerField(default=0),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0),
         ),
         migrations.RunPython(expire_running, migrations.RunPython.noop),
     ]
