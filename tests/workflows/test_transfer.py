@@ -20,7 +20,7 @@ from accounting import selectors, tasks, transfer
 from accounting import services as accounting
 from accounting.exporters import ExportError
 from accounting.gl import AccountBook
-from accounting.models import AuditEvent, GLBatch, TransferLog, TransferState
+from accounting.models import AccountingSetup, AuditEvent, GLBatch, TransferLog, TransferState
 from accounting.postables import get_kind
 from tests.helpers import refused, send
 
@@ -502,3 +502,47 @@ def test_a_long_chunk_does_not_let_the_lease_lapse(monkeypatch, settings, financ
     batch.refresh_from_db()
     assert seen == [(TransferState.RUNNING, False)]
     assert batch.transfer_state == TransferState.DONE, batch.transfer_error
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_direct_transfer_stopped_between_the_ledger_and_its_log_sends_nothing_twice(
+    monkeypatch, ledger_root, finance, make_invoice
+):
+    """The connector has written a chunk and the run stops before its log rows are
+    stored: the retry logs the records the ledger holds already without writing them
+    again, and sends the rest once."""
+    from beancount import loader
+    from beancount.core.data import Transaction
+
+    AccountingSetup.objects.filter(pk=1).update(
+        package="beancount", direct_transfer=True, options={"ledger_path": "books.beancount"}
+    )
+    monkeypatch.setattr(transfer, "CHUNK", 2)
+    store_log = transfer._log_rows
+    stored = []
+
+    def dies_before_the_second_chunks_log(batch, postings, references, *, fresh):
+        if len(stored) == 1:
+            raise OSError("the process stopped")
+        stored.append(len(postings))
+        store_log(batch, postings, references, fresh=fresh)
+
+    monkeypatch.setattr(transfer, "_log_rows", dies_before_the_second_chunks_log)
+    invoices = [make_invoice() for _ in range(5)]
+    batch = accounting.batch_create(
+        actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+    )
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.FAILED
+    assert TransferLog.objects.filter(batch=batch).count() == 2  # the second chunk is not
+
+    monkeypatch.setattr(transfer, "_log_rows", store_log)
+    accounting.batch_retry(actor=finance, batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.transfer_state == TransferState.DONE, batch.transfer_error
+    entries, errors, _options = loader.load_file(str(ledger_root / "books.beancount"))
+    assert errors == []
+    written = [e.meta["psa_record"] for e in entries if isinstance(e, Transaction)]
+    assert sorted(written) == sorted(f"invoice:{invoice.pk}" for invoice in invoices)
+    logged = list(TransferLog.objects.filter(batch=batch).values_list("record_id", flat=True))
+    assert sorted(logged) == sorted(invoice.pk for invoice in invoices)
