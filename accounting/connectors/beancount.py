@@ -179,10 +179,9 @@ class BeancountConnector:
             index = self._current_index()
             self._known = None  # until this send is on disk
             descriptor = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            start = self._start_text(descriptor)
             with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as ledger:
                 try:
-                    ledger.write(start)
+                    ledger.write(self._start_text(descriptor))
                     for posting in postings:
                         key = (posting.header.type, posting.header.id)
                         reference = index.sent.get((*key, batch))

@@ -158,7 +158,9 @@ def entry_body(world: World, sheet_id: int) -> dict:
 
 def with_saved_options(world: World) -> tuple[None, dict]:
     world.book  # noqa: B018 - the book sets the setup up
-    AccountingSetup.objects.filter(pk=1).update(saved_options={"class": "Consulting"})
+    AccountingSetup.objects.filter(pk=1).update(
+        export_format="quickbooks_online_csv", saved_options={"qbo_date_format": "dmy"}
+    )
     return None, {}
 
 
