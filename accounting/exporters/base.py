@@ -76,9 +76,7 @@ def text_cell(value: str | None) -> str:
     if not value:
         return ""
     text = value.strip() if value.isprintable() else _CONTROL_CHARACTERS.sub(" ", value).strip()
-    if text[:1] in FORMULA_STARTS:
-        return "'" + text
-    return text
+    return "'" + text if text and text[0] in FORMULA_STARTS else text
 
 
 def csv_text(rows: list[Sequence[str]]) -> str:
