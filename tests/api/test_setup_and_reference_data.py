@@ -12,11 +12,10 @@ SETUP = "/api/v1/accounting/setup/"
 
 
 def test_clearing_direct_transfer_keeps_the_options_for_one_click_restore(
-    api, finance, book, tmp_path
+    api, finance, book, ledger_root
 ):
     client = api(finance)
-    ledger = str(tmp_path / "ledger.beancount")
-    options = {"ledger_path": ledger, "class_tracking": True}
+    options = {"ledger_path": "books/ledger.beancount", "currency": "EUR"}
     setup = client.patch(
         SETUP, {"package": "beancount", "direct_transfer": True, "options": options}
     ).json()
@@ -54,7 +53,7 @@ def test_direct_transfer_needs_a_package_with_a_connector(api, finance, book):
     response = client.patch(SETUP, {"package": "xero", "direct_transfer": True})
     assert response.status_code == 400 and "direct_transfer" in response.json()["fields"]
     response = client.patch(SETUP, {"package": "beancount", "direct_transfer": True})
-    assert response.status_code == 400 and "options" in response.json()["fields"]
+    assert response.status_code == 400 and "options.ledger_path" in response.json()["fields"]
     assert not AccountingSetup.objects.get(pk=1).direct_transfer
 
 
@@ -74,11 +73,15 @@ def test_setup_names_the_default_account_of_each_type(api, finance, book):
     assert response.status_code == 400
 
 
-def test_direct_transfer_into_a_beancount_ledger(api, finance, make_invoice, send, tmp_path):
-    ledger = tmp_path / "ledger.beancount"
+def test_direct_transfer_into_a_beancount_ledger(api, finance, make_invoice, send, ledger_root):
+    ledger = ledger_root / "ledger.beancount"
     response = api(finance).patch(
         SETUP,
-        {"package": "beancount", "direct_transfer": True, "options": {"ledger_path": str(ledger)}},
+        {
+            "package": "beancount",
+            "direct_transfer": True,
+            "options": {"ledger_path": "ledger.beancount"},
+        },
     )
     assert response.status_code == 200, response.json()
     invoice = make_invoice()
@@ -90,17 +93,18 @@ def test_direct_transfer_into_a_beancount_ledger(api, finance, make_invoice, sen
 
 
 def test_a_batch_may_choose_a_file_without_touching_the_setup(
-    api, finance, make_invoice, send, tmp_path
+    api, finance, make_invoice, send, ledger_root
 ):
-    api(finance).patch(
+    response = api(finance).patch(
         SETUP,
         {
             "package": "beancount",
             "direct_transfer": True,
-            "options": {"ledger_path": str(tmp_path / "ledger.beancount")},
+            "options": {"ledger_path": "ledger.beancount"},
             "export_format": "iif",
         },
     )
+    assert response.status_code == 200, response.json()
     batch = send([{"type": "invoice", "id": make_invoice().pk}], transfer="file")
     assert batch["transfer"]["method"] == "file" and batch["export_format"] == "iif"
     download = api(finance).get(batch["transfer"]["file_url"])
