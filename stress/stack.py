@@ -199,6 +199,9 @@ class Stack:
             self.start_beat()
 
     def stop(self) -> None:
+        if getattr(self, "_conn", None) is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
         for process in [self.beat, *self.workers, self.web, self.redis]:
             if process is not None:
                 with contextlib.suppress(Exception):
@@ -272,6 +275,8 @@ class Stack:
 
     def restart_postgres(self) -> None:
         """`pg_ctl restart -m fast`: every connection is cut, the cluster comes back."""
+        if getattr(self, "_conn", None) is not None:
+            self._conn.close()
         self._pg_ctl("stop", "-m", "fast", "-w", "-t", "60")
         self.pg_started = False
         self._pg_start()
@@ -285,10 +290,20 @@ class Stack:
         return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{DATABASE}"
 
     def sql(self, query: str, params=None) -> list[tuple]:
-        """One statement on a connection of its own (a restart never strands it)."""
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            cursor = conn.execute(query, params)
-            return cursor.fetchall() if cursor.description else []
+        """One statement in autocommit, on the harness's own connection, made again when
+        a fault (a restart) has cut it."""
+        for attempt in range(2):
+            if getattr(self, "_conn", None) is None or self._conn.closed:
+                self._conn = psycopg.connect(self.database_url, autocommit=True)
+            try:
+                cursor = self._conn.execute(query, params)
+                return cursor.fetchall() if cursor.description else []
+            except psycopg.OperationalError:
+                self._conn.close()
+                self._conn = None
+                if attempt:
+                    raise
+        return []
 
     def pg_version(self) -> str:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
