@@ -17,7 +17,7 @@ KINDS = {
 
 def records_in_two_batches(stack) -> int:
     """Records that the creation events of two batches still standing (not deleted)
-    both took: a record in two batches at once."""
+    both took and neither let go (no unbatch from it): a record in two batches at once."""
     return stack.sql(
         """
         SELECT count(*) FROM (
@@ -26,6 +26,9 @@ def records_in_two_batches(stack) -> int:
             JOIN accounting_auditevent AS e ON e.id = l.event_id
             JOIN accounting_glbatch AS b ON b.id = e.batch_id
             WHERE e.action = 'batch_created' AND b.status <> 'deleted'
+              AND NOT EXISTS (SELECT 1 FROM accounting_auditevent AS u
+                  WHERE u.action = 'unbatched' AND u.batch_id = b.id
+                    AND u.record_type = l.record_type AND u.record_id = l.record_id)
             GROUP BY l.record_type, l.record_id
             HAVING count(DISTINCT e.batch_id) > 1
         ) AS twice"""
@@ -59,7 +62,10 @@ def links_disagreeing_with_columns(stack) -> int:
             JOIN accounting_glbatch AS b ON b.id = e.batch_id
             JOIN {table} AS r ON r.id = l.record_id
             WHERE e.action = 'batch_created' AND b.status <> 'deleted' AND l.record_type = %s
-              AND r.{column} IS DISTINCT FROM b.id""",
+              AND r.{column} IS DISTINCT FROM b.id
+              AND NOT EXISTS (SELECT 1 FROM accounting_auditevent AS u
+                  WHERE u.action = 'unbatched' AND u.batch_id = b.id
+                    AND u.record_type = l.record_type AND u.record_id = l.record_id)""",
             [kind],
         )[0][0]
     return total
