@@ -579,7 +579,8 @@ class BatchCreateSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         allow_null=True,
-        help_text="Generated when left out; unique among batches that are not deleted.",
+        help_text="Generated when left out; unique among batches that are not deleted; "
+        "no line breaks, tabs or other control characters.",
     )
     items = BatchItemInputSerializer(many=True, required=False, help_text="Chosen records.")
     all_unposted = serializers.BooleanField(
@@ -796,6 +797,8 @@ class BatchViewSet(ApiMixin, GenericViewSet):
 
     @extend_schema(
         summary="The batch's export file, as an attachment",
+        description="Offered under a name made from the batch ID: letters, digits, - _ . "
+        "and spaces kept, any other character made a '-' (filename*= for non-ASCII).",
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV exports."),
             (200, "text/plain"): OpenApiResponse(OpenApiTypes.BINARY, description="IIF exports."),
