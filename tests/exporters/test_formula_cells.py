@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accounting.exporters.base import money
+from accounting.exporters.downloads import CHECKLIST_COLUMNS, write_checklist
 from accounting.gl import GLLine, Posting
 from tests.exporters import samples
 from tests.exporters.helpers import net, render
@@ -293,3 +294,34 @@ def export_cases(draw):
 def test_no_text_cell_of_any_export_starts_a_formula_and_amounts_are_exact(case):
     layout, postings, batch_identifier, options = case
     check_export(layout, postings, batch_identifier=batch_identifier, options=options)
+
+
+@st.composite
+def checklist_rows(draw):
+    return [
+        {
+            "reference": draw(formula_text),
+            "type": draw(st.sampled_from(["invoice", "expense", "freight", "product"])),
+            "id": draw(st.integers(min_value=1, max_value=2**31 - 1)),
+            "batch_identifier": draw(formula_text),
+            "sent_at": draw(st.datetimes()),
+            "external_reference": draw(st.one_of(st.none(), formula_text)),
+            "removal": draw(st.one_of(st.none(), st.just("confirmed"), formula_text)),
+        }
+        for _ in range(draw(st.integers(min_value=0, max_value=5)))
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(checklist_rows())
+def test_no_text_cell_of_the_checklist_starts_a_formula(rows):
+    out = io.StringIO(newline="")
+    assert write_checklist(rows, out) == len(rows)
+    header, *written = csv.reader(io.StringIO(out.getvalue(), newline=""))
+    assert header == list(CHECKLIST_COLUMNS)
+    assert len(written) == len(rows)
+    for row, cells in zip(rows, written, strict=True):
+        record = dict(zip(header, cells, strict=True))
+        assert record["id"] == str(row["id"]) and record["sent_at"] == row["sent_at"].isoformat()
+        for column in ("record", "type", "original_batch", "external_reference", "removal"):
+            assert not record[column].startswith(FORMULA_STARTS), (column, record[column])
