@@ -43,8 +43,14 @@ def parse(argv):
     parser.add_argument(
         "--kill-batch",
         type=int,
-        default=15000,
-        help="records in a killed transfer's batch (1-3 s of transfer)",
+        default=8000,
+        help="records in a killed file transfer's batch (about 1-3 s of transfer)",
+    )
+    parser.add_argument(
+        "--direct-batch",
+        type=int,
+        default=5000,
+        help="records in a killed beancount transfer's batch (new records each round)",
     )
     parser.add_argument(
         "--schemathesis-examples",
