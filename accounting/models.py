@@ -324,8 +324,8 @@ class AuditEvent(models.Model):
     # the chain and a SHA-256 over its content, its linked records and the hash before it
     # (migration 0007_audit_hash_chain). `manage.py verify_audit` recomputes the chain.
     chain_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
-    chain_prev = models.CharField(max_length=64, blank=True, editable=False)
-    chain_hash = models.CharField(max_length=64, blank=True, editable=False)
+    chain_prev = models.CharField(max_length=64, blank=True, editable=False, db_default="")
+    chain_hash = models.CharField(max_length=64, blank=True, editable=False, db_default="")
 
     class Meta:
         ordering = ["at", "id"]

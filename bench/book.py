@@ -342,7 +342,10 @@ def _history_outside_the_audit_chain() -> Iterator[None]:
         cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER accounting_audit_seal")
     yield
     with connection.cursor() as cursor:
+        # The foreign keys' deferred checks run now: ALTER TABLE waits for none pending.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER accounting_audit_seal")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _reference_data(shape: Shape) -> dict:

@@ -122,12 +122,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="auditevent",
             name="chain_prev",
-            field=models.CharField(blank=True, editable=False, max_length=64),
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=64),
         ),
         migrations.AddField(
             model_name="auditevent",
             name="chain_hash",
-            field=models.CharField(blank=True, editable=False, max_length=64),
+            field=models.CharField(blank=True, db_default="", editable=False, max_length=64),
         ),
         migrations.RunPython(install, uninstall),
     ]
