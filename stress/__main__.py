@@ -55,7 +55,7 @@ def parse(argv):
     parser.add_argument(
         "--schemathesis-examples",
         type=int,
-        default=250,
+        default=120,
         help="generated cases per operation for schemathesis",
     )
     parser.add_argument("--seed", type=int, default=12)

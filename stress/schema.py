@@ -83,8 +83,12 @@ def count(report: Path) -> dict:
     operations: set = set()
     examples: list = []
     requests = 0
+    errors: list = []
     for line in report.read_text().splitlines():
         event = json.loads(line)
+        if "NonFatalError" in event:  # schemathesis's own errors, not an answer
+            error = event["NonFatalError"]
+            errors.append(f"{error.get('label')}: {json.dumps(error.get('value'))[:300]}")
         for _, payload in event.items():
             if not isinstance(payload, dict):
                 continue
@@ -111,6 +115,7 @@ def count(report: Path) -> dict:
         "5xx": sum(n for code, n in statuses.items() if code.startswith("5")),
         "failures": dict(failures),
         "failure_examples": examples,
+        "schemathesis_errors": errors[:10],
         "operations_seen": len({op.split(" ", 1)[1] for op in operations if " " in op}),
     }
 
