@@ -132,7 +132,7 @@ def test_staff_cannot_open_the_accounting_interface_but_sees_their_expenses(
 def test_unposted_tab_pages_by_position_and_caps_its_counts(
     finance_client, make_invoice, monkeypatch
 ):
-    from accounting import views
+    from accounting.views import batches as views
     from psa import web
 
     monkeypatch.setattr(web, "PAGE_SIZE", 3)

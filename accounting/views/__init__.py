@@ -1,0 +1,41 @@
+"""Finance > Accounting Interface, and MORE > Unbatch / Rebatch of any record."""
+
+from accounting.views.batches import (
+    COUNT_CAP,
+    batch_action,
+    batch_checklist,
+    batch_close,
+    batch_delete,
+    batch_detail,
+    batch_file,
+    batch_list,
+    batch_progress,
+    batch_reopen,
+    batch_rerecord,
+    batch_retry,
+    interface,
+    more_actions,
+    record_rebatch,
+    record_unbatch,
+    unposted,
+)
+
+__all__ = [
+    "COUNT_CAP",
+    "batch_action",
+    "batch_checklist",
+    "batch_close",
+    "batch_delete",
+    "batch_detail",
+    "batch_file",
+    "batch_list",
+    "batch_progress",
+    "batch_reopen",
+    "batch_rerecord",
+    "batch_retry",
+    "interface",
+    "more_actions",
+    "record_rebatch",
+    "record_unbatch",
+    "unposted",
+]
