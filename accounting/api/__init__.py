@@ -1,7 +1,19 @@
 """The accounting interface over HTTP (api.md, "Reference data" and "Accounting
-interface"), and the pieces the record apps' APIs share."""
+interface"), one module a topic:
 
-from accounting.api.batches import (
+- `records`: what the record apps' APIs share (record kinds, the audit trail, the
+  unbatch and rebatch steps of one record, the permissions of the accounting steps);
+- `reference`: GL accounts and tax codes;
+- `setup`: the accounting package setup;
+- `unposted`: finished records in no batch;
+- `batches` (and `batch_serializers`): GL batches and the workflows on them.
+
+The names the record apps and the URL conf use are re-exported here.
+"""
+
+from accounting.api.batch_serializers import BatchSerializer
+from accounting.api.batches import BatchViewSet
+from accounting.api.records import (
     REBATCH_CONFLICTS,
     TRANSFER,
     UNBATCH,
@@ -10,22 +22,17 @@ from accounting.api.batches import (
     AuditEventSerializer,
     AuditTrailMixin,
     BatchActionsMixin,
-    BatchSerializer,
     BatchStepsMixin,
-    BatchViewSet,
-    GLAccountViewSet,
     RecordTypeField,
-    SetupAuditView,
-    SetupRestoreOptionsView,
-    SetupView,
-    TaxCodeViewSet,
-    UnpostedView,
     audit_response,
     batch_actions_schema,
     batch_identifier_field,
     rebatch_schema,
     unbatch_schema,
 )
+from accounting.api.reference import GLAccountViewSet, TaxCodeViewSet
+from accounting.api.setup import SetupAuditView, SetupRestoreOptionsView, SetupView
+from accounting.api.unposted import UnpostedView
 
 __all__ = [
     "REBATCH_CONFLICTS",

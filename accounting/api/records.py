@@ -1,0 +1,144 @@
+"""The pieces the record apps' APIs share (api.md, "Invoices", "Expenses",
+"Procurement"): record kinds, the permissions of the accounting steps, the audit trail,
+and the unbatch and rebatch steps of one record."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounting import selectors, services
+from accounting.postables import kind_types
+from psa.api import error_responses, step_schema
+
+VIEW_BATCHES = ("accounting.view_glbatch",)
+TRANSFER = ("accounting.transfer_glbatch",)
+UNBATCH = ("accounting.unbatch_record",)
+
+UNBATCH_CONFLICTS = ("not_batched", "batch_not_open", "invalid_transition")
+REBATCH_CONFLICTS = (
+    "already_batched",
+    "no_original_batch",
+    "original_batch_not_open",
+    "record_not_ready",
+    "invalid_transition",
+)
+
+
+class RecordTypeField(serializers.ChoiceField):
+    """A postable kind as the API names it: invoice, expense, freight, product."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=kind_types(), **kwargs)
+
+
+def batch_identifier_field(source: str) -> serializers.CharField:
+    """A batch foreign key shown as the batch's identifier, or null."""
+    return serializers.CharField(
+        source=f"{source}.batch_identifier", read_only=True, allow_null=True
+    )
+
+
+class AuditEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.IntegerField(source="actor_id", allow_null=True)
+    actor_name = serializers.CharField(source="actor.username", allow_null=True)
+    action = serializers.CharField()
+    batch = batch_identifier_field("batch")
+    batch_id = serializers.IntegerField(allow_null=True)
+    changes = serializers.DictField(
+        help_text="For edits, {field: {before, after}}; for workflow steps, what they did."
+    )
+
+
+audit_schema = extend_schema(
+    summary="Audit trail of the record",
+    responses={200: AuditEventSerializer(many=True), **error_responses(not_found=True)},
+)
+
+
+def audit_response(*, record_type: str, record_id: int | None) -> Response:
+    events = selectors.audit_trail(record_type=record_type, record_id=record_id)
+    return Response(AuditEventSerializer(events, many=True).data)
+
+
+def unbatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
+    return step_schema(
+        f"Unbatch the {what}: take it out of its open GL batch to edit it",
+        serializer,
+        conflicts=UNBATCH_CONFLICTS,
+    )
+
+
+def rebatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
+    return step_schema(
+        f"Rebatch the {what} into its original batch; nothing is sent",
+        serializer,
+        conflicts=REBATCH_CONFLICTS,
+    )
+
+
+# The mixins below have comments, not docstrings: drf-spectacular would show a mixin's
+# docstring as the description of every operation of a view set without one of its own.
+
+
+# For a record's view set: GET <id>/audit/, the audit trail of the record, whose type in
+# the trail is the view set's `record_type`.
+class AuditTrailMixin:
+    record_type: str
+
+    @audit_schema
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def audit(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        return audit_response(record_type=self.record_type, record_id=record.pk)
+
+
+# For a postable record's view set: the steps that take the record out of its GL batch
+# and put it back, for actions of the view set's own to call (a purchase order's
+# freight); BatchActionsMixin makes them its unbatch and rebatch actions.
+class BatchStepsMixin(AuditTrailMixin):
+    def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
+        """The record as the view set shows it."""
+        raise NotImplementedError
+
+    def unbatch_step(self) -> Response:
+        record = self.get_object()
+        services.record_unbatch(
+            actor=self.request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
+    def rebatch_step(self) -> Response:
+        record = self.get_object()
+        services.record_rebatch(
+            actor=self.request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
+
+# POST <id>/unbatch/ and <id>/rebatch/; their schema comes from `batch_actions_schema`.
+class BatchActionsMixin(BatchStepsMixin):
+    @action(detail=True, methods=["post"])
+    def unbatch(self, request: Request, pk: str) -> Response:
+        return self.unbatch_step()
+
+    @action(detail=True, methods=["post"])
+    def rebatch(self, request: Request, pk: str) -> Response:
+        return self.rebatch_step()
+
+
+def batch_actions_schema(what: str) -> Any:
+    """Class decorator: the schema of BatchActionsMixin's actions, which answer with the
+    view set's `serializer_class`; `what` names the record in their summaries."""
+
+    def decorate(viewset: type) -> type:
+        serializer = viewset.serializer_class
+        return extend_schema_view(
+            unbatch=unbatch_schema(serializer, what), rebatch=rebatch_schema(serializer, what)
+        )(viewset)
+
+    return decorate

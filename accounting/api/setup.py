@@ -1,0 +1,145 @@
+"""The accounting package setup over HTTP (api.md, "Accounting interface"): the one
+setup row, restoring its saved options, and its audit trail."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounting import selectors, setup_services
+from accounting.api.records import AuditEventSerializer, audit_response
+from accounting.models import AccountingSetup, ExportFormat, GLAccount, GLAccountType, Package
+from psa.api import RolePermission, error_responses, reject_nul_characters
+
+
+class HeldOptionsField(serializers.DictField):
+    """Options as the setup row holds them. A row saved before options were checked may
+    hold something other than an object: it reads as {} (a transfer names the problem,
+    and setting options replaces it)."""
+
+    def to_representation(self, value):
+        return super().to_representation(value if isinstance(value, dict) else {})
+
+
+OPTIONS_HELP = (
+    "The options of the package's direct transfer and of the export format, each "
+    "declared with its type (accounting/setup_options.py); others are refused. beancount: "
+    "`ledger_path`, the ledger's name inside the server's ledger folder (LEDGER_ROOT), "
+    "for example `books/main.beancount`, and `currency`."
+)
+
+
+class SetupSerializer(serializers.Serializer):
+    package = serializers.ChoiceField(choices=Package.choices)
+    direct_transfer = serializers.BooleanField()
+    export_format = serializers.ChoiceField(choices=ExportFormat.choices)
+    options = HeldOptionsField(help_text=OPTIONS_HELP)
+    saved_options = HeldOptionsField(
+        help_text="The options clearing Direct Transfer saved; restore-options puts them back."
+    )
+    default_accounts = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "GL account type -> the id of its default GL account.",
+        }
+    )
+    def get_default_accounts(self, setup: AccountingSetup) -> dict[str, int]:
+        return selectors.default_accounts()
+
+
+class SetupUpdateSerializer(serializers.Serializer):
+    package = serializers.ChoiceField(choices=Package.choices, required=False)
+    direct_transfer = serializers.BooleanField(
+        required=False,
+        help_text="Clearing it saves the options into saved_options and clears them.",
+    )
+    export_format = serializers.ChoiceField(choices=ExportFormat.choices, required=False)
+    options = serializers.DictField(
+        required=False,
+        validators=[reject_nul_characters],
+        help_text=OPTIONS_HELP + " An error names the option: `options.<name>`.",
+    )
+    default_accounts = serializers.DictField(
+        child=serializers.PrimaryKeyRelatedField(queryset=GLAccount.objects.all(), allow_null=True),
+        required=False,
+        help_text=f"{{<gl account type>: <gl account id or null>}}; types: "
+        f"{', '.join(GLAccountType.values)}.",
+    )
+
+    def validate_default_accounts(self, value: dict) -> dict:
+        unknown = sorted(set(value) - set(GLAccountType.values))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Not GL account types: {', '.join(unknown)}. Use: "
+                f"{', '.join(GLAccountType.values)}."
+            )
+        return value
+
+
+class SingleResourceView(GenericAPIView):
+    """A view of one resource (no list): its methods need `required_permissions`."""
+
+    permission_classes = [RolePermission]
+    serializer_class = SetupSerializer
+    pagination_class = None
+    filter_backends: list = []
+
+
+class SetupView(SingleResourceView):
+    """The accounting package setup table (one row)."""
+
+    required_permissions = {
+        "get": ("accounting.view_accountingsetup",),
+        "patch": ("accounting.change_accountingsetup", "accounting.change_defaultglaccount"),
+    }
+
+    @extend_schema(responses={200: SetupSerializer, **error_responses()})
+    def get(self, request: Request) -> Response:
+        return Response(SetupSerializer(selectors.accounting_setup()).data)
+
+    @extend_schema(
+        request=SetupUpdateSerializer,
+        responses={200: SetupSerializer, **error_responses(validation=True)},
+    )
+    def patch(self, request: Request) -> Response:
+        serializer = SetupUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        setup = setup_services.accounting_setup_update(
+            actor=request.user, **serializer.validated_data
+        )
+        return Response(SetupSerializer(setup).data)
+
+
+class SetupRestoreOptionsView(SingleResourceView):
+    required_permissions = {"post": ("accounting.change_accountingsetup",)}
+
+    @extend_schema(
+        summary="Restore the options that clearing Direct Transfer saved",
+        description="Refused (400, `options.<name>` fields) when the saved options no longer "
+        "fit the setup's package and export format, or their ledger left the ledger folder.",
+        request=None,
+        responses={
+            200: SetupSerializer,
+            **error_responses(validation=True, conflicts=["invalid_transition"]),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        setup = setup_services.accounting_setup_restore_options(actor=request.user)
+        return Response(SetupSerializer(setup).data)
+
+
+class SetupAuditView(SingleResourceView):
+    serializer_class = AuditEventSerializer
+    required_permissions = {"get": ("accounting.view_accountingsetup",)}
+
+    @extend_schema(
+        summary="Audit trail of the setup",
+        responses={200: AuditEventSerializer(many=True), **error_responses()},
+    )
+    def get(self, request: Request) -> Response:
+        return audit_response(record_type=setup_services.SETUP_RECORD_TYPE, record_id=None)
