@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connections
 
     from bench.book import build_book
-    from bench.run import Bench, machine, markdown, print_table, summary_rows, write_json
+    from bench.report import machine, markdown, print_table, summary_rows, write_json
+    from bench.run import Bench
 
     migrate_started = time.perf_counter()
     if not reused:
