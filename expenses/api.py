@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounting import api as accounting_api
+from accounting import records
 from expenses import selectors, services
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 from psa.api import (
@@ -49,9 +49,9 @@ class ExpenseEntrySerializer(serializers.Serializer):
     billable = serializers.BooleanField()
     company = serializers.IntegerField(source="company_id", allow_null=True)
     is_approved = serializers.BooleanField(help_text="Its sheet is approved: ready to post.")
-    gl_batch = accounting_api.batch_identifier_field("gl_batch")
+    gl_batch = records.batch_identifier_field("gl_batch")
     gl_batch_id = serializers.IntegerField(allow_null=True)
-    original_batch = accounting_api.batch_identifier_field("original_batch")
+    original_batch = records.batch_identifier_field("original_batch")
     original_batch_id = serializers.IntegerField(allow_null=True)
 
 
@@ -127,7 +127,7 @@ def _sheet_step_schema(summary: str) -> Any:
 
 
 @read_schema("List expense sheets (a Staff member sees their own)")
-class ExpenseSheetViewSet(ApiMixin, accounting_api.AuditTrailMixin, GenericViewSet):
+class ExpenseSheetViewSet(ApiMixin, records.AuditTrailMixin, GenericViewSet):
     serializer_class = ExpenseSheetSerializer
     filterset_class = ExpenseSheetFilter
     ordering_fields = ["period_start", "period_end", "status", "id"]
@@ -212,8 +212,8 @@ class ExpenseEntryFilter(django_filters.FilterSet):
 
 
 @read_schema("List expense entries (a Staff member sees their own)")
-@accounting_api.batch_actions_schema("expense entry")
-class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet):
+@records.batch_actions_schema("expense entry")
+class ExpenseEntryViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
     serializer_class = ExpenseEntrySerializer
     filterset_class = ExpenseEntryFilter
     ordering_fields = ["date", "amount", "id"]
@@ -224,8 +224,8 @@ class ExpenseEntryViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericVie
         "audit": ("expenses.view_expenseentry",),
         "create": ("expenses.add_expenseentry",),
         "partial_update": ("expenses.change_expenseentry",),
-        "unbatch": accounting_api.UNBATCH,
-        "rebatch": accounting_api.UNBATCH,
+        "unbatch": records.UNBATCH,
+        "rebatch": records.UNBATCH,
     }
 
     def get_queryset(self):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.models import GLAccount, GLBatch
+from accounting.records import GLAccount, GLBatch
 from psa.models import Company
 
 

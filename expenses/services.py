@@ -17,10 +17,13 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.audit import audit_record, field_changes
-from accounting.locks import lock_rows
-from accounting.models import AuditEvent
-from accounting.rules import ensure_unlocked
+from accounting.records import (
+    AuditEvent,
+    audit_record,
+    ensure_unlocked,
+    field_changes,
+    lock_rows,
+)
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 from psa.errors import ApplicationError
 from psa.inputs import (

@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounting import api as accounting_api
-from accounting.models import GLAccount, TaxCode
+from accounting import records
+from accounting.records import GLAccount, TaxCode
 from invoicing import selectors, services
 from invoicing.models import Invoice, InvoiceStatus
 from psa.api import (
@@ -49,9 +49,9 @@ class InvoiceSerializer(serializers.Serializer):
     subtotal = money_field()
     tax = money_field()
     total = money_field()
-    gl_batch = accounting_api.batch_identifier_field("gl_batch")
+    gl_batch = records.batch_identifier_field("gl_batch")
     gl_batch_id = serializers.IntegerField(allow_null=True)
-    original_batch = accounting_api.batch_identifier_field("original_batch")
+    original_batch = records.batch_identifier_field("original_batch")
     original_batch_id = serializers.IntegerField(allow_null=True)
     lines = InvoiceLineSerializer(many=True, source="lines.all")
     created_at = serializers.DateTimeField()
@@ -115,8 +115,8 @@ class InvoiceFilter(django_filters.FilterSet):
 
 
 @read_schema("List invoices")
-@accounting_api.batch_actions_schema("invoice")
-class InvoiceViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet):
+@records.batch_actions_schema("invoice")
+class InvoiceViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     ordering_fields = ["number", "date", "due_date", "total", "id"]
@@ -127,8 +127,8 @@ class InvoiceViewSet(ApiMixin, accounting_api.BatchActionsMixin, GenericViewSet)
         "audit": VIEW,
         "create": ("invoicing.add_invoice",),
         "partial_update": ("invoicing.change_invoice",),
-        "unbatch": accounting_api.UNBATCH,
-        "rebatch": accounting_api.UNBATCH,
+        "unbatch": records.UNBATCH,
+        "rebatch": records.UNBATCH,
     }
 
     def get_queryset(self):

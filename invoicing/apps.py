@@ -5,7 +5,9 @@ class InvoicingConfig(AppConfig):
     name = "invoicing"
 
     def ready(self) -> None:
-        from accounting.postables import register
+        # Imported here, not at the top: apps.py is loaded before any model, and the door
+        # and the adapters import models (Django's app-loading order).
+        from accounting.records import register
         from invoicing.postables import InvoiceKind
 
         register(InvoiceKind())

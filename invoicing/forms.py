@@ -3,7 +3,7 @@ decide what may change."""
 
 from django import forms
 
-from accounting.models import TaxCode
+from accounting.records import TaxCode
 from invoicing.models import InvoiceStatus
 
 

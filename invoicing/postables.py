@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 
-from accounting.gl import AccountBook, Posting, PostingHeader
+from accounting.records import AccountBook, Posting, PostingHeader
 from invoicing.models import Invoice, InvoiceLine
 
 

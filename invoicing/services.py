@@ -14,10 +14,15 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from accounting.audit import audit_record, field_changes
-from accounting.gl import to_cents
-from accounting.models import GLAccount, TaxCode
-from accounting.rules import ensure_unlocked, record_item
+from accounting.records import (
+    GLAccount,
+    TaxCode,
+    audit_record,
+    ensure_unlocked,
+    field_changes,
+    record_item,
+    to_cents,
+)
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput

@@ -10,9 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounting import selectors as accounting_selectors
-from accounting.models import GLAccount
-from accounting.views import more_actions
+from accounting import records as accounting_selectors
+from accounting.records import GLAccount, more_actions
 from invoicing import selectors, services
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice

@@ -5,7 +5,9 @@ class ProcurementConfig(AppConfig):
     name = "procurement"
 
     def ready(self) -> None:
-        from accounting.postables import register
+        # Imported here, not at the top: apps.py is loaded before any model, and the door
+        # and the adapters import models (Django's app-loading order).
+        from accounting.records import register
         from procurement.postables import FreightKind, ProductKind
 
         register(FreightKind())

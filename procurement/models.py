@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.models import GLAccount, GLBatch, TaxCode
+from accounting.records import GLAccount, GLBatch, TaxCode
 from psa.models import Company
 
 

@@ -5,8 +5,7 @@ from typing import NamedTuple
 
 from django.db.models import Q, QuerySet
 
-from accounting.gl import AccountBook, Posting, PostingHeader, to_cents
-from accounting.models import TaxCode
+from accounting.records import AccountBook, Posting, PostingHeader, TaxCode, to_cents
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 
 

@@ -20,11 +20,16 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounting.audit import audit_record, field_changes
-from accounting.gl import to_cents
-from accounting.locks import lock_rows
-from accounting.models import GLAccount, TaxCode
-from accounting.rules import ensure_unlocked, record_item
+from accounting.records import (
+    GLAccount,
+    TaxCode,
+    audit_record,
+    ensure_unlocked,
+    field_changes,
+    lock_rows,
+    record_item,
+    to_cents,
+)
 from procurement import selectors
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounting import selectors as accounting_selectors
-from accounting.views import more_actions
+from accounting import records as accounting_selectors
+from accounting.records import more_actions
 from procurement import selectors, services
 from procurement.forms import (
     ClosedBoxForm,

@@ -1,0 +1,67 @@
+"""The one door between accounting and the record apps (invoicing, expenses, procurement).
+
+A record app imports from accounting only what this module names; an import contract in
+pyproject.toml ("record apps reach accounting only through accounting.records") keeps it
+so. What passes through the door, by what the record apps do with it:
+
+- their models point at accounting's setup and batch tables: ``GLAccount``, ``GLBatch``,
+  ``TaxCode``, ``AuditEvent``, and declare when a record is ready and how it is batched:
+  ``Batching``;
+- their adapters register their kind and build postings: ``register``, ``BatchedKind``,
+  ``AccountBook``, ``Posting``, ``PostingHeader``, ``to_cents``, ``SALE``, ``BILL``;
+- their services lock, refuse changes to records in a batch, and audit each step:
+  ``lock_rows``, ``ensure_unlocked``, ``record_item``, ``audit_record``, ``field_changes``;
+- their pages show the audit trail and the batch steps of one record: ``audit_trail``,
+  ``more_actions``;
+- their API shares the audit trail and the unbatch/rebatch steps of one record:
+  ``AuditTrailMixin``, ``BatchStepsMixin``, ``BatchActionsMixin``, ``batch_actions_schema``,
+  ``unbatch_schema``, ``rebatch_schema``, ``batch_identifier_field``, ``UNBATCH``.
+
+A name is added here when a record app needs it, never imported around the door.
+"""
+
+from accounting.api import (
+    UNBATCH,
+    AuditTrailMixin,
+    BatchActionsMixin,
+    BatchStepsMixin,
+    batch_actions_schema,
+    batch_identifier_field,
+    rebatch_schema,
+    unbatch_schema,
+)
+from accounting.audit import audit_record, field_changes
+from accounting.gl import AccountBook, Posting, PostingHeader, to_cents
+from accounting.locks import lock_rows
+from accounting.models import AuditEvent, GLAccount, GLBatch, TaxCode
+from accounting.postables import register
+from accounting.rules import ensure_unlocked, record_item
+from accounting.selectors import audit_trail
+from accounting.views import more_actions
+
+__all__ = [
+    "UNBATCH",
+    "AccountBook",
+    "AuditEvent",
+    "AuditTrailMixin",
+    "BatchActionsMixin",
+    "BatchStepsMixin",
+    "GLAccount",
+    "GLBatch",
+    "Posting",
+    "PostingHeader",
+    "TaxCode",
+    "audit_record",
+    "audit_trail",
+    "batch_actions_schema",
+    "batch_identifier_field",
+    "ensure_unlocked",
+    "field_changes",
+    "lock_rows",
+    "more_actions",
+    "rebatch_schema",
+    "record_item",
+    "register",
+    "to_cents",
+    "unbatch_schema",
+]
