@@ -31,14 +31,12 @@ def ready_condition(kind: PostableKind) -> tuple[str, tuple]:
     """The adapter's `ready_filter()` compiled by the ORM: the SQL of its WHERE clause and
     its parameters. A condition that needs a join has no place in a one-table UPDATE."""
     query = kind.model.objects.filter(kind.ready_filter()).query
-    compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
-    compiler.as_sql()  # sets up the query's joins, which the check below reads
     if set(query.alias_map) != {kind.model._meta.db_table}:
         raise ValueError(
             f"The ready condition of {kind.type} reads other tables "
             f"({', '.join(sorted(query.alias_map))}); the floors update one table."
         )
-    sql, params = compiler.compile(query.where)
+    sql, params = query.get_compiler(using=DEFAULT_DB_ALIAS).compile(query.where)
     return sql, tuple(params)
 
 
