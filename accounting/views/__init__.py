@@ -1,27 +1,36 @@
-"""Finance > Accounting Interface, and MORE > Unbatch / Rebatch of any record."""
+"""Finance > Accounting Interface and MORE > Unbatch / Rebatch of any record, one module
+a page or group of steps:
 
-from accounting.views.batches import (
-    COUNT_CAP,
-    batch_action,
-    batch_checklist,
+- `unposted`: the unposted tabs with the Creation part;
+- `batches`: Open Batches and a batch's page; `batch_steps`: the steps on one batch;
+- `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
+- `common`: the permissions, lookups and tabs they share.
+
+Each view checks its input, calls one service and renders; a refused step becomes a
+message in the page. Accounting does not import the record apps: records are reached
+through the registry of postable kinds, and linked to by URL name (`psa.web`). The
+views the URL conf and the record apps use are re-exported here.
+"""
+
+from accounting.views.batch_steps import (
     batch_close,
     batch_delete,
+    batch_reopen,
+    batch_rerecord,
+    batch_retry,
+)
+from accounting.views.batches import (
+    batch_action,
+    batch_checklist,
     batch_detail,
     batch_file,
     batch_list,
     batch_progress,
-    batch_reopen,
-    batch_rerecord,
-    batch_retry,
-    interface,
-    more_actions,
-    record_rebatch,
-    record_unbatch,
-    unposted,
 )
+from accounting.views.records import more_actions, record_rebatch, record_unbatch
+from accounting.views.unposted import interface, unposted
 
 __all__ = [
-    "COUNT_CAP",
     "batch_action",
     "batch_checklist",
     "batch_close",

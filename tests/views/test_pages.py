@@ -132,7 +132,7 @@ def test_staff_cannot_open_the_accounting_interface_but_sees_their_expenses(
 def test_unposted_tab_pages_by_position_and_caps_its_counts(
     finance_client, make_invoice, monkeypatch
 ):
-    from accounting.views import batches as views
+    from accounting.views import common
     from psa import web
 
     monkeypatch.setattr(web, "PAGE_SIZE", 3)
@@ -148,6 +148,6 @@ def test_unposted_tab_pages_by_position_and_caps_its_counts(
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert f"invoice:{invoices[-1].pk}" in second
 
-    monkeypatch.setattr(views, "COUNT_CAP", 4)
+    monkeypatch.setattr(common, "COUNT_CAP", 4)
     capped = finance_client.get(url).content.decode()
     assert "All 4+ matching invoices" in capped

@@ -1,0 +1,146 @@
+"""MORE > Unbatch / Rebatch of any record, and the MORE menu the record apps' pages
+show. Accounting does not import the record apps: records are reached through the
+registry of postable kinds, and linked to by URL name (`psa.web`)."""
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounting import services
+from accounting.models import BatchStatus, GLBatch
+from accounting.views.common import UNBATCH, kind_or_404
+from psa import web
+from psa.errors import ApplicationError
+
+
+def _record_step(request: HttpRequest, record_type: str, record_id: int, step: str):
+    web.require(request, UNBATCH, "unbatch or rebatch records")
+    kind = kind_or_404(record_type)
+    record = kind.queryset().filter(pk=record_id).first()
+    if record is None:
+        raise Http404(f"There is no {kind.label.lower()} with id {record_id}.")
+    reference = kind.reference(record)
+    back = web.next_url(request, web.record_url(kind.type, record.pk) or reverse("home"))
+    batch_id = getattr(record, f"{kind.batch_field}_id")
+    original_id = getattr(record, f"{kind.original_batch_field}_id")
+    if request.method == "GET":
+        identifier = (
+            GLBatch.objects.filter(pk=batch_id if step == "unbatch" else original_id)
+            .values_list("batch_identifier", flat=True)
+            .first()
+        )
+        if step == "unbatch":
+            confirm = {
+                "title": f"Unbatch {reference}?",
+                "text": f"{reference} leaves GL batch {identifier or '(none)'} and can then be "
+                "edited within its own status rules. The rest of the batch is not touched.",
+                "note": "Nothing is removed from the accounting package. When you are done, "
+                "MORE > Rebatch puts it back into the same batch, or send it in a new batch "
+                "(remove the original from the package first).",
+            }
+        else:
+            confirm = {
+                "title": f"Rebatch {reference}?",
+                "text": f"{reference} goes back into its original GL batch "
+                f"{identifier or '(none)'}.",
+                "note": "Nothing is sent to the accounting package: change the record there "
+                "yourself if it needs the same correction.",
+            }
+        confirm.update({"action": request.path, "next": back, "danger": False})
+        template = "partials/confirm.html" if request.htmx else "confirm_page.html"
+        return render(request, template, {"confirm": confirm})
+    try:
+        if step == "unbatch":
+            updated = services.record_unbatch(
+                actor=request.user, record_type=kind.type, record_id=record.pk
+            )
+        else:
+            updated = services.record_rebatch(
+                actor=request.user, record_type=kind.type, record_id=record.pk
+            )
+    except ApplicationError as error:
+        web.refuse(request, error)
+        return redirect(back)
+    if step == "unbatch":
+        identifier = getattr(updated, kind.original_batch_field).batch_identifier
+        messages.success(
+            request, f"{reference} is unbatched from {identifier} and can be edited now."
+        )
+    else:
+        identifier = getattr(updated, kind.batch_field).batch_identifier
+        messages.success(
+            request, f"{reference} is back in GL batch {identifier}. Nothing was sent."
+        )
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_unbatch(request: HttpRequest, record_type: str, record_id: int) -> HttpResponse:
+    return _record_step(request, record_type, record_id, "unbatch")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def record_rebatch(request: HttpRequest, record_type: str, record_id: int) -> HttpResponse:
+    return _record_step(request, record_type, record_id, "rebatch")
+
+
+def more_actions(
+    request: HttpRequest,
+    *,
+    record_type: str,
+    record_id: int,
+    batch: GLBatch | None,
+    original_batch: GLBatch | None,
+    ready: bool,
+    not_ready_reason: str = "",
+) -> list[dict[str, Any]]:
+    """The MORE menu of a record page: Unbatch and Rebatch, each enabled only where it
+    applies, with the reason when it does not."""
+    here = urlencode({"next": request.get_full_path()})
+    may = request.user.has_perm(UNBATCH)
+    unbatch = {
+        "label": "Unbatch",
+        "url": f"{reverse('accounting:record_unbatch', args=[record_type, record_id])}?{here}",
+        "enabled": False,
+    }
+    if batch is None:
+        unbatch["reason"] = "It is in no batch."
+    elif batch.status != BatchStatus.OPEN:
+        unbatch["reason"] = (
+            f"Batch {batch.batch_identifier} is {batch.get_status_display().lower()}."
+        )
+    elif batch.is_transferring():
+        unbatch["reason"] = f"Batch {batch.batch_identifier} is being transferred."
+    elif not may:
+        unbatch["reason"] = "Your role does not allow it."
+    else:
+        unbatch["enabled"] = True
+    rebatch = {
+        "label": "Rebatch",
+        "url": f"{reverse('accounting:record_rebatch', args=[record_type, record_id])}?{here}",
+        "enabled": False,
+    }
+    if batch is not None:
+        rebatch["reason"] = "It is in a batch."
+    elif original_batch is None:
+        rebatch["reason"] = "It was never unbatched; send it from the Accounting Interface."
+    elif original_batch.status != BatchStatus.OPEN:
+        rebatch["reason"] = (
+            f"Its original batch {original_batch.batch_identifier} is "
+            f"{original_batch.get_status_display().lower()}; send it in a new batch."
+        )
+    elif not ready:
+        rebatch["reason"] = not_ready_reason or "Finish the record first."
+    elif not may:
+        rebatch["reason"] = "Your role does not allow it."
+    else:
+        rebatch["enabled"] = True
+    return [unbatch, rebatch]

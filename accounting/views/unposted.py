@@ -1,0 +1,137 @@
+"""Finance > Accounting Interface: the unposted tabs with the Creation part, where
+GL batches are created and their transfer queued."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounting import selectors, services
+from accounting.connectors import get_connector
+from accounting.forms import EVERYTHING, MATCHING, SELECTED, BatchCreateForm, UnpostedFilterForm
+from accounting.models import AccountingSetup, TransferMethod
+from accounting.postables import kinds
+from accounting.views import common
+from accounting.views.common import TRANSFER, VIEW, interface_tabs, kind_or_404, shown_count
+from psa import web
+from psa.errors import ApplicationError
+
+
+def _direct_available(setup: AccountingSetup) -> bool:
+    try:
+        return get_connector(setup.package, setup.options) is not None
+    except ApplicationError:
+        return False
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def interface(request: HttpRequest) -> HttpResponse:
+    return redirect("accounting:unposted", kinds()[0].type)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
+    kind = kind_or_404(record_type)
+    source = request.POST if request.method == "POST" else request.GET
+    filters = UnpostedFilterForm(source)
+    thru_date = filters.cleaned_data.get("thru_date") if filters.is_valid() else None
+    setup = selectors.accounting_setup()
+    direct_available = _direct_available(setup)
+    default_transfer = (
+        TransferMethod.DIRECT if setup.direct_transfer and direct_available else TransferMethod.FILE
+    )
+    resend_items: list[dict[str, Any]] = []
+
+    if request.method == "POST":
+        form = BatchCreateForm(request.POST)
+        if web.allowed(request, TRANSFER, "create and transfer GL batches") and form.is_valid():
+            data = form.cleaned_data
+            selection = data["selection"]
+            try:
+                batch = services.batch_create(
+                    actor=request.user,
+                    items=data["items"] if selection == SELECTED else None,
+                    all_unposted=selection in (MATCHING, EVERYTHING),
+                    types=[kind.type] if selection == MATCHING else None,
+                    thru_date=data["thru_date"] if selection != SELECTED else None,
+                    batch_identifier=data["batch_identifier"] or None,
+                    transfer=data["transfer"],
+                    confirm_resend=data["confirm_resend"],
+                )
+            except ApplicationError as error:
+                web.refuse(request, error)
+                web.field_errors_to_form(form, error)
+                if error.code == "retransfer_unconfirmed":
+                    resend_items = error.extra.get("items") or []
+                    for item in resend_items:
+                        item["url"] = web.record_url(item["type"], item["id"])
+            else:
+                messages.success(
+                    request,
+                    f"GL batch {batch.batch_identifier} created; its transfer "
+                    f"({batch.get_transfer_method_display().lower()}) "
+                    + (
+                        "is under way."
+                        if batch.transfer_queued_at
+                        else "is queued: the task queue cannot be reached right now, and "
+                        "the transfer starts by itself when it is back."
+                    ),
+                )
+                return redirect("accounting:batch_detail", batch.pk)
+    else:
+        form = BatchCreateForm(
+            initial={"transfer": default_transfer, "thru_date": thru_date, "selection": "selected"}
+        )
+
+    try:
+        after, before = selectors.parse_unposted_cursor(request.GET.get("cursor", ""))
+    except ValueError:  # none, or not a position: the first page
+        after = before = None
+    page = selectors.unposted_page(
+        record_types=[kind.type],
+        thru_date=thru_date,
+        after=after,
+        before=before,
+        size=web.PAGE_SIZE,
+    )
+    records = selectors.unposted_items(
+        record_type=kind.type, records=[record for _type, record in page.rows]
+    )
+    counts = {
+        other.type: selectors.unposted_count(
+            record_type=other.type, thru_date=thru_date, cap=common.COUNT_CAP
+        )
+        for other in kinds()
+    }
+    ticked = set(request.POST.getlist("items"))
+    for record in records:
+        record["url"] = web.record_url(record["type"], record["id"])
+        record["ticked"] = f"{record['type']}:{record['id']}" in ticked
+    return render(
+        request,
+        "accounting/unposted.html",
+        {
+            "kind": kind,
+            "kind_label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+            "tabs": interface_tabs(kind.type, counts),
+            "filters": filters,
+            "thru_date": thru_date,
+            "page": page,
+            "next_cursor": page.next_cursor or "",
+            "previous_cursor": page.previous_cursor or "",
+            "matching": shown_count(counts[kind.type]),
+            "records": records,
+            "form": form,
+            "setup": setup,
+            "direct_available": direct_available,
+            "resend_items": resend_items,
+            "total_unposted": shown_count(sum(counts.values())),
+            "can_transfer": request.user.has_perm(TRANSFER),
+        },
+    )
