@@ -20,7 +20,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounting import selectors
-from accounting.connectors import get_connector
+from accounting.audit import audit_batch
+from accounting.connectors import Connector, get_connector
 from accounting.exporters import get_exporter
 from accounting.gl import AccountBook, Posting, fewer_collections
 from accounting.models import (
@@ -402,6 +403,36 @@ def _send_direct(
     # Each chunk is logged as soon as the package has it, before the next is sent.
     fresh = not _has_log_rows(batch)
     for chunk in _chunks(batch_postings(batch, counts), CHUNK):
+        _remove_orphans(batch, connector, chunk)
         references = connector.send(chunk, batch_identifier=batch.batch_identifier)
         _log_rows(batch, chunk, references, fresh=fresh)
         tracker.advance(len(chunk))
+
+
+def _remove_orphans(batch: GLBatch, connector: Connector, chunk: list[Posting]) -> None:
+    """Copies of the chunk's records that the package holds from another batch and that
+    no live transfer-log row names (the originals that one names were removed above):
+    written just before a run of that batch stopped, so their log rows never committed,
+    and that batch was deleted since. They are removed before the records are sent
+    again, so the package never holds a record twice, and an audit event of this batch
+    names them. The connector answers at the cost of a set lookup per record when its
+    index shows none."""
+    removed = connector.remove_except(
+        [(posting.header.type, posting.header.id) for posting in chunk],
+        keep_batch=batch.batch_identifier,
+    )
+    if not removed:
+        return
+    references = [sent.external_reference for sent in removed]
+    logger.warning(
+        "GL batch %s: removed %d transactions of its records that another batch left in "
+        "the package without a transfer-log row",
+        batch.batch_identifier,
+        len(references),
+    )
+    audit_batch(
+        actor=None,
+        action="orphans_removed",
+        batch=batch,
+        changes={"count": len(references), "references": references},
+    )

@@ -44,6 +44,14 @@ class Connector(Protocol):
         """Remove what `find` answers (only that batch's, when given); answer how many."""
         ...
 
+    def remove_except(
+        self, records: Iterable[tuple[str, int]], *, keep_batch: str
+    ) -> list[SentRecord]:
+        """Remove every transaction of the (type, id) records that carries a batch other
+        than `keep_batch`; answer what was removed. Cheap when there is none: a lookup
+        per record in what the connector already knows of the package."""
+        ...
+
 
 def has_connector(package: str) -> bool:
     """Whether the package takes direct transfers (its options are declared in

@@ -73,6 +73,10 @@ ROOTS = {
     "freight": "Expenses",
 }
 DEFAULT_OPEN_DATE = date(2000, 1, 1)
+# The lines that frame what one send appended (comments to beancount).
+BEGIN_MARKER = "; psa-begin"
+END_MARKER = "; psa-end"
+_BEGIN_LINE = re.compile(rb"; psa-begin .* ([0-9a-f]{16}) ([0-9]+)\r?")
 CURRENCY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
 MAX_NAME_LENGTH = 60
 
@@ -132,6 +136,8 @@ class _LedgerIndex:
     accounts: dict[tuple[str, str], str] = field(default_factory=dict)
     # every opened beancount account -> the GL account it was opened for (None: by hand)
     opened: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    # (type, id) -> the batches the record has a transaction of
+    batches: dict[tuple[str, int], set[str]] = field(default_factory=dict)
 
 
 class BeancountConnector:
@@ -179,29 +185,32 @@ class BeancountConnector:
             index = self._current_index()
             self._known = None  # until this send is on disk
             descriptor = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
-            with os.fdopen(descriptor, "a", encoding="utf-8", newline="\n") as ledger:
+            body: list[str] = []
+            try:
+                for posting in postings:
+                    key = (posting.header.type, posting.header.id)
+                    reference = index.sent.get((*key, batch))
+                    if reference is None:
+                        reference = self._append(body, index, posting, batch)
+                    answered[key] = reference
+            finally:
+                # What was made before a refused posting is written all the same.
                 try:
-                    ledger.write(self._start_text(descriptor))
-                    for posting in postings:
-                        key = (posting.header.type, posting.header.id)
-                        reference = index.sent.get((*key, batch))
-                        if reference is None:
-                            reference = self._append(ledger, index, posting, batch)
-                        answered[key] = reference
+                    self._write_block(descriptor, batch, "".join(body))
                 finally:
-                    ledger.flush()
-                    os.fsync(ledger.fileno())
+                    os.close(descriptor)
             self._sync_directory()
             self._known = (self._file_state(), index)
         return answered
 
     def find(self, *, record_type: str, record_id: int) -> list[SentRecord]:
         with self._locked(exclusive=False):
+            entries, _ = self._parse(repair=False)
             return [
                 SentRecord(
                     record_type, record_id, external_reference(record_type, record_id, batch)
                 )
-                for _, batch in self._transactions_of(self._parse(), record_type, record_id)
+                for _, batch in self._transactions_of(entries, record_type, record_id)
             ]
 
     def remove(
@@ -209,7 +218,7 @@ class BeancountConnector:
     ) -> int:
         batch = None if batch_identifier is None else self._batch(batch_identifier)
         with self._locked(exclusive=True):
-            entries = self._parse()
+            entries, text = self._parse()
             doomed = {
                 entry.meta["lineno"]
                 for entry, entry_batch in self._transactions_of(entries, record_type, record_id)
@@ -217,10 +226,42 @@ class BeancountConnector:
             }
             if not doomed:
                 return 0
-            text = self._without_lines(self._text(self._read() or b""), doomed)
+            text = self._without_lines(text, doomed)
             self._check_rewrite(text, expected_entries=len(entries) - len(doomed))
+            self._known = None
             self._replace(text)
             return len(doomed)
+
+    def remove_except(
+        self, records: Iterable[tuple[str, int]], *, keep_batch: str
+    ) -> list[SentRecord]:
+        keep = self._batch(keep_batch)
+        with self._locked(exclusive=True):
+            held = self._current_index().batches
+            wanted = set()
+            for record_type, record_id in records:
+                batches = held.get((record_type, record_id))
+                if batches and (len(batches) > 1 or keep not in batches):
+                    wanted.add((record_type, int(record_id)))
+            if not wanted:
+                return []
+            entries, text = self._parse()
+            doomed: dict[int, tuple[str, int, str]] = {}
+            for entry in entries:
+                if isinstance(entry, Transaction):
+                    identity = _identity(entry)
+                    if identity and identity[:2] in wanted and identity[2] != keep:
+                        doomed[entry.meta["lineno"]] = identity
+            if not doomed:
+                return []
+            text = self._without_lines(text, set(doomed))
+            self._check_rewrite(text, expected_entries=len(entries) - len(doomed))
+            self._known = None
+            self._replace(text)
+            return [
+                SentRecord(record_type, record_id, external_reference(record_type, record_id, b))
+                for record_type, record_id, b in doomed.values()
+            ]
 
     # Reading ------------------------------------------------------------------------
 
@@ -235,9 +276,13 @@ class BeancountConnector:
         """The ledger's index. A transfer sends chunk after chunk: the ledger is parsed
         again only when it changed since this connector last wrote it (another
         transfer, a removal, a hand edit), not once per chunk of a growing file."""
-        if self._known is not None and self._known[0] == self._file_state():
+        state = self._file_state()
+        if self._known is not None and self._known[0] == state:
             return self._known[1]
-        return self._index(self._parse())
+        entries, _ = self._parse()
+        index = self._index(entries)
+        self._known = (self._file_state(), index)
+        return index
 
     @property
     def _file(self) -> str:
@@ -267,16 +312,34 @@ class BeancountConnector:
                 code="ledger_invalid",
             ) from None
 
-    def _parse(self) -> list:
-        """The ledger's entries, or none when it does not exist yet. Only parsing: the
-        ledger's own balance errors (say, a hand-written entry) are the user's business,
-        but text the parser cannot read must not be appended to or rewritten."""
+    def _parse(self, *, repair: bool = True) -> tuple[list, str]:
+        """The ledger's entries and text (none when it does not exist yet), without a
+        transfer's write that was cut off at its end (`_torn_tail`): `repair` (under the
+        exclusive lock) truncates the ledger before it, a reader only leaves it out.
+
+        Only parsing: the ledger's own balance errors (say, a hand-written entry) are
+        the user's business, but text the parser cannot read must not be appended to or
+        rewritten."""
         data = self._read()
         if data is None:
-            return []
-        entries, errors, _ = beancount_parser.parse_string(
-            self._text(data), report_filename=self.name
-        )
+            return [], ""
+        cut = _torn_tail(data)
+        if cut is not None:
+            logger.warning(
+                "The beancount ledger %s ends in a transfer's write that was cut off "
+                "(%d bytes from byte %d)%s",
+                self.name,
+                len(data) - cut,
+                cut,
+                "; it was truncated before it, and its records are sent again"
+                if repair
+                else "; it is left out",
+            )
+            if repair:
+                self._truncate(cut)
+            data = data[:cut]
+        text = self._text(data)
+        entries, errors, _ = beancount_parser.parse_string(text, report_filename=self.name)
         if errors:
             first = errors[0]
             line = (first.source or {}).get("lineno", "?")
@@ -293,7 +356,17 @@ class BeancountConnector:
                 "the ledger, then retry the transfer.",
                 code="ledger_invalid",
             )
-        return entries
+        return entries, text
+
+    def _truncate(self, size: int) -> None:
+        descriptor = self._open(os.O_RDWR)
+        if descriptor is None:
+            return
+        try:
+            os.ftruncate(descriptor, size)
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     @staticmethod
     def _index(entries: list) -> _LedgerIndex:
@@ -311,6 +384,7 @@ class BeancountConnector:
                 if identity:
                     record_type, record_id, batch = identity
                     index.sent[identity] = external_reference(record_type, record_id, batch)
+                    index.batches.setdefault((record_type, record_id), set()).add(batch)
         return index
 
     @staticmethod
@@ -325,15 +399,30 @@ class BeancountConnector:
 
     # Writing ------------------------------------------------------------------------
 
-    def _start_text(self, descriptor: int) -> str:
-        """The option line of a new ledger, or the line end an existing ledger lacks, so
-        that our first line is never glued onto its last one."""
+    def _write_block(self, descriptor: int, batch: str, body: str) -> None:
+        """Append `body` (with the option line of a new ledger) as one block between
+        `; psa-begin <batch> <token> <length>` and `; psa-end <token>`, in as few writes
+        as the system allows, and fsync it. A process killed in the middle leaves a
+        block without its end, which the next writer truncates (`_torn_tail`). The line
+        end an existing ledger lacks goes first, so that our first line is never glued
+        onto its last one."""
         size = os.fstat(descriptor).st_size
         if size == 0:
-            return f'option "operating_currency" {quoted(self.currency)}\n\n'
-        return "" if os.pread(descriptor, 1, size - 1) == b"\n" else "\n"
+            body = f'option "operating_currency" {quoted(self.currency)}\n\n' + body
+        elif not body:
+            return
+        lead = b"" if size == 0 or os.pread(descriptor, 1, size - 1) == b"\n" else b"\n"
+        token = secrets.token_hex(8)
+        inner = f"{body}{END_MARKER} {token}\n".encode()
+        data = lead + f"{BEGIN_MARKER} {batch} {token} {len(inner)}\n".encode() + inner
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        os.fsync(descriptor)
 
-    def _append(self, ledger, index: _LedgerIndex, posting: "Posting", batch: str) -> str:
+    def _append(
+        self, ledger: list[str], index: _LedgerIndex, posting: "Posting", batch: str
+    ) -> str:
         header = posting.header
         if not posting.is_balanced():
             raise ApplicationError(
@@ -374,12 +463,13 @@ class BeancountConnector:
             if clean_text(line.memo):
                 text.append(f"    memo: {quoted(line.memo)}\n")
         text.append("\n")
-        ledger.write("".join(opens) + "".join(text))
+        ledger.append("".join(opens) + "".join(text))
         for gl_account, account in new_accounts.items():
             index.accounts[gl_account] = account
             index.opened[account] = gl_account
         reference = external_reference(header.type, header.id, batch)
         index.sent[(header.type, header.id, batch)] = reference
+        index.batches.setdefault((header.type, header.id), set()).add(batch)
         return reference
 
     @staticmethod
@@ -487,6 +577,33 @@ class BeancountConnector:
                 status_code=400,
             )
         return batch
+
+
+def _torn_tail(data: bytes) -> int | None:
+    """Where the ledger's last psa block starts, when that block is a write cut off by
+    a crash: it has no `; psa-end` line with its token, and less follows its begin line
+    than the length it names. Its records have no transfer-log rows yet (those commit
+    after the connector returns), so dropping it and sending them again is right.
+    A block that lacks its end but is followed by as much text as it named was edited
+    by hand: it is left to the parser. Text outside psa blocks is never touched."""
+    at = data.rfind(b"\n" + BEGIN_MARKER.encode() + b" ")
+    if at >= 0:
+        at += 1
+    elif data.startswith(BEGIN_MARKER.encode() + b" "):
+        at = 0
+    else:
+        return None
+    line_end = data.find(b"\n", at)
+    if line_end < 0:
+        return at  # the begin line itself was cut off
+    match = _BEGIN_LINE.fullmatch(data, at, line_end)
+    if match is None:
+        return None  # not a block this connector began
+    token, length = match[1], int(match[2])
+    rest = data[line_end + 1 :]
+    if re.search(rb"^" + END_MARKER.encode() + b" " + token + rb"\r?$", rest, re.M):
+        return None
+    return at if len(rest) < length else None
 
 
 def _identity(entry: Transaction) -> tuple[str, int, str] | None:

@@ -96,7 +96,9 @@ def test_send_creates_the_ledger_and_it_balances_per_account(connector, ledger):
         ("freight", 3): "^psa-freight-3@GL-0042",
         ("product", 11): "^psa-product-11@GL-0042",
     }
-    assert ledger.read_text().startswith('option "operating_currency" "USD"\n')
+    first, second = ledger.read_text().splitlines()[:2]
+    assert first.startswith("; psa-begin GL-0042 ")  # what one send appends is one block
+    assert second == 'option "operating_currency" "USD"'
     _, options = load(ledger)
     assert options["operating_currency"] == ["USD"]
     assert balances(ledger) == EXPECTED_BALANCES
