@@ -29,7 +29,6 @@ from psa.api import (
     step_schema,
 )
 from psa.models import Company
-from psa.roles import sees_every_expense
 
 ENTRY_TYPE = services.ENTRY_TYPE
 SHEET_TYPE = services.SHEET_TYPE
@@ -143,9 +142,7 @@ class ExpenseSheetViewSet(ApiMixin, records.AuditTrailMixin, GenericViewSet):
     }
 
     def get_queryset(self):
-        sheets = selectors.expense_sheet_queryset()
-        user = self.request.user
-        return sheets if sees_every_expense(user) else sheets.filter(member_id=user.pk)
+        return selectors.visible_sheets(self.request.user, selectors.expense_sheet_queryset())
 
     def _sheet(self, sheet_id: int, code: int = status.HTTP_200_OK) -> Response:
         sheet = selectors.expense_sheet_get(sheet_id=sheet_id)
@@ -229,9 +226,7 @@ class ExpenseEntryViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
     }
 
     def get_queryset(self):
-        entries = selectors.expense_entry_queryset()
-        user = self.request.user
-        return entries if sees_every_expense(user) else entries.filter(sheet__member_id=user.pk)
+        return selectors.visible_entries(self.request.user, selectors.expense_entry_queryset())
 
     def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
         entry = selectors.expense_entry_get(entry_id=record_id)
@@ -245,9 +240,7 @@ class ExpenseEntryViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
     )
     def create(self, request: Request) -> Response:
         user = request.user
-        sheets = ExpenseSheet.objects.all()
-        if not sees_every_expense(user):
-            sheets = sheets.filter(member_id=user.pk)
+        sheets = selectors.visible_sheets(user)
         serializer = ExpenseEntryCreateSerializer(data=request.data, sheets=sheets)
         serializer.is_valid(raise_exception=True)
         entry = services.expense_entry_create(actor=user, **serializer.validated_data)

@@ -1,9 +1,38 @@
 """Reads of expense sheets and entries for the API, the browser and accounting."""
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
 from psa.errors import NotFound
+from psa.roles import sees_every_expense
+
+# --- who may see which expense ---------------------------------------------------------------
+# Finance and Approvers (to approve them) see every member's expense sheets and entries;
+# Staff see their own. The API's lists and lookups and the pages ask these three.
+
+
+def visible_sheets(
+    actor: AbstractBaseUser, sheets: QuerySet[ExpenseSheet] | None = None
+) -> QuerySet[ExpenseSheet]:
+    """The expense sheets `actor` may see, out of `sheets` (all of them by default)."""
+    sheets = ExpenseSheet.objects.all() if sheets is None else sheets
+    return sheets if sees_every_expense(actor) else sheets.filter(member_id=actor.pk)
+
+
+def visible_entries(
+    actor: AbstractBaseUser, entries: QuerySet[ExpenseEntry] | None = None
+) -> QuerySet[ExpenseEntry]:
+    """The expense entries `actor` may see (those of the sheets it may see), out of
+    `entries` (all of them by default)."""
+    entries = ExpenseEntry.objects.all() if entries is None else entries
+    return entries if sees_every_expense(actor) else entries.filter(sheet__member_id=actor.pk)
+
+
+def sheet_visible_to(actor: AbstractBaseUser, sheet: ExpenseSheet) -> bool:
+    """Whether `actor` may see this sheet and its entries: the same rule as
+    `visible_sheets`, for a sheet already read."""
+    return sheet.member_id == actor.pk or sees_every_expense(actor)
 
 
 def expense_entry_queryset() -> QuerySet[ExpenseEntry]:
@@ -43,21 +72,22 @@ def expense_type_list() -> QuerySet[ExpenseType]:
 
 def expense_entry_search(
     *,
-    member_id: int | None = None,
+    actor: AbstractBaseUser,
     member: str = "",
     sheet_status: str = "",
     gl_batch: str = "",
     text: str = "",
 ) -> QuerySet[ExpenseEntry]:
     """Time & Expense > Expense Entry Search: entries with their sheet and its status,
-    newest first. `member_id` limits to one member's entries (a Staff user sees only
-    their own); `member` is part of a member's username or name; `text` part of the
-    description or the entry number."""
-    entries = ExpenseEntry.objects.select_related(
-        "sheet__member", "expense_type", "gl_batch", "original_batch"
+    newest first, among those `actor` may see (a Staff user sees only their own);
+    `member` is part of a member's username or name; `text` part of the description or
+    the entry number."""
+    entries = visible_entries(
+        actor,
+        ExpenseEntry.objects.select_related(
+            "sheet__member", "expense_type", "gl_batch", "original_batch"
+        ),
     )
-    if member_id is not None:
-        entries = entries.filter(sheet__member_id=member_id)
     if member:
         name = member.strip()
         entries = entries.filter(

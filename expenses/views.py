@@ -24,7 +24,7 @@ APPROVE = "expenses.approve_expensesheet"
 
 
 def _own_or_everyone(request: HttpRequest, sheet: ExpenseSheet) -> None:
-    if sheet.member_id != request.user.pk and not sees_every_expense(request.user):
+    if not selectors.sheet_visible_to(request.user, sheet):
         raise Http404("There is no such expense sheet among yours.")
 
 
@@ -35,7 +35,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     everyone = sees_every_expense(request.user)
     entries = selectors.expense_entry_search(
-        member_id=None if everyone else request.user.pk,
+        actor=request.user,
         member=filters.get("member", "") if everyone else "",
         sheet_status=filters.get("sheet_status", ""),
         gl_batch=filters.get("gl_batch", ""),
