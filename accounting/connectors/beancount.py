@@ -29,8 +29,14 @@ Safety
   the ledger itself is replaced on remove, and a lock on a replaced inode protects
   nothing), exclusive for writers, shared for readers, so two writers never interleave.
 - Sends append and fsync; a record already in the ledger for the same batch is not
-  written again. Removes rewrite the file without the record's transactions into a
-  temporary file in the same directory, fsync it, check that it still parses, and
+  written again. What one send appends is one block, written at once between the
+  comment lines `; psa-begin <batch> <token> <length>` and `; psa-end <token>`. A
+  worker killed while writing leaves a block without its end: the next send or removal
+  (under the exclusive lock) truncates the ledger before it, with a warning in the
+  server log, and its records are sent again (they have no transfer-log rows yet: the
+  log commits after the connector answers); `find` leaves it out. Text outside these
+  blocks is never cut. Removes rewrite the file without the record's transactions into
+  a temporary file in the same directory, fsync it, check that it still parses, and
   `os.replace` it over the ledger. Everything else in the ledger (hand-written entries,
   comments) is kept as it was.
 - A ledger that does not parse is neither appended to nor rewritten: the error names the
