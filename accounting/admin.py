@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from accounting import setup_services
 from accounting.models import (
     AccountingSetup,
     AuditEvent,
@@ -20,6 +19,7 @@ from accounting.models import (
     TaxCode,
     TransferLog,
 )
+from accounting.services import setup as setup_services
 from psa.errors import ApplicationError
 
 

@@ -7,9 +7,10 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounting import selectors, setup_services
+from accounting import selectors
 from accounting.api.records import AuditEventSerializer, audit_response
 from accounting.models import AccountingSetup, ExportFormat, GLAccount, GLAccountType, Package
+from accounting.services import setup as setup_services
 from psa.api import RolePermission, error_responses, reject_nul_characters
 
 

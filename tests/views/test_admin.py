@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
 
-from accounting import setup_services
 from accounting.models import AccountingSetup
+from accounting.services import setup as setup_services
 
 pytestmark = pytest.mark.django_db
 
