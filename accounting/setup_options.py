@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from accounting.connectors.files import name_problem
 from psa.errors import ApplicationError
 
 TEXT = "text"  # one line of text
@@ -151,8 +152,6 @@ def value_problem(option: Option, value: Any, *, strict: bool = True) -> str | N
     if value is None:
         return None
     if option.kind == LEDGER_NAME:
-        from accounting.connectors.files import name_problem
-
         return name_problem(value)
     if option.kind == CURRENCY:
         if not isinstance(value, str) or (strict and not CURRENCY_CODE.match(value)):
@@ -269,6 +268,8 @@ def direct_transfer_options(package: str, options: Any) -> dict[str, Any]:
 def export_options(export_format: str, options: Any) -> dict[str, Any]:
     """The export format's options from a setup row, checked by type (the writer
     makes any text safe); an ExportError otherwise."""
+    # Imported here, not at the top: an import cycle. The exporters package imports its
+    # writers, which import this module for `export_options`.
     from accounting.exporters.base import ExportError
 
     declared = EXPORT_FORMAT_OPTIONS.get(export_format, ())

@@ -20,6 +20,8 @@ class PsaConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_plan_cursors_for_every_row, dispatch_uid="psa-cursor-plans")
+        # Imported here, not at the top: psa.tokens defines a model, which cannot be
+        # imported before the app registry is ready (Django's app-loading order).
         from psa.tokens import connect_signals
 
         connect_signals()

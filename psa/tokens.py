@@ -12,7 +12,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from psa.errors import NotFound
@@ -144,9 +146,6 @@ def _revoke_after_change(sender, instance, raw=False, **kwargs) -> None:
 
 
 def connect_signals() -> None:
-    from django.contrib.auth import get_user_model
-    from django.db.models.signals import post_save, pre_save
-
     user_model = get_user_model()
     pre_save.connect(_note_revoking_change, sender=user_model, dispatch_uid="psa-token-revoke")
     post_save.connect(_revoke_after_change, sender=user_model, dispatch_uid="psa-token-revoke")

@@ -65,6 +65,9 @@ def get_connector(package: str, options: dict) -> Connector | None:
     checked only when the connector opens it)."""
     if not has_connector(package):
         return None
+    # Imported here, not at the top: the beancount connector imports this package
+    # (SentRecord, files) and loads the beancount library, needed only for a direct
+    # transfer; setup_options imports this package's files module (import cycles).
     from accounting.connectors.beancount import BeancountConnector
     from accounting.setup_options import direct_transfer_options
 

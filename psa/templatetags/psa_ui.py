@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -38,8 +39,6 @@ def batch_link(batch) -> str:
     """A GL batch identifier that links to the batch page, or an em dash."""
     if batch is None:
         return mark_safe('<span class="muted">—</span>')
-    from django.urls import reverse
-
     return format_html(
         '<a class="batch-id" href="{}">{}</a>',
         reverse("accounting:batch_detail", args=[batch.pk]),
