@@ -26,6 +26,12 @@ def home(request: HttpRequest) -> HttpResponse:
         ]
         open_batches = accounting_selectors.batch_list(status=BatchStatus.OPEN)
         context["open_batches"] = open_batches.count()
-        context["failed"] = open_batches.filter(transfer_state=TransferState.FAILED).count()
+        # Transfers that wait for Finance: failed, or interrupted (a lease that expired).
+        context["failed"] = (
+            open_batches.filter(transfer_state=TransferState.FAILED)
+            | accounting_selectors.batches_in_transfer_state(
+                open_batches, TransferState.INTERRUPTED
+            )
+        ).count()
         context["recent"] = list(accounting_selectors.batch_list()[:6])
     return render(request, "home.html", context)
