@@ -37,14 +37,17 @@ def parse(argv):
     parser.add_argument(
         "--rounds",
         type=int,
-        help="rounds per scenario (default: the full counts: creates "
-        "1000, kills 100 each, faults 3 of each fault); schemathesis: examples per operation",
+        help="rounds of creates and of each kill scenario (default: the "
+        "full counts, creates 1000, kills 100 each)",
     )
     parser.add_argument(
         "--kill-batch",
         type=int,
         default=8000,
         help="records in a killed file transfer's batch (about 1-3 s of transfer)",
+    )
+    parser.add_argument(
+        "--fault-rounds", type=int, default=3, help="rounds of each fault (default 3)"
     )
     parser.add_argument(
         "--direct-batch",
@@ -221,6 +224,8 @@ def main(argv=None) -> int:
     from stress import creates, faults, kills, schema
 
     rounds = {name: args.rounds or FULL_ROUNDS.get(name, 0) for name in args.scenarios}
+    if "faults" in rounds:
+        rounds["faults"] = args.fault_rounds
     needed = 2000
     if "creates" in rounds:
         needed += creates.records_needed(rounds["creates"])
