@@ -37,6 +37,13 @@ class GLLine(NamedTuple):
     memo: str = ""
 
 
+# What the accounting package makes of a posting: a sale (an invoice to a customer,
+# against accounts receivable) or a bill (owed to a vendor or an employee, against a
+# payable). Each kind's adapter says which; exporters branch on it, never on the kind.
+SALE = "sale"
+BILL = "bill"
+
+
 class PostingHeader(NamedTuple):
     """The header fields an export carries for a record."""
 
@@ -49,6 +56,7 @@ class PostingHeader(NamedTuple):
     company_identifier: str
     due_date: date | None = None
     tax_code: str = ""
+    document: str = ""  # SALE or BILL, from the kind's adapter
 
 
 # Not frozen: a frozen dataclass's __init__ costs a transfer, which builds a posting for

@@ -18,6 +18,20 @@ class GLAccountType(models.TextChoices):
     REIMBURSEMENT = "reimbursement", "Employee reimbursement"
 
 
+# Where each type of GL account sits among a ledger's roots (what it owns, owes, earns
+# and spends): every type has one, and a new type gets its root here.
+GL_ACCOUNT_ROOTS: dict[str, str] = {
+    GLAccountType.ACCOUNTS_RECEIVABLE: "Assets",
+    GLAccountType.INVENTORY: "Assets",
+    GLAccountType.ACCOUNTS_PAYABLE: "Liabilities",
+    GLAccountType.SALES_TAX: "Liabilities",
+    GLAccountType.REIMBURSEMENT: "Liabilities",
+    GLAccountType.INCOME: "Income",
+    GLAccountType.EXPENSE: "Expenses",
+    GLAccountType.FREIGHT: "Expenses",
+}
+
+
 class GLAccount(models.Model):
     number = models.CharField(max_length=30, unique=True)
     name = models.CharField(max_length=200)

@@ -8,10 +8,11 @@ registered kind through it.
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from django.db import models
 
+from accounting.batch_fields import Batching
 from accounting.gl import AccountBook, Posting
 from psa.errors import ApplicationError
 
@@ -21,7 +22,12 @@ class PostableKind(Protocol):
 
     type: str  # "invoice", "expense", "freight", "product": as the API names them
     label: str  # "Invoice", for sentences
+    plural_label: str  # "Invoices", for headings and lists
+    url_name: str  # the record's page, "invoicing:invoice_detail"
+    lock_order: int  # where the kind's rows are locked among the kinds (see `kinds`)
+    document: Literal["sale", "bill"]  # what the accounting package makes of a posting
     model: type[models.Model]
+    batching: Batching  # the ready condition and batch columns, defined on the model
     batch_field: str  # the record's GL batch foreign key
     original_batch_field: str  # the batch it was unbatched from
     date_field: str  # the date "thru date" filters on
@@ -29,6 +35,12 @@ class PostableKind(Protocol):
 
     def ready_filter(self) -> models.Q:
         """Rows finished enough to be posted (closed, approved, received)."""
+
+    def is_ready(self, record: models.Model) -> bool:
+        """The same answer for one record in memory as `ready_filter` in the database."""
+
+    def is_locked(self, record: models.Model) -> bool:
+        """In a GL batch: refused any change until it is unbatched."""
 
     def not_ready_reason(self, record: models.Model) -> str:
         """Why this record is not ready, and what makes it ready."""
@@ -51,11 +63,42 @@ class PostableKind(Protocol):
         plain values (a transfer of 100,000 records builds no model instances)."""
 
 
-_registry: dict[str, PostableKind] = {}
+class BatchedKind:
+    """What an adapter answers from its model's `Batching`: the batch columns, the
+    ready condition in SQL and in Python, and whether a record is locked. An adapter
+    sets `batching` and inherits the rest."""
 
-# Locks are always taken in this order (batch first, then kinds in this order, then by
-# primary key), so that two workflows never wait on each other in a cycle.
-KIND_ORDER = ("invoice", "expense", "freight", "product")
+    batching: Batching
+
+    @property
+    def batch_field(self) -> str:
+        return self.batching.batch_field
+
+    @property
+    def original_batch_field(self) -> str:
+        return self.batching.original_batch_field
+
+    @property
+    def date_field(self) -> str:
+        return self.batching.date_field
+
+    def ready_filter(self) -> models.Q:
+        return self.batching.ready
+
+    def is_ready(self, record: models.Model) -> bool:
+        return self.batching.is_ready(record)
+
+    def is_locked(self, record: models.Model) -> bool:
+        return self.batching.is_locked(record)
+
+    def ready_sql(self) -> tuple[str, tuple[Any, ...]]:
+        """`ready_filter()` as the database runs it: a WHERE fragment with its columns
+        qualified by the table, and its parameters (for hand-written SQL)."""
+        model: type[models.Model] = self.model  # type: ignore[attr-defined]
+        return self.batching.ready_sql(model)
+
+
+_registry: dict[str, PostableKind] = {}
 
 
 def register(kind: PostableKind) -> None:
@@ -63,10 +106,18 @@ def register(kind: PostableKind) -> None:
 
 
 def kinds() -> list[PostableKind]:
-    return sorted(
-        _registry.values(),
-        key=lambda k: (KIND_ORDER.index(k.type) if k.type in KIND_ORDER else 99, k.type),
-    )
+    """The registered kinds in lock order: locks are always taken batch first, then
+    kinds in this order, then by primary key, so that two workflows never wait on each
+    other in a cycle."""
+    return sorted(_registry.values(), key=lambda k: (k.lock_order, k.type))
+
+
+def __getattr__(name: str) -> Any:
+    # KIND_ORDER: the kinds' types in lock order, read once the apps have registered
+    # them (the API schema names its record type enum from it).
+    if name == "KIND_ORDER":
+        return tuple(kind_types())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def kind_types() -> list[str]:

@@ -31,21 +31,26 @@ from accounting.api import (
     unbatch_schema,
 )
 from accounting.audit import audit_record, field_changes
-from accounting.gl import AccountBook, Posting, PostingHeader, to_cents
+from accounting.batch_fields import Batching
+from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_cents
 from accounting.locks import lock_rows
 from accounting.models import AuditEvent, GLAccount, GLBatch, TaxCode
-from accounting.postables import register
+from accounting.postables import BatchedKind, register
 from accounting.rules import ensure_unlocked, record_item
 from accounting.selectors import audit_trail
 from accounting.views import more_actions
 
 __all__ = [
+    "BILL",
+    "SALE",
     "UNBATCH",
     "AccountBook",
     "AuditEvent",
     "AuditTrailMixin",
     "BatchActionsMixin",
     "BatchStepsMixin",
+    "BatchedKind",
+    "Batching",
     "GLAccount",
     "GLBatch",
     "Posting",

@@ -16,9 +16,9 @@ def record_item(record_type: str, record: models.Model) -> dict[str, str | int]:
 def ensure_unlocked(*, record_type: str, record: models.Model, action: str = "changed") -> None:
     """Refuse any change to a record while it is in a GL batch."""
     kind = get_kind(record_type)
-    batch_id = getattr(record, f"{kind.batch_field}_id")
-    if batch_id is None:
+    if not kind.is_locked(record):
         return
+    batch_id = getattr(record, f"{kind.batch_field}_id")
     identifier = (
         GLBatch.objects.filter(pk=batch_id).values_list("batch_identifier", flat=True).first()
     )

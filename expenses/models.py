@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.records import GLAccount, GLBatch
+from accounting.records import Batching, GLAccount
 from psa.models import Company
 
 
@@ -56,7 +56,17 @@ class ExpenseSheet(models.Model):
         return self.status == SheetStatus.OPEN
 
 
+def expense_reference(pk: int) -> str:
+    """How a person finds an expense entry: 'Expense 17'."""
+    return f"Expense {pk}"
+
+
+# Ready for accounting: its sheet is approved (denormalised onto the entry).
+EXPENSE_BATCHING = Batching("expense", ready=Q(is_approved=True), date_field="date")
+
+
 class ExpenseEntry(models.Model):
+    batching = EXPENSE_BATCHING
     sheet = models.ForeignKey(ExpenseSheet, on_delete=models.PROTECT, related_name="entries")
     date = models.DateField()
     expense_type = models.ForeignKey(ExpenseType, on_delete=models.PROTECT, related_name="+")
@@ -68,49 +78,19 @@ class ExpenseEntry(models.Model):
     )
     # Denormalised from the sheet so that "ready" is one indexed column.
     is_approved = models.BooleanField(default=False)
-    gl_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
-    original_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
+    gl_batch, original_batch = EXPENSE_BATCHING.foreign_keys()
 
     class Meta:
         ordering = ["-date", "-id"]
         verbose_name_plural = "expense entries"
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="expense_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(gl_batch__isnull=True) | Q(original_batch__isnull=True),
-                name="expense_in_batch_has_no_original_batch",
-            ),
+            *EXPENSE_BATCHING.constraints(),
         ]
-        indexes = [
-            models.Index(
-                fields=["date", "id"],
-                condition=Q(gl_batch__isnull=True, is_approved=True),
-                name="expense_unposted",
-            ),
-            models.Index(fields=["gl_batch"], name="expense_gl_batch"),
-            models.Index(
-                fields=["original_batch"],
-                condition=Q(original_batch__isnull=False),
-                name="expense_original_batch",
-            ),
-        ]
+        indexes = EXPENSE_BATCHING.indexes()
 
     def __str__(self) -> str:
-        return f"Expense {self.pk}"
+        return expense_reference(self.pk)
 
     def is_locked(self) -> bool:
-        return self.gl_batch_id is not None
+        return self.batching.is_locked(self)

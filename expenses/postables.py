@@ -3,23 +3,22 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from accounting.records import AccountBook, Posting, PostingHeader
-from expenses.models import ExpenseEntry
+from accounting.records import BILL, AccountBook, BatchedKind, Posting, PostingHeader
+from expenses.models import EXPENSE_BATCHING, ExpenseEntry, expense_reference
 
 
-class ExpenseKind:
+class ExpenseKind(BatchedKind):
     type = "expense"
     label = "Expense"
+    plural_label = "Expenses"
+    url_name = "expenses:entry_detail"
+    lock_order = 2
+    document = BILL
     model = ExpenseEntry
-    batch_field = "gl_batch"
-    original_batch_field = "original_batch"
-    date_field = "date"
+    batching = EXPENSE_BATCHING
     amount_field = "amount"
-
-    def ready_filter(self) -> Q:
-        return Q(is_approved=True)
 
     def not_ready_reason(self, record: ExpenseEntry) -> str:
         return (
@@ -31,7 +30,7 @@ class ExpenseKind:
         return ExpenseEntry.objects.select_related("sheet__member", "expense_type", "company")
 
     def reference(self, record: ExpenseEntry) -> str:
-        return f"Expense {record.pk}"
+        return expense_reference(record.pk)
 
     def company_name(self, record: ExpenseEntry) -> str:
         member = record.sheet.member
@@ -73,11 +72,12 @@ class ExpenseKind:
         header = PostingHeader(
             type=self.type,
             id=row.id,
-            reference=f"Expense {row.id}",
+            reference=expense_reference(row.id),
             number=f"EXP-{row.id}",
             date=row.date,
             company=member,
             company_identifier=row.username,
+            document=self.document,
         )
         return Posting(header=header, lines=lines)
 

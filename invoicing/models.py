@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.records import GLAccount, GLBatch, TaxCode
+from accounting.records import Batching, GLAccount, TaxCode
 from psa.models import Company
 
 
@@ -23,7 +23,17 @@ class InvoiceStatus(models.Model):
         return self.name
 
 
+def invoice_reference(number: str) -> str:
+    """How a person finds an invoice: 'Invoice INV-1042'."""
+    return f"Invoice {number}"
+
+
+# Ready for accounting: a closed status (denormalised so that "ready" is one column).
+INVOICE_BATCHING = Batching("invoice", ready=Q(is_closed=True), date_field="date")
+
+
 class Invoice(models.Model):
+    batching = INVOICE_BATCHING
     number = models.CharField(max_length=30, unique=True)
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="invoices")
     date = models.DateField()
@@ -37,22 +47,7 @@ class Invoice(models.Model):
     subtotal = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
     tax = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0"))
-    gl_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
-    original_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
+    gl_batch, original_batch = INVOICE_BATCHING.foreign_keys()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -66,30 +61,15 @@ class Invoice(models.Model):
                 name="invoice_total_is_subtotal_plus_tax",
             ),
             models.CheckConstraint(condition=Q(tax__gte=0), name="invoice_tax_not_negative"),
-            models.CheckConstraint(
-                condition=Q(gl_batch__isnull=True) | Q(original_batch__isnull=True),
-                name="invoice_in_batch_has_no_original_batch",
-            ),
+            *INVOICE_BATCHING.constraints(),
         ]
-        indexes = [
-            models.Index(
-                fields=["date", "id"],
-                condition=Q(gl_batch__isnull=True, is_closed=True),
-                name="invoice_unposted",
-            ),
-            models.Index(fields=["gl_batch"], name="invoice_gl_batch"),
-            models.Index(
-                fields=["original_batch"],
-                condition=Q(original_batch__isnull=False),
-                name="invoice_original_batch",
-            ),
-        ]
+        indexes = INVOICE_BATCHING.indexes()
 
     def __str__(self) -> str:
-        return f"Invoice {self.number}"
+        return invoice_reference(self.number)
 
     def is_locked(self) -> bool:
-        return self.gl_batch_id is not None
+        return self.batching.is_locked(self)
 
 
 class InvoiceLine(models.Model):

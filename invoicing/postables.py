@@ -3,23 +3,22 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from accounting.records import AccountBook, Posting, PostingHeader
-from invoicing.models import Invoice, InvoiceLine
+from accounting.records import SALE, AccountBook, BatchedKind, Posting, PostingHeader
+from invoicing.models import INVOICE_BATCHING, Invoice, InvoiceLine, invoice_reference
 
 
-class InvoiceKind:
+class InvoiceKind(BatchedKind):
     type = "invoice"
     label = "Invoice"
+    plural_label = "Invoices"
+    url_name = "invoicing:invoice_detail"
+    lock_order = 1
+    document = SALE
     model = Invoice
-    batch_field = "gl_batch"
-    original_batch_field = "original_batch"
-    date_field = "date"
+    batching = INVOICE_BATCHING
     amount_field = "total"
-
-    def ready_filter(self) -> Q:
-        return Q(is_closed=True)
 
     def not_ready_reason(self, record: Invoice) -> str:
         return (
@@ -33,7 +32,7 @@ class InvoiceKind:
         )
 
     def reference(self, record: Invoice) -> str:
-        return f"Invoice {record.number}"
+        return invoice_reference(record.number)
 
     def company_name(self, record: Invoice) -> str:
         return record.company.name
@@ -81,7 +80,7 @@ class InvoiceKind:
             yield self._posting(row, own, book)
 
     def _posting(self, row: "InvoiceRow", lines: list[tuple], book: AccountBook) -> Posting:
-        reference = f"Invoice {row.number}"
+        reference = invoice_reference(row.number)
         tax_code = row.tax_code or ""  # None when the invoice has no tax code
         gl_lines = [book.debit(None, "accounts_receivable", row.total, reference)]
         gl_lines += [
@@ -104,6 +103,7 @@ class InvoiceKind:
             company=row.company,
             company_identifier=row.company_identifier,
             tax_code=tax_code,
+            document=self.document,
         )
         return Posting(header=header, lines=tuple(gl_lines))
 

@@ -15,10 +15,12 @@ from accounting.records import GLAccount, more_actions
 from invoicing import selectors, services
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice
+from invoicing.postables import InvoiceKind
 from psa import web
 from psa.errors import ApplicationError, NotFound
 
 RECORD_TYPE = "invoice"
+KIND = InvoiceKind()  # when an invoice is ready for accounting, and why not
 
 
 @login_required
@@ -42,8 +44,9 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
 
 
 def invoice_state(invoice: Invoice, trail: list) -> web.RecordState:
-    reference = f"Invoice {invoice.number}"
+    reference = KIND.reference(invoice)
     status = invoice.status
+    ready = KIND.is_ready(invoice)
     state = web.batch_state(
         reference=reference,
         batch=invoice.gl_batch,
@@ -53,7 +56,7 @@ def invoice_state(invoice: Invoice, trail: list) -> web.RecordState:
     if state is not None and invoice.gl_batch is not None:
         return state
     if state is not None:  # unbatched
-        if status.is_closed:
+        if ready:
             state.headline = state.headline.replace("; editable", f"; status {status.name}")
             state.tone = "ready"
             state.detail = (
@@ -68,7 +71,7 @@ def invoice_state(invoice: Invoice, trail: list) -> web.RecordState:
                 "Then MORE > Rebatch, or send it from the Accounting Interface."
             )
         return state
-    if status.is_closed:
+    if ready:
         return web.RecordState(
             f"Status {status.name}, not in a batch; waiting on the Accounting Interface",
             "It is ready to be sent. To edit it, set an open status and save first.",
@@ -181,9 +184,8 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
                 record_id=invoice.pk,
                 batch=invoice.gl_batch,
                 original_batch=invoice.original_batch,
-                ready=invoice.status.is_closed,
-                not_ready_reason=f"Status {invoice.status.name} is open; set a closed status "
-                "and save first.",
+                ready=KIND.is_ready(invoice),
+                not_ready_reason=KIND.not_ready_reason(invoice),
             ),
         },
     )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.records import GLAccount, GLBatch, TaxCode
+from accounting.records import Batching, GLAccount, TaxCode
 from psa.models import Company
 
 
@@ -13,7 +13,36 @@ class POStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+def freight_reference(number: str) -> str:
+    """How a person finds a purchase order's freight: 'Freight on PO PO-0003'."""
+    return f"Freight on PO {number}"
+
+
+def product_reference(pk: int, number: str) -> str:
+    """How a person finds a product line: 'Product 11 on PO PO-0003'."""
+    return f"Product {pk} on PO {number}"
+
+
+# Ready for accounting: the purchase order is closed and its freight is not zero.
+FREIGHT_BATCHING = Batching(
+    "freight",
+    ready=Q(status=POStatus.CLOSED) & ~Q(freight_amount=0),
+    date_field="date",
+    constraint_prefix="po_freight",
+    batch_field="freight_gl_batch",
+    original_batch_field="freight_original_batch",
+)
+# Ready for accounting: received and its Closed box ticked.
+PRODUCT_BATCHING = Batching(
+    "product",
+    ready=Q(received=True, closed=True),
+    date_field="received_date",
+    constraint_prefix="po_line",
+)
+
+
 class PurchaseOrder(models.Model):
+    freight_batching = FREIGHT_BATCHING
     number = models.CharField(max_length=30, unique=True)
     vendor = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="purchase_orders")
     date = models.DateField()
@@ -25,22 +54,7 @@ class PurchaseOrder(models.Model):
     freight_gl_account = models.ForeignKey(
         GLAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    freight_gl_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
-    freight_original_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
+    freight_gl_batch, freight_original_batch = FREIGHT_BATCHING.foreign_keys()
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -52,24 +66,9 @@ class PurchaseOrder(models.Model):
             models.CheckConstraint(
                 condition=Q(freight_amount__gte=0), name="po_freight_not_negative"
             ),
-            models.CheckConstraint(
-                condition=Q(freight_gl_batch__isnull=True) | Q(freight_original_batch__isnull=True),
-                name="po_freight_in_batch_has_no_original_batch",
-            ),
+            *FREIGHT_BATCHING.constraints(),
         ]
-        indexes = [
-            models.Index(
-                fields=["date", "id"],
-                condition=Q(freight_gl_batch__isnull=True, status="closed") & ~Q(freight_amount=0),
-                name="freight_unposted",
-            ),
-            models.Index(fields=["freight_gl_batch"], name="freight_gl_batch"),
-            models.Index(
-                fields=["freight_original_batch"],
-                condition=Q(freight_original_batch__isnull=False),
-                name="freight_original_batch",
-            ),
-        ]
+        indexes = FREIGHT_BATCHING.indexes()
 
     def __str__(self) -> str:
         return f"Purchase order {self.number}"
@@ -79,6 +78,7 @@ class PurchaseOrder(models.Model):
 
 
 class PurchaseOrderLine(models.Model):
+    batching = PRODUCT_BATCHING
     purchase_order = models.ForeignKey(
         PurchaseOrder, on_delete=models.PROTECT, related_name="lines"
     )
@@ -95,22 +95,7 @@ class PurchaseOrderLine(models.Model):
     received = models.BooleanField(default=False)
     received_date = models.DateField(null=True, blank=True)
     closed = models.BooleanField(default=False)
-    gl_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
-    original_batch = models.ForeignKey(
-        GLBatch,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,  # indexed in Meta.indexes; no second copy for batches to update
-    )
+    gl_batch, original_batch = PRODUCT_BATCHING.foreign_keys()
 
     class Meta:
         ordering = ["position", "id"]
@@ -121,27 +106,12 @@ class PurchaseOrderLine(models.Model):
                 condition=Q(closed=False) | Q(received=True),
                 name="po_line_closed_only_when_received",
             ),
-            models.CheckConstraint(
-                condition=Q(gl_batch__isnull=True) | Q(original_batch__isnull=True),
-                name="po_line_in_batch_has_no_original_batch",
-            ),
+            *PRODUCT_BATCHING.constraints(),
         ]
-        indexes = [
-            models.Index(
-                fields=["received_date", "id"],
-                condition=Q(gl_batch__isnull=True, received=True, closed=True),
-                name="product_unposted",
-            ),
-            models.Index(fields=["gl_batch"], name="product_gl_batch"),
-            models.Index(
-                fields=["original_batch"],
-                condition=Q(original_batch__isnull=False),
-                name="product_original_batch",
-            ),
-        ]
+        indexes = PRODUCT_BATCHING.indexes()
 
     def __str__(self) -> str:
-        return f"Product {self.pk} on {self.purchase_order.number}"
+        return product_reference(self.pk, self.purchase_order.number)
 
     def is_locked(self) -> bool:
-        return self.gl_batch_id is not None
+        return self.batching.is_locked(self)

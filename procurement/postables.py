@@ -3,10 +3,25 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from accounting.records import AccountBook, Posting, PostingHeader, TaxCode, to_cents
-from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
+from accounting.records import (
+    BILL,
+    AccountBook,
+    BatchedKind,
+    Posting,
+    PostingHeader,
+    TaxCode,
+    to_cents,
+)
+from procurement.models import (
+    FREIGHT_BATCHING,
+    PRODUCT_BATCHING,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    freight_reference,
+    product_reference,
+)
 
 
 def purchase_tax(amount: Decimal, tax_code: TaxCode | None) -> Decimal:
@@ -20,17 +35,16 @@ def tax_at(amount: Decimal, rate: Decimal | None) -> Decimal:
     return to_cents(amount * rate / Decimal(100))
 
 
-class FreightKind:
+class FreightKind(BatchedKind):
     type = "freight"
     label = "Freight"
+    plural_label = "Freight"
+    url_name = "procurement:po_detail"
+    lock_order = 3
+    document = BILL
     model = PurchaseOrder
-    batch_field = "freight_gl_batch"
-    original_batch_field = "freight_original_batch"
-    date_field = "date"
+    batching = FREIGHT_BATCHING
     amount_field = "freight_amount"
-
-    def ready_filter(self) -> Q:
-        return Q(status=POStatus.CLOSED) & ~Q(freight_amount=0)
 
     def not_ready_reason(self, record: PurchaseOrder) -> str:
         if record.freight_amount == 0:
@@ -41,7 +55,7 @@ class FreightKind:
         return PurchaseOrder.objects.select_related("vendor", "tax_code")
 
     def reference(self, record: PurchaseOrder) -> str:
-        return f"Freight on PO {record.number}"
+        return freight_reference(record.number)
 
     def company_name(self, record: PurchaseOrder) -> str:
         return record.vendor.name
@@ -77,11 +91,12 @@ class FreightKind:
         header = PostingHeader(
             type=self.type,
             id=row.id,
-            reference=f"Freight on PO {row.number}",
+            reference=freight_reference(row.number),
             number=f"{row.number}-F",
             date=row.date,
             company=row.vendor,
             company_identifier=row.vendor_identifier,
+            document=self.document,
         )
         return Posting(header=header, lines=lines)
 
@@ -109,17 +124,16 @@ FREIGHT_ROW_LOOKUPS = (
 )
 
 
-class ProductKind:
+class ProductKind(BatchedKind):
     type = "product"
     label = "Product"
+    plural_label = "Products"
+    url_name = "procurement:line_detail"
+    lock_order = 4
+    document = BILL
     model = PurchaseOrderLine
-    batch_field = "gl_batch"
-    original_batch_field = "original_batch"
-    date_field = "received_date"
+    batching = PRODUCT_BATCHING
     amount_field = "total"
-
-    def ready_filter(self) -> Q:
-        return Q(received=True, closed=True)
 
     def not_ready_reason(self, record: PurchaseOrderLine) -> str:
         if not record.received:
@@ -132,7 +146,7 @@ class ProductKind:
         )
 
     def reference(self, record: PurchaseOrderLine) -> str:
-        return f"Product {record.pk} on PO {record.purchase_order.number}"
+        return product_reference(record.pk, record.purchase_order.number)
 
     def company_name(self, record: PurchaseOrderLine) -> str:
         return record.purchase_order.vendor.name
@@ -175,12 +189,13 @@ class ProductKind:
         header = PostingHeader(
             type=self.type,
             id=row.id,
-            reference=f"Product {row.id} on PO {row.number}",
+            reference=product_reference(row.id, row.number),
             number=f"{row.number}-{row.id}",
             date=row.received_date or row.order_date,
             company=row.vendor,
             company_identifier=row.vendor_identifier,
             tax_code=tax_code,
+            document=self.document,
         )
         return Posting(header=header, lines=tuple(lines))
 

@@ -22,11 +22,14 @@ from procurement.forms import (
     ReceiveForm,
 )
 from procurement.models import PurchaseOrder, PurchaseOrderLine
+from procurement.postables import FreightKind, ProductKind
 from psa import web
 from psa.errors import ApplicationError, NotFound
 
 FREIGHT_TYPE = "freight"
 PRODUCT_TYPE = "product"
+# When freight and product lines are ready for accounting, and why not.
+FREIGHT, PRODUCT = FreightKind(), ProductKind()
 CHANGE_PO = "procurement.change_purchaseorder"
 CHANGE_LINE = "procurement.change_purchaseorderline"
 
@@ -51,7 +54,7 @@ def po_list(request: HttpRequest) -> HttpResponse:
 
 
 def freight_state(order: PurchaseOrder, trail: list) -> web.RecordState:
-    reference = f"Freight on PO {order.number}"
+    reference = FREIGHT.reference(order)
     state = web.batch_state(
         reference=reference,
         batch=order.freight_gl_batch,
@@ -159,8 +162,8 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
                 record_id=order.pk,
                 batch=order.freight_gl_batch,
                 original_batch=order.freight_original_batch,
-                ready=not order.is_open() and bool(order.freight_amount),
-                not_ready_reason="Close the purchase order first (the freight must not be zero).",
+                ready=FREIGHT.is_ready(order),
+                not_ready_reason=FREIGHT.not_ready_reason(order),
             ),
         )
     return render(request, "procurement/po_detail.html", context)
@@ -170,14 +173,15 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
 
 
 def product_state(line: PurchaseOrderLine, trail: list) -> web.RecordState:
-    reference = f"Product {line.pk} on PO {line.purchase_order.number}"
+    reference = PRODUCT.reference(line)
+    ready = PRODUCT.is_ready(line)
     state = web.batch_state(
         reference=reference, batch=line.gl_batch, original_batch=line.original_batch, trail=trail
     )
     if state is not None and line.gl_batch is not None:
         return state
     if state is not None:  # unbatched
-        if line.received and line.closed:
+        if ready:
             state.headline = state.headline.replace("; editable", "; received and closed")
             state.tone = "ready"
             state.detail = (
@@ -194,7 +198,7 @@ def product_state(line: PurchaseOrderLine, trail: list) -> web.RecordState:
                 "Rebatch, or send it from the Accounting Interface."
             )
         return state
-    if line.received and line.closed:
+    if ready:
         return web.RecordState(
             "Received and closed, not in a batch; waiting on the Accounting Interface",
             "To edit it: clear the Closed box and save, then Unreceive.",
@@ -273,8 +277,8 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
                 record_id=line.pk,
                 batch=line.gl_batch,
                 original_batch=line.original_batch,
-                ready=line.received and line.closed,
-                not_ready_reason="Receive it and tick its Closed box first.",
+                ready=PRODUCT.is_ready(line),
+                not_ready_reason=PRODUCT.not_ready_reason(line),
             ),
         },
     )

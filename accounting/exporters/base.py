@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, TextIO
 
 from accounting.gl import to_cents
+from accounting.postables import kinds
 from psa.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ INVOICE_CONTROL_TYPES = frozenset({"accounts_receivable"})
 BILL_CONTROL_TYPES = frozenset({"accounts_payable", "reimbursement"})
 # Lines that need a customer or vendor NAME in QuickBooks.
 NAMED_ACCOUNT_TYPES = frozenset({"accounts_receivable", "accounts_payable"})
-BILL_KINDS = frozenset({"expense", "freight", "product"})
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 # The first characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
@@ -46,6 +46,11 @@ class ExportError(ApplicationError):
             header = posting.header
             items = [{"type": header.type, "id": header.id, "reference": header.reference}]
         super().__init__(message, code="export_not_possible", extra={"items": items})
+
+
+def document_kinds(document: str) -> frozenset[str]:
+    """The kinds whose postings are this document (SALE or BILL), as their adapters say."""
+    return frozenset(kind.type for kind in kinds() if kind.document == document)
 
 
 def money(value: Decimal) -> str:

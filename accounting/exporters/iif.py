@@ -29,9 +29,9 @@ twice.
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
+from accounting import gl
 from accounting.exporters.base import (
     BILL_CONTROL_TYPES,
-    BILL_KINDS,
     INVOICE_CONTROL_TYPES,
     NAMED_ACCOUNT_TYPES,
     ExportError,
@@ -93,12 +93,12 @@ class IIFExporter:
 
     def _transaction(self, posting: "Posting", *, expenses_as_journal: bool) -> str:
         require_balanced(posting)
-        kind = posting.header.type
-        if kind == "invoice":
+        kind, document = posting.header.type, posting.header.document
+        if document == gl.SALE:
             transaction_type = INVOICE
             control, others = split_control(posting, INVOICE_CONTROL_TYPES)
             require_control(posting, control, "accounts receivable", "QuickBooks invoice")
-        elif kind in BILL_KINDS and not (kind == "expense" and expenses_as_journal):
+        elif document == gl.BILL and not (kind == "expense" and expenses_as_journal):
             transaction_type = BILL
             control, others = split_control(posting, BILL_CONTROL_TYPES)
             require_control(posting, control, "accounts payable", "QuickBooks bill")

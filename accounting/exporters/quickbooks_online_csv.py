@@ -38,6 +38,7 @@ from accounting.exporters.base import (
     CSVWriter,
     ExportError,
     day_first_date,
+    document_kinds,
     money,
     net_debit,
     require_balanced,
@@ -46,6 +47,7 @@ from accounting.exporters.base import (
     text_cell,
     us_date,
 )
+from accounting.gl import SALE
 from accounting.setup_options import export_options
 
 if TYPE_CHECKING:
@@ -89,7 +91,8 @@ class QuickBooksOnlineCSVExporter:
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
         options = export_options(self.format, options)
-        others = sum(n for kind, n in counts.items() if kind != "invoice")
+        sales = document_kinds(SALE)
+        others = sum(n for kind, n in counts.items() if kind not in sales)
         if (options.get("qbo_invoices_as") or JOURNAL) == INVOICE and others:
             return (
                 "The setup writes QuickBooks Online's invoice layout, which only takes "
@@ -125,7 +128,7 @@ class QuickBooksOnlineCSVExporter:
             items = options.get("qbo_items") or {}
             tax_codes = options.get("qbo_tax_codes") or {}
             for posting in postings:
-                if posting.header.type != "invoice":
+                if posting.header.document != SALE:
                     raise ExportError(
                         f"Batch {batch_identifier} holds {posting.header.reference}, which is "
                         "not an invoice, but the setup writes QuickBooks Online's invoice "

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from accounting.exporters.base import (
     BILL_CONTROL_TYPES,
-    BILL_KINDS,
     INVOICE_CONTROL_TYPES,
     CSVWriter,
     ExportError,
     day_first_date,
+    document_kinds,
     money,
     net_debit,
     require_balanced,
@@ -44,6 +44,7 @@ from accounting.exporters.base import (
     text_cell,
     us_date,
 )
+from accounting.gl import BILL, SALE
 from accounting.setup_options import export_options
 
 if TYPE_CHECKING:
@@ -96,8 +97,9 @@ class XeroCSVExporter:
     content_type = "text/csv; charset=utf-8"
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
-        bills = sum(counts.get(kind, 0) for kind in BILL_KINDS)
-        if counts.get("invoice") and bills:
+        sales = sum(counts.get(kind, 0) for kind in document_kinds(SALE))
+        bills = sum(counts.get(kind, 0) for kind in document_kinds(BILL))
+        if sales and bills:
             return (
                 "Xero imports sales invoices and bills through different screens, one file "
                 "each; create one batch of invoices and another of expenses, freight and "
@@ -126,8 +128,8 @@ class XeroCSVExporter:
         layout = None
         count = 0
         for posting in postings:
-            kind = posting.header.type
-            posting_layout = SALES if kind == "invoice" else BILLS if kind in BILL_KINDS else None
+            kind, document = posting.header.type, posting.header.document
+            posting_layout = SALES if document == SALE else BILLS if document == BILL else None
             if posting_layout is None:
                 raise ExportError(
                     f"{posting.header.reference} is a {kind}, which Xero's invoice and bill "

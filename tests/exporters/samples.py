@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from accounting.gl import GLLine, Posting, PostingHeader
+from accounting.gl import BILL, SALE, GLLine, Posting, PostingHeader
 
 ZERO = Decimal("0.00")
 
@@ -33,6 +33,7 @@ def credit(number: str, amount: str, memo: str = "") -> GLLine:
 INVOICE = Posting(
     header=PostingHeader(
         type="invoice",
+        document=SALE,
         id=42,
         reference="Invoice INV-1001",
         number="INV-1001",
@@ -54,6 +55,7 @@ INVOICE = Posting(
 EXPENSE = Posting(
     header=PostingHeader(
         type="expense",
+        document=BILL,
         id=7,
         reference="Expense 7",
         number="EXP-7",
@@ -70,6 +72,7 @@ EXPENSE = Posting(
 FREIGHT = Posting(
     header=PostingHeader(
         type="freight",
+        document=BILL,
         id=3,
         reference="Freight on PO PO-0003",
         number="PO-0003-F",
@@ -86,6 +89,7 @@ FREIGHT = Posting(
 PRODUCT = Posting(
     header=PostingHeader(
         type="product",
+        document=BILL,
         id=11,
         reference="Product 11 on PO PO-0003",
         number="PO-0003-11",

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from accounting.gl import GLLine, Posting, PostingHeader
+from accounting.gl import BILL, SALE, GLLine, Posting, PostingHeader
 
 ZERO = Decimal("0.00")
 
@@ -81,6 +81,7 @@ def postings(draw, kind: str, record_id: int) -> Posting:
     lines = [control, *lines] if kind == "invoice" else [*lines, control]
     header = PostingHeader(
         type=kind,
+        document=SALE if kind == "invoice" else BILL,
         id=record_id,
         reference=f"{kind.title()} {record_id} {draw(awkward_text)}",
         number=f"{kind[:3].upper()}-{record_id}",

@@ -145,7 +145,9 @@ def test_every_transaction_sums_to_zero_and_matches_its_gl_lines(postings, optio
 
 
 def test_a_kind_without_a_quickbooks_document_goes_as_general_journal():
-    payment = Posting(samples.INVOICE.header._replace(type="payment"), samples.INVOICE.lines)
+    payment = Posting(
+        samples.INVOICE.header._replace(type="payment", document=""), samples.INVOICE.lines
+    )
     (rows,) = parse_iif(render("iif", [payment]))
     assert {row["TRNSTYPE"] for row in rows} == {"GENERAL JOURNAL"}
     # In a journal, only the receivable row names the customer.
