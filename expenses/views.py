@@ -14,12 +14,14 @@ from accounting.records import more_actions
 from expenses import selectors, services
 from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
+from expenses.postables import ExpenseKind
 from psa import web
 from psa.errors import ApplicationError, NotFound
 from psa.roles import sees_every_expense
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"
+KIND = ExpenseKind()  # when an entry is ready for accounting, and why not
 APPROVE = "expenses.approve_expensesheet"
 
 
@@ -50,7 +52,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
 
 
 def entry_state(entry: ExpenseEntry, trail: list) -> web.RecordState:
-    reference = f"Expense {entry.pk}"
+    reference = KIND.reference(entry)
     sheet = entry.sheet
     state = web.batch_state(
         reference=reference, batch=entry.gl_batch, original_batch=entry.original_batch, trail=trail
@@ -150,9 +152,8 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
                 record_id=entry.pk,
                 batch=entry.gl_batch,
                 original_batch=entry.original_batch,
-                ready=entry.is_approved,
-                not_ready_reason=f"Expense sheet {entry.sheet_id} is "
-                f"{entry.sheet.get_status_display().lower()}; submit and approve it first.",
+                ready=KIND.is_ready(entry),
+                not_ready_reason=KIND.not_ready_reason(entry),
             ),
         },
     )

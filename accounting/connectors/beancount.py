@@ -61,6 +61,7 @@ from beancount.parser import parser as beancount_parser
 
 from accounting.connectors import SentRecord, files
 from accounting.exporters.base import clean_text, money
+from accounting.models import GL_ACCOUNT_ROOTS
 from psa.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -68,16 +69,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ROOTS = {
-    "accounts_receivable": "Assets",
-    "inventory": "Assets",
-    "accounts_payable": "Liabilities",
-    "sales_tax": "Liabilities",
-    "reimbursement": "Liabilities",
-    "income": "Income",
-    "expense": "Expenses",
-    "freight": "Expenses",
-}
+# Beancount's root of each GL account type, as accounting's models declare it.
+ROOTS = {str(type_): root for type_, root in GL_ACCOUNT_ROOTS.items()}
 DEFAULT_OPEN_DATE = date(2000, 1, 1)
 # The lines that frame what one send appended (comments to beancount).
 BEGIN_MARKER = "; psa-begin"
