@@ -82,7 +82,9 @@ def _schemathesis(d: dict) -> list[str]:
         f"- **schemathesis** ({d['date']}, product {d['machine']['commit']}): "
         f"{d['requests_total']:,} requests, {d['5xx']} 5xx, {d['failed_checks']} failed checks."
     ]
-    for phase in ("stateless", "stateful"):
+    for phase in ("stateless", "stateful", "revoke"):
+        if phase not in d:
+            continue
         p = d[phase]
         out.append(
             f"  - {phase}: {p['requests']:,} requests over {p['operations_seen']} operations, "

@@ -23,7 +23,14 @@ CHECKS = ",".join(
 )
 
 
-def _run(ctx, name: str, phases: str, examples: int, max_time: int) -> dict:
+# Revoking the caller's own token (POST /api/v1/auth/token/revoke/) would turn every
+# later request into a 401: that operation runs last, in a run of its own.
+REVOKE = "/auth/token/revoke/"
+
+
+def _run(
+    ctx, name: str, phases: str, examples: int, max_time: int, only_revoke: bool = False
+) -> dict:
     """One schemathesis run; `max_time` bounds it (the run is stopped past it)."""
     stack = ctx.stack
     report = stack.dir / f"schemathesis-{name}.ndjson"
@@ -52,6 +59,8 @@ def _run(ctx, name: str, phases: str, examples: int, max_time: int) -> dict:
         "ndjson",
         "--report-ndjson-path",
         str(report),
+        "--include-path-regex" if only_revoke else "--exclude-path-regex",
+        REVOKE,
         "--no-color",
         "--output-truncate",
         "true",
@@ -129,13 +138,17 @@ def _recorders(payload: dict):
 def run(ctx, *, examples: int) -> dict:
     stateless = _run(ctx, "stateless", "examples,coverage,fuzzing", examples, max_time=3000)
     stateful = _run(ctx, "stateful", "stateful", max(examples // 2, 20), max_time=900)
-    total = stateless["requests"] + stateful["requests"]
+    revoke = _run(ctx, "revoke", "examples,coverage,fuzzing", 20, max_time=300, only_revoke=True)
+    total = stateless["requests"] + stateful["requests"] + revoke["requests"]
     return {
         "requests_total": total,
-        "5xx": stateless["5xx"] + stateful["5xx"],
-        "failed_checks": sum(stateless["failures"].values()) + sum(stateful["failures"].values()),
+        "5xx": stateless["5xx"] + stateful["5xx"] + revoke["5xx"],
+        "failed_checks": sum(
+            sum(run["failures"].values()) for run in (stateless, stateful, revoke)
+        ),
         "stateless": stateless,
         "stateful": stateful,
+        "revoke": revoke,
         "examples_per_operation": examples,
         "checks": CHECKS.split(","),
         "user": ctx.username + " (Finance)",
