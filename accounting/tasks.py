@@ -1,26 +1,42 @@
 """Celery tasks: an interface like any other. A task receives ids, re-fetches and
-calls one service."""
+calls the transfer (`accounting.transfer`). `queue_transfer` is how the batch workflows
+and the sweep hand a transfer to the queue."""
 
 import logging
 
 from celery import shared_task
+from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from accounting import services
+from accounting import transfer
+from accounting.models import GLBatch
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="accounting.batch_transfer", acks_late=True, reject_on_worker_lost=True)
 def batch_transfer(batch_id: int) -> str:
-    return services.batch_transfer_run(batch_id=batch_id).transfer_state
+    return transfer.batch_transfer_run(batch_id=batch_id).transfer_state
 
 
 @shared_task(name="accounting.transfer_sweep", acks_late=False, ignore_result=True)
 def transfer_sweep() -> dict[str, int]:
     """Run by the beat: marks interrupted transfers and queues them again, and hands
     long-queued batches to the queue again."""
-    return services.transfer_sweep()
+    return transfer.transfer_sweep(queue=queue_transfer)
+
+
+def queue_transfer(batch: GLBatch) -> None:
+    """Hand the transfer to the queue once the batch is committed. A broker that cannot
+    be reached does not undo the step: the batch stays queued (its queued time left
+    empty, which the page shows), and the transfer sweep hands it over later."""
+    batch_id = batch.pk
+
+    def hand_over() -> None:
+        if not queue_batch_transfer(batch_id):
+            transfer.not_handed_over(batch)
+
+    transaction.on_commit(hand_over)
 
 
 def queue_batch_transfer(batch_id: int) -> bool:

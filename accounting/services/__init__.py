@@ -1,19 +1,26 @@
-"""The accounting workflows: one function per action, atomic, locked, audited."""
+"""The accounting workflows: one function per action, atomic, locked, audited.
 
-from accounting.services.batch_creation import (
-    BATCH_IDENTIFIER_MAX,
-    batch_close,
-    batch_create,
-    batch_delete,
-    batch_reopen,
-    batch_rerecord,
-    batch_retry,
-    batch_transfer_run,
-    record_rebatch,
-    record_unbatch,
-    transfer_error_text,
-    transfer_sweep,
-)
+Every function takes the acting user and keyword-only arguments, refuses a step with
+an `ApplicationError` (a stable code from the API contract, a sentence naming the
+record and the way out) and then changes nothing. Locks are taken through
+`accounting.locks`, in its one order. One module a topic:
+
+- `batch_creation`: creating a batch, and re-recording a deleted batch's records;
+- `batches`: delete, close, reopen a batch, retry its transfer;
+- `records`: unbatch and rebatch one record;
+- `setup`: the accounting package setup;
+- `common`: what they share.
+
+A transfer itself, and its state changes, are in `accounting.transfer`; the workflows
+hand it to the queue through `accounting.tasks.queue_transfer`. The names used
+elsewhere are re-exported here (`from accounting import services;
+services.batch_create(...)`).
+"""
+
+from accounting.services.batch_creation import BATCH_IDENTIFIER_MAX, batch_create, batch_rerecord
+from accounting.services.batches import batch_close, batch_delete, batch_reopen, batch_retry
+from accounting.services.records import record_rebatch, record_unbatch
+from accounting.transfer import batch_transfer_run
 
 __all__ = [
     "BATCH_IDENTIFIER_MAX",
@@ -26,6 +33,4 @@ __all__ = [
     "batch_transfer_run",
     "record_rebatch",
     "record_unbatch",
-    "transfer_error_text",
-    "transfer_sweep",
 ]

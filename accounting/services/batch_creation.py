@@ -1,28 +1,20 @@
-"""The accounting workflows: one function per action, atomic, locked, audited.
+"""Creating GL batches: from chosen or all unposted records, and after a delete, by
+re-recording the unchanged records of the deleted batch (nothing sent). Each queues
+its transfer (`accounting.tasks.queue_transfer`)."""
 
-Every function takes the acting user and keyword-only arguments, refuses a step with
-an `ApplicationError` (a stable code from the API contract, a sentence naming the
-record and the way out) and then changes nothing. Locks are taken through
-`accounting.locks`, in its one order.
-"""
-
-import logging
-import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounting import selectors
-from accounting.audit import audit_batch, audit_batch_records, audit_record
+from accounting import selectors, tasks
+from accounting.audit import audit_batch, audit_batch_records
 from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
-from accounting.locks import lock_batch, lock_record, lock_rows
+from accounting.locks import lock_batch, lock_rows
 from accounting.models import (
     AccountingSetup,
     BatchStatus,
@@ -31,22 +23,12 @@ from accounting.models import (
     TransferMethod,
     TransferState,
 )
-from accounting.postables import (
-    PostableKind,
-    batched_rows,
-    get_kind,
-    kinds,
-    record_refs,
-    unposted_rows,
-)
+from accounting.postables import PostableKind, get_kind, kinds, record_refs, unposted_rows
+from accounting.services.common import attach
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput, NotFound
 
 BATCH_IDENTIFIER_MAX = 50
-logger = logging.getLogger(__name__)
-
-
-# --- batch creation ------------------------------------------------------------------
 
 
 def _clean_identifier(batch_identifier: str | None) -> str | None:
@@ -173,10 +155,6 @@ def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
     return locked
 
 
-def _attach(kind: PostableKind, rows: models.QuerySet, batch: GLBatch) -> int:
-    return rows.update(**{kind.batch_field: batch, kind.original_batch_field: None})
-
-
 def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -> None:
     """Records sent before go out again only once the user confirms the originals are
     removed; the refusal lists the originals to remove (batch, date, reference)."""
@@ -268,7 +246,7 @@ def batch_create(
                 continue
             # One UPDATE: rows another batch takes meanwhile drop out of its WHERE.
             rows = unposted_rows(kind, thru_date).order_by()
-        counts[kind.type] = _attach(kind, rows, batch)
+        counts[kind.type] = attach(kind, rows, batch)
         if counts[kind.type]:
             audit_batch_records(event, kind, batch.pk)
     if method == TransferMethod.FILE:
@@ -287,7 +265,7 @@ def batch_create(
         "confirm_resend": bool(confirm_resend),
     }
     event.save(update_fields=["changes"])
-    _queue_transfer(batch)
+    tasks.queue_transfer(batch)
     return batch
 
 
@@ -298,283 +276,6 @@ def _refuse_what_the_format_cannot_carry(setup: AccountingSetup, counts: dict[st
             f"These records cannot go in one {setup.get_export_format_display()} file. " + refusal,
             fields={"items": [refusal]},
         )
-
-
-def _queue_transfer(batch: GLBatch) -> None:
-    """Hand the transfer to the queue once the batch is committed. A broker that cannot
-    be reached does not undo the step: the batch stays queued (its queued time left
-    empty, which the page shows), and the transfer sweep hands it over later."""
-    from accounting import tasks
-
-    batch_id = batch.pk
-
-    def hand_over() -> None:
-        if not tasks.queue_batch_transfer(batch_id):
-            GLBatch.objects.filter(pk=batch_id, transfer_state=TransferState.QUEUED).update(
-                transfer_queued_at=None
-            )
-            batch.transfer_queued_at = None
-
-    transaction.on_commit(hand_over)
-
-
-# --- one record: unbatch, rebatch --------------------------------------------------
-
-
-def _peek(kind: PostableKind, record_id: int) -> tuple[int | None, int | None]:
-    """The record's batch and original batch, read before taking locks in order."""
-    row = (
-        kind.model.objects.filter(pk=record_id)
-        .order_by()
-        .values_list(f"{kind.batch_field}_id", f"{kind.original_batch_field}_id")
-    )
-    if not row:
-        raise NotFound(f"There is no {kind.label.lower()} with id {record_id}.")
-    return row[0]
-
-
-def _current(kind: PostableKind, record_id: int) -> Any:
-    """The record as the step left it, with what its adapter reads."""
-    return kind.queryset().get(pk=record_id)
-
-
-def _refuse_while_transferring(batch: GLBatch, reference: str, code: str) -> None:
-    """Refuse while a live process sends the batch; an interrupted transfer (its lease
-    expired) locks nothing."""
-    if batch.is_transferring():
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier} is being transferred right now, so "
-            f"{reference} cannot leave or join it. Wait until the transfer is done.",
-            code=code,
-        )
-
-
-@transaction.atomic
-def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int) -> Any:
-    """Take one record out of its open batch so it can be edited; it remembers the
-    batch as its original batch."""
-    kind = get_kind(record_type)
-    batch_id, _original_id = _peek(kind, record_id)
-    if batch_id is None:
-        record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} is not in a GL batch; there is nothing to unbatch.",
-            code="not_batched",
-        )
-    batch = lock_batch(batch_id)
-    record = lock_record(kind, record_id)
-    if getattr(record, f"{kind.batch_field}_id") != batch.pk:
-        raise ApplicationError(
-            f"{kind.reference(record)} changed batch while you were working; reload it and "
-            "try again.",
-            code="invalid_transition",
-        )
-    reference = kind.reference(record)
-    if not batch.is_open():
-        raise ApplicationError(
-            f"{reference} is in GL batch {batch.batch_identifier}, which is {batch.status}; "
-            "records of a closed batch cannot be unbatched. An administrator can reopen the "
-            "batch.",
-            code="batch_not_open",
-        )
-    _refuse_while_transferring(batch, reference, "batch_not_open")
-    type(record).objects.filter(pk=record.pk).update(
-        **{kind.batch_field: None, kind.original_batch_field: batch}
-    )
-    audit_record(
-        actor=actor,
-        action="unbatched",
-        record_type=kind.type,
-        record_id=record.pk,
-        batch=batch,
-        changes={"gl_batch": {"before": batch.batch_identifier, "after": None}},
-    )
-    return _current(kind, record_id)
-
-
-@transaction.atomic
-def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int) -> Any:
-    """Put an unbatched record back into its original batch. Nothing is sent."""
-    kind = get_kind(record_type)
-    batch_id, original_id = _peek(kind, record_id)
-    if batch_id is not None:
-        record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} is already in a GL batch; unbatch it first if it "
-            "needs changing.",
-            code="already_batched",
-        )
-    if original_id is None:
-        record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} was never unbatched, so it has no original batch to go "
-            "back to. Send it in a new batch from the Accounting Interface.",
-            code="no_original_batch",
-        )
-    batch = lock_batch(original_id)
-    record = lock_record(kind, record_id)
-    reference = kind.reference(record)
-    if getattr(record, f"{kind.original_batch_field}_id") != batch.pk or getattr(
-        record, f"{kind.batch_field}_id"
-    ):
-        raise ApplicationError(
-            f"{reference} changed while you were working; reload it and try again.",
-            code="invalid_transition",
-        )
-    if not batch.is_open():
-        raise ApplicationError(
-            f"{reference} was unbatched from GL batch {batch.batch_identifier}, which is now "
-            f"{batch.status}. Send it in a new batch from the Accounting Interface instead.",
-            code="original_batch_not_open",
-        )
-    _refuse_while_transferring(batch, reference, "original_batch_not_open")
-    # Attached only if ready; when it is not, nothing changed and the step is refused.
-    if not _attach(kind, kind.model.objects.filter(kind.ready_filter(), pk=record.pk), batch):
-        raise ApplicationError(
-            f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
-        )
-    audit_record(
-        actor=actor,
-        action="rebatched",
-        record_type=kind.type,
-        record_id=record.pk,
-        batch=batch,
-        changes={"gl_batch": {"before": None, "after": batch.batch_identifier}, "sent": False},
-    )
-    return _current(kind, record_id)
-
-
-# --- whole batches: delete, close, reopen, retry -------------------------------------
-
-
-def _refuse_unbatched_items(batch: GLBatch, doing: str) -> None:
-    outside = selectors.batch_unbatched_refs(batch)
-    if not outside:
-        return
-    names = ", ".join(ref.reference for ref in outside[:5])
-    more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
-    raise ApplicationError(
-        f"GL batch {batch.batch_identifier} cannot be {doing}: {names}{more} "
-        f"{'was' if len(outside) == 1 else 'were'} unbatched from it and "
-        f"{'is' if len(outside) == 1 else 'are'} still outside it. Rebatch "
-        f"{'it' if len(outside) == 1 else 'them'} first (MORE > Rebatch).",
-        code="batch_has_unbatched_items",
-        extra={"items": [ref.as_item() for ref in outside]},
-    )
-
-
-def _refuse_unless_open(batch: GLBatch, doing: str) -> None:
-    if batch.status == BatchStatus.DELETED:
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier} was deleted already.", code="batch_not_open"
-        )
-    if batch.status == BatchStatus.CLOSED:
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier} is closed and cannot be {doing}. An "
-            "administrator can reopen it.",
-            code="batch_not_open",
-        )
-
-
-@transaction.atomic
-def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
-    """Every record of the batch becomes unposted again; the batch keeps its history and
-    frees its identifier. Unposted records that were never in it are not touched."""
-    batch = lock_batch(batch_id)
-    _refuse_unless_open(batch, "deleted")
-    _refuse_while_transferring(batch, "its records", "batch_not_open")
-    _refuse_unbatched_items(batch, "deleted")
-    event = audit_batch(actor=actor, action="batch_deleted", batch=batch)
-    counts = {}
-    for kind in kinds():
-        # The links keep which records the batch let go (for the split of what changed).
-        audit_batch_records(event, kind, batch.pk)
-        counts[kind.type] = batched_rows(kind, batch.pk).update(**{kind.batch_field: None})
-    batch.status = BatchStatus.DELETED
-    batch.deleted_at = timezone.now()
-    batch.deleted_by = actor
-    batch.save(update_fields=["status", "deleted_at", "deleted_by"])
-    event.changes = {"counts": counts}
-    event.save(update_fields=["changes"])
-    return batch
-
-
-@transaction.atomic
-def batch_close(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
-    batch = lock_batch(batch_id)
-    _refuse_unless_open(batch, "closed")
-    if batch.transfer_state != TransferState.DONE:
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier} has not been transferred (its transfer is "
-            f"{batch.transfer_state}). Wait for the transfer, or retry it, before closing.",
-            code="invalid_transition",
-        )
-    _refuse_unbatched_items(batch, "closed")
-    batch.status = BatchStatus.CLOSED
-    batch.closed_at = timezone.now()
-    batch.closed_by = actor
-    batch.save(update_fields=["status", "closed_at", "closed_by"])
-    audit_batch(actor=actor, action="batch_closed", batch=batch)
-    return batch
-
-
-@transaction.atomic
-def batch_reopen(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
-    """An administrator's way back from closing a batch by mistake."""
-    if not actor.has_perm("accounting.reopen_glbatch"):
-        raise ApplicationError(
-            "Only an administrator can reopen a closed GL batch.",
-            code="permission_denied",
-            status_code=403,
-        )
-    batch = lock_batch(batch_id)
-    if batch.status != BatchStatus.CLOSED:
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier} is {batch.status}; only a closed batch can be "
-            "reopened.",
-            code="invalid_transition",
-        )
-    batch.status = BatchStatus.OPEN
-    batch.closed_at = None
-    batch.closed_by = None
-    batch.save(update_fields=["status", "closed_at", "closed_by"])
-    audit_batch(actor=actor, action="batch_reopened", batch=batch)
-    return batch
-
-
-@transaction.atomic
-def batch_retry(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
-    """Queue a failed or interrupted transfer again (an interrupted one is a running
-    transfer whose lease expired: its process is gone)."""
-    batch = lock_batch(batch_id)
-    state = batch.current_transfer_state
-    retryable = (TransferState.FAILED, TransferState.INTERRUPTED)
-    if state not in retryable or batch.status == BatchStatus.DELETED:
-        raise ApplicationError(
-            f"GL batch {batch.batch_identifier}'s transfer is {state}; only a failed or "
-            "interrupted transfer can be retried.",
-            code="invalid_transition",
-        )
-    _requeue(batch, actor=actor, action="transfer_retried", changes={"state": state})
-    return batch
-
-
-def _requeue(batch: GLBatch, *, actor, action: str, changes: dict[str, Any]) -> None:
-    """Queue a locked batch's transfer again; a person's retry starts the sweep's count
-    of automatic retries afresh."""
-    if batch.transfer_error:
-        changes = {**changes, "error": batch.transfer_error}
-    batch.transfer_state = TransferState.QUEUED
-    batch.transfer_progress = 0
-    batch.transfer_queued_at = timezone.now()
-    batch.transfer_lease_until = None
-    fields = ["transfer_state", "transfer_progress", "transfer_queued_at", "transfer_lease_until"]
-    if actor is not None:
-        batch.transfer_attempts = 0
-        fields.append("transfer_attempts")
-    batch.save(update_fields=fields)
-    audit_batch(actor=actor, action=action, batch=batch, changes=changes)
-    _queue_transfer(batch)
 
 
 # --- after a delete: re-record what is already in the package ------------------------
@@ -640,236 +341,7 @@ def batch_rerecord(
     for kind in kinds():
         if kind.type in grouped:
             ids = _lock_chosen(kind, grouped[kind.type])
-            _attach(kind, kind.model.objects.filter(pk__in=ids), batch)
+            attach(kind, kind.model.objects.filter(pk__in=ids), batch)
             audit_batch_records(event, kind, batch.pk)
-    _queue_transfer(batch)
+    tasks.queue_transfer(batch)
     return batch
-
-
-# --- the transfer ------------------------------------------------------------------
-
-UNEXPECTED_ERROR = (
-    "The transfer stopped on an unexpected error (reference {reference}); the details are "
-    "in the server log. Retry it, or ask your administrator."
-)
-
-
-def transfer_error_text(error: Exception, reference: str) -> str:
-    """What a user reads of a failed transfer. An ApplicationError's message is written
-    for them; anything else (an OSError naming a server path, a parser quoting a file)
-    stays in the server log, under the reference the sentence gives."""
-    if isinstance(error, ApplicationError):
-        return error.message[:2000]
-    return UNEXPECTED_ERROR.format(reference=reference)
-
-
-def batch_transfer_run(*, batch_id: int) -> GLBatch:
-    """Send a batch: write its export file or push it through the connector, and log
-    each record sent. Safe to run twice or side by side: a finished batch is left
-    alone, a duplicate waits out the first, and a record already logged (or already in
-    the ledger) for this batch is not sent again. A failure is kept on the batch for
-    the user to read and retry; it is not raised.
-
-    The run holds a lease on the batch (`accounting.transfer.Lease`), renewed while it
-    works; a run whose process dies stops renewing it, and the batch becomes
-    interrupted once it expires. Only a queued or interrupted transfer (or a running one
-    whose lease expired or was never taken) is started, and only the lease's holder
-    marks the batch done or failed."""
-    from accounting.transfer import Lease, run_transfer, transfer_lock
-
-    with transfer_lock(batch_id) as acquired:
-        if not acquired:
-            return GLBatch.objects.get(pk=batch_id)
-        lease = Lease(batch_id)
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            startable = batch.transfer_state in (TransferState.QUEUED, TransferState.INTERRUPTED)
-            taken_over = batch.transfer_state == TransferState.RUNNING and (
-                batch.transfer_lease_until is None or batch.lease_expired()
-            )
-            if batch.status == BatchStatus.DELETED or not (startable or taken_over):
-                return batch
-            batch.transfer_state = TransferState.RUNNING
-            batch.transfer_started_at = timezone.now()
-            batch.transfer_finished_at = None
-            batch.transfer_progress = 0
-            batch.transfer_error = ""
-            batch.transfer_lease_holder = lease.holder
-            batch.transfer_lease_until = lease.until()
-            batch.transfer_attempts = min(batch.transfer_attempts + 1, 32767)
-            batch.save(
-                update_fields=[
-                    "transfer_state",
-                    "transfer_started_at",
-                    "transfer_finished_at",
-                    "transfer_progress",
-                    "transfer_error",
-                    "transfer_lease_holder",
-                    "transfer_lease_until",
-                    "transfer_attempts",
-                ]
-            )
-        try:
-            with lease:
-                run_transfer(batch, progress=lease.progress)
-        except Exception as error:
-            return _record_failure(batch_id, lease.holder, error)
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            if not _holds_lease(batch, lease.holder):
-                return batch
-            batch.transfer_state = TransferState.DONE
-            batch.transfer_progress = 100
-            batch.transfer_finished_at = timezone.now()
-            batch.transfer_lease_until = None
-            batch.save(
-                update_fields=[
-                    "transfer_state",
-                    "transfer_progress",
-                    "transfer_finished_at",
-                    "transfer_lease_until",
-                ]
-            )
-            audit_batch(
-                actor=None,
-                action="transfer_done",
-                batch=batch,
-                changes={"method": batch.transfer_method},
-            )
-        return batch
-
-
-def _holds_lease(batch: GLBatch, holder: str) -> bool:
-    """Whether this run still holds the (locked) batch's lease: one that lost it (it
-    expired and another run or a person took the batch over) records nothing."""
-    if batch.transfer_state == TransferState.RUNNING and batch.transfer_lease_holder == holder:
-        return True
-    logger.warning(
-        "Transfer of GL batch %s lost its lease (now %s, held by %s); its outcome is not recorded",
-        batch.batch_identifier,
-        batch.transfer_state,
-        batch.transfer_lease_holder or "nobody",
-    )
-    return False
-
-
-def _record_failure(batch_id: int, holder: str, error: Exception) -> GLBatch:
-    """Keep a failed run's reason on the batch (in the product's words) and the detail in
-    the server log, under one reference. A run that lost its database connection
-    records the failure on a new one; if even that fails, the error is raised and the
-    batch becomes interrupted once its lease expires."""
-    reference = uuid.uuid4().hex[:8]
-    logger.error(
-        "Transfer of GL batch id %s failed (reference %s)",
-        batch_id,
-        reference,
-        exc_info=(type(error), error, error.__traceback__),
-    )
-    message = transfer_error_text(error, reference)
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                batch = lock_batch(batch_id)
-                if not _holds_lease(batch, holder):
-                    return batch
-                batch.transfer_state = TransferState.FAILED
-                batch.transfer_error = message
-                batch.transfer_finished_at = timezone.now()
-                batch.transfer_lease_until = None
-                batch.save(
-                    update_fields=[
-                        "transfer_state",
-                        "transfer_error",
-                        "transfer_finished_at",
-                        "transfer_lease_until",
-                    ]
-                )
-                audit_batch(
-                    actor=None,
-                    action="transfer_failed",
-                    batch=batch,
-                    changes={"error": message, "reference": reference},
-                )
-            return batch
-        except DatabaseError:
-            if attempt == 2 or connection.in_atomic_block:
-                raise
-            connection.close()  # a dropped connection: the next statement opens a new one
-    raise AssertionError("unreachable")
-
-
-# --- the transfer sweep (periodic) -----------------------------------------------------
-
-
-def transfer_sweep() -> dict[str, int]:
-    """Run every few minutes by the beat, so that no transfer stays stuck:
-
-    - a running transfer whose lease expired is marked interrupted (its process died:
-      killed, or cut off from the database);
-    - an interrupted transfer of an open batch is queued again, up to
-      TRANSFER_AUTO_RETRIES automatic runs; after that it waits for Finance's Retry;
-    - a batch queued TRANSFER_REQUEUE_AFTER_SECONDS ago and still not started (a lost
-      message), or never handed to the queue (the broker was down), is handed over
-      again.
-
-    Each batch is taken under its lock and checked again, so two sweeps, or a sweep and
-    a person's retry, do not queue it twice; a duplicate message would find the batch's
-    transfer lock taken or the batch done anyway."""
-    now = timezone.now()
-    counts = {"interrupted": 0, "requeued": 0, "handed_over": 0}
-    for batch_id in GLBatch.objects.filter(
-        transfer_state=TransferState.RUNNING, transfer_lease_until__lt=now
-    ).values_list("pk", flat=True):
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            if batch.lease_expired():
-                batch.transfer_state = TransferState.INTERRUPTED
-                batch.save(update_fields=["transfer_state"])
-                audit_batch(
-                    actor=None,
-                    action="transfer_interrupted",
-                    batch=batch,
-                    changes={
-                        "holder": batch.transfer_lease_holder,
-                        "lease_until": batch.transfer_lease_until.isoformat(),
-                        "progress": batch.transfer_progress,
-                    },
-                )
-                counts["interrupted"] += 1
-    for batch_id in GLBatch.objects.filter(
-        transfer_state=TransferState.INTERRUPTED,
-        status=BatchStatus.OPEN,
-        transfer_attempts__lte=settings.TRANSFER_AUTO_RETRIES,
-    ).values_list("pk", flat=True):
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            if batch.transfer_state == TransferState.INTERRUPTED and batch.is_open():
-                _requeue(
-                    batch,
-                    actor=None,
-                    action="transfer_requeued",
-                    changes={"state": "interrupted", "attempts": batch.transfer_attempts},
-                )
-                counts["requeued"] += 1
-    stale = now - timedelta(seconds=settings.TRANSFER_REQUEUE_AFTER_SECONDS)
-    for batch_id in (
-        GLBatch.objects.filter(
-            Q(transfer_queued_at__isnull=True) | Q(transfer_queued_at__lt=stale),
-            transfer_state=TransferState.QUEUED,
-        )
-        .exclude(status=BatchStatus.DELETED)
-        .values_list("pk", flat=True)
-    ):
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            queued_at = batch.transfer_queued_at
-            if batch.transfer_state == TransferState.QUEUED and (
-                queued_at is None or queued_at < stale
-            ):
-                batch.transfer_queued_at = timezone.now()
-                batch.save(update_fields=["transfer_queued_at"])
-                _queue_transfer(batch)
-                counts["handed_over"] += 1
-    if any(counts.values()):
-        logger.info("Transfer sweep: %s", counts)
-    return counts

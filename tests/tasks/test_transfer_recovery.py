@@ -13,7 +13,7 @@ from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounting import selectors
+from accounting import selectors, tasks
 from accounting import services as accounting
 from accounting.models import AccountingSetup, AuditEvent, GLBatch, TransferLog, TransferState
 from psa.celery import app as celery_app
@@ -216,7 +216,7 @@ def test_a_batch_created_while_the_broker_is_down_stays_queued_and_goes_out_once
 
     broker_down()  # back
     workers()
-    assert accounting.transfer_sweep()["handed_over"] == 1
+    assert tasks.transfer_sweep()["handed_over"] == 1
     wait_for(
         lambda: state(batch) == TransferState.DONE,
         timeout=60,

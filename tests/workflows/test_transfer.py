@@ -16,12 +16,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounting import selectors, tasks, transfer
+from accounting import selectors, tasks
 from accounting import services as accounting
 from accounting.exporters import ExportError
 from accounting.gl import AccountBook
 from accounting.models import AccountingSetup, AuditEvent, GLBatch, TransferLog, TransferState
 from accounting.postables import get_kind
+from accounting.transfer import body as transfer_body
 from tests.helpers import refused, send
 
 
@@ -201,7 +202,7 @@ def test_batch_create_and_delete_are_set_based(finance, make_invoice):
 def test_a_transfer_outside_a_transaction_sends_and_logs_every_record_once(
     monkeypatch, finance, make_invoice, make_expense, make_purchase_order
 ):
-    monkeypatch.setattr(transfer, "CHUNK", 2)
+    monkeypatch.setattr(transfer_body, "CHUNK", 2)
     invoices = [make_invoice() for _ in range(3)]
     expenses = [make_expense() for _ in range(2)]
     po, line = make_purchase_order()
@@ -226,8 +227,8 @@ def test_a_transfer_outside_a_transaction_sends_and_logs_every_record_once(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_export_that_fails_part_way_leaves_no_log_rows(monkeypatch, finance, make_invoice):
-    monkeypatch.setattr(transfer, "CHUNK", 1)
-    exporter = transfer.get_exporter("gl_journal_csv")
+    monkeypatch.setattr(transfer_body, "CHUNK", 1)
+    exporter = transfer_body.get_exporter("gl_journal_csv")
 
     class FailingExporter:
         extension = "csv"
@@ -238,7 +239,7 @@ def test_an_export_that_fails_part_way_leaves_no_log_rows(monkeypatch, finance, 
                     raise ExportError("The package refuses the fourth record.")
             return exporter.write([], out, **options)
 
-    monkeypatch.setattr(transfer, "get_exporter", lambda format: FailingExporter())
+    monkeypatch.setattr(transfer_body, "get_exporter", lambda format: FailingExporter())
     invoices = [make_invoice() for _ in range(5)]
     threshold = gc.get_threshold()
     batch = accounting.batch_create(
@@ -266,7 +267,7 @@ def test_an_unexpected_error_reaches_users_as_a_sentence_and_the_log_keeps_the_d
         def write(self, postings, out, **options):
             raise PermissionError(13, "Permission denied", secret)
 
-    monkeypatch.setattr(transfer, "get_exporter", lambda format: BrokenDisk())
+    monkeypatch.setattr(transfer_body, "get_exporter", lambda format: BrokenDisk())
     invoice = make_invoice()
     with django_capture_on_commit_callbacks(execute=True):
         batch = accounting.batch_create(
@@ -301,7 +302,7 @@ def test_a_refusal_written_for_users_is_kept_as_it_is(
         def write(self, postings, out, **options):
             raise ExportError("The package refuses a record without a GL account.")
 
-    monkeypatch.setattr(transfer, "get_exporter", lambda format: Refusing())
+    monkeypatch.setattr(transfer_body, "get_exporter", lambda format: Refusing())
     invoice = make_invoice()
     with django_capture_on_commit_callbacks(execute=True):
         batch = accounting.batch_create(
@@ -316,8 +317,8 @@ def test_progress_follows_the_records_written(
 ):
     """At every chunk the exporter begins, the batch shows the share of records it has
     written already: not a percentage left behind by a report skipped for time."""
-    monkeypatch.setattr(transfer, "CHUNK", 2)
-    exporter = transfer.get_exporter("gl_journal_csv")
+    monkeypatch.setattr(transfer_body, "CHUNK", 2)
+    exporter = transfer_body.get_exporter("gl_journal_csv")
     seen: list[tuple[int, int]] = []
 
     class Watching:
@@ -333,7 +334,7 @@ def test_progress_follows_the_records_written(
 
             return exporter.write(watched(), out, **options)
 
-    monkeypatch.setattr(transfer, "get_exporter", lambda format: Watching())
+    monkeypatch.setattr(transfer_body, "get_exporter", lambda format: Watching())
     invoices = [make_invoice() for _ in range(10)]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         batch = accounting.batch_create(
@@ -438,7 +439,7 @@ def test_the_sweep_takes_up_interrupted_and_long_queued_transfers_only(
     GLBatch.objects.filter(pk=given_up.pk).update(transfer_attempts=4)
 
     with django_capture_on_commit_callbacks(execute=True):
-        counts = accounting.transfer_sweep()
+        counts = tasks.transfer_sweep()
 
     assert counts == {"interrupted": 2, "requeued": 1, "handed_over": 2}
     state = dict(GLBatch.objects.values_list("pk", "transfer_state"))
@@ -482,7 +483,7 @@ def test_a_long_chunk_does_not_let_the_lease_lapse(monkeypatch, settings, financ
     """The lease is renewed by time too, not only by progress: a package that takes
     longer than the lease over one chunk leaves the transfer running, not interrupted."""
     settings.TRANSFER_LEASE_SECONDS = 1
-    exporter = transfer.get_exporter("gl_journal_csv")
+    exporter = transfer_body.get_exporter("gl_journal_csv")
     seen = []
 
     class Slow:
@@ -495,7 +496,7 @@ def test_a_long_chunk_does_not_let_the_lease_lapse(monkeypatch, settings, financ
             seen.append((batch.current_transfer_state, batch.lease_expired()))
             return exporter.write(postings, out, **options)
 
-    monkeypatch.setattr(transfer, "get_exporter", lambda format: Slow())
+    monkeypatch.setattr(transfer_body, "get_exporter", lambda format: Slow())
     batch = accounting.batch_create(
         actor=finance, items=[{"type": "invoice", "id": make_invoice().pk}]
     )
@@ -517,8 +518,8 @@ def test_a_direct_transfer_stopped_between_the_ledger_and_its_log_sends_nothing_
     AccountingSetup.objects.filter(pk=1).update(
         package="beancount", direct_transfer=True, options={"ledger_path": "books.beancount"}
     )
-    monkeypatch.setattr(transfer, "CHUNK", 2)
-    store_log = transfer._log_rows
+    monkeypatch.setattr(transfer_body, "CHUNK", 2)
+    store_log = transfer_body._log_rows
     stored = []
 
     def dies_before_the_second_chunks_log(batch, postings, references, *, fresh):
@@ -527,7 +528,7 @@ def test_a_direct_transfer_stopped_between_the_ledger_and_its_log_sends_nothing_
         stored.append(len(postings))
         store_log(batch, postings, references, fresh=fresh)
 
-    monkeypatch.setattr(transfer, "_log_rows", dies_before_the_second_chunks_log)
+    monkeypatch.setattr(transfer_body, "_log_rows", dies_before_the_second_chunks_log)
     invoices = [make_invoice() for _ in range(5)]
     batch = accounting.batch_create(
         actor=finance, items=[{"type": "invoice", "id": invoice.pk} for invoice in invoices]
@@ -536,7 +537,7 @@ def test_a_direct_transfer_stopped_between_the_ledger_and_its_log_sends_nothing_
     assert batch.transfer_state == TransferState.FAILED
     assert TransferLog.objects.filter(batch=batch).count() == 2  # the second chunk is not
 
-    monkeypatch.setattr(transfer, "_log_rows", store_log)
+    monkeypatch.setattr(transfer_body, "_log_rows", store_log)
     accounting.batch_retry(actor=finance, batch_id=batch.pk)
     batch.refresh_from_db()
     assert batch.transfer_state == TransferState.DONE, batch.transfer_error
