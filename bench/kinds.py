@@ -1,11 +1,10 @@
 """The SQL names of each postable kind, for the hand-written floors: read off the
-registered adapters (table, batch columns, date column) and the adapter's own ready
-condition compiled by the ORM, so the floors touch exactly the rows the services do."""
+registered adapters (table, batch columns, date column) and the adapter's ready
+condition as SQL (`ready_sql()`, compiled from the one `Q` its model declares), so the
+floors touch exactly the rows the services do."""
 
 from dataclasses import dataclass
 from functools import cache
-
-from django.db import DEFAULT_DB_ALIAS
 
 from accounting.models import AuditEvent, GLBatch, TransferLog
 from accounting.postables import PostableKind, kinds
@@ -27,22 +26,10 @@ class KindSQL:
     ready_params: tuple
 
 
-def ready_condition(kind: PostableKind) -> tuple[str, tuple]:
-    """The adapter's `ready_filter()` compiled by the ORM: the SQL of its WHERE clause and
-    its parameters. A condition that needs a join has no place in a one-table UPDATE."""
-    query = kind.model.objects.filter(kind.ready_filter()).query
-    if set(query.alias_map) != {kind.model._meta.db_table}:
-        raise ValueError(
-            f"The ready condition of {kind.type} reads other tables "
-            f"({', '.join(sorted(query.alias_map))}); the floors update one table."
-        )
-    sql, params = query.get_compiler(using=DEFAULT_DB_ALIAS).compile(query.where)
-    return sql, tuple(params)
-
-
 def _kind_sql(kind: PostableKind) -> KindSQL:
     meta = kind.model._meta
-    ready, ready_params = ready_condition(kind)
+    # Every adapter extends BatchedKind, which answers ready_sql() from its Batching.
+    ready, ready_params = kind.ready_sql()  # type: ignore[attr-defined]
     return KindSQL(
         table=meta.db_table,
         pk=meta.pk.column,
