@@ -66,7 +66,5 @@ def test_the_api_and_the_pages_show_each_role_the_expenses_the_selector_lets_it_
         assert (api_answer, page_answer) == (wanted, wanted), sheet
         for entry in sheet.entries.all():
             api_answer = api.get(f"/api/v1/expense-entries/{entry.pk}/").status_code
-            page_answer = pages.get(
-                reverse("expenses:entry_detail", args=[entry.pk])
-            ).status_code
+            page_answer = pages.get(reverse("expenses:entry_detail", args=[entry.pk])).status_code
             assert (api_answer, page_answer) == (wanted, wanted), entry
