@@ -56,7 +56,11 @@ class PostingHeader(NamedTuple):
     company_identifier: str
     due_date: date | None = None
     tax_code: str = ""
-    document: str = ""  # SALE or BILL, from the kind's adapter
+    document: str = ""  # SALE or BILL, from the kind's adapter; not fingerprinted
+
+
+# The header fields a posting's fingerprint covers: all but the document type.
+_FINGERPRINTED_FIELDS = PostingHeader._fields.index("document")
 
 
 # Not frozen: a frozen dataclass's __init__ costs a transfer, which builds a posting for
@@ -122,8 +126,11 @@ class Posting:
 
     def _digest(self, lines: bytes) -> str:
         # The header's fields in their declared order (a JSON array, dates as ISO
-        # dates), a newline, then the lines' JSON: one canonical text per posting.
-        return hashlib.sha256(orjson.dumps(tuple(self.header)) + b"\n" + lines).hexdigest()
+        # dates), a newline, then the lines' JSON: one canonical text per posting. The
+        # document type follows from the record type and is left out, so fingerprints
+        # logged before it existed still match.
+        header = self.header[:_FINGERPRINTED_FIELDS]
+        return hashlib.sha256(orjson.dumps(header) + b"\n" + lines).hexdigest()
 
 
 def _cents_text(amount: Decimal) -> str:

@@ -90,3 +90,11 @@ def test_a_posting_matches_its_fingerprint_from_before_lines_were_logged_as_arra
     changed = Posting(posting.header._replace(number="OTHER-1"), posting.lines)
     assert not changed.matches(older)
     assert not changed.matches(posting.fingerprint())
+
+
+@pytest.mark.parametrize("posting", samples.ALL_KINDS, ids=lambda p: p.header.type)
+def test_the_document_type_leaves_the_fingerprint_as_logged_before_it_existed(posting):
+    """A record sent before postings said sale or bill still counts as unchanged."""
+    before = Posting(posting.header._replace(document=""), posting.lines)
+    assert posting.header.document
+    assert posting.fingerprint() == before.fingerprint()
