@@ -44,6 +44,12 @@ class Connector(Protocol):
         """Remove what `find` answers (only that batch's, when given); answer how many."""
         ...
 
+    def remove_sent(self, sends: Iterable[tuple[str, int, str]]) -> int:
+        """Remove the transactions of each (type, id, batch) send, all in one pass over
+        the package; answer how many. A send no longer there is skipped (a retried
+        transfer removes what its first run may have removed already)."""
+        ...
+
     def remove_except(
         self, records: Iterable[tuple[str, int]], *, keep_batch: str
     ) -> list[SentRecord]:

@@ -231,6 +231,28 @@ class BeancountConnector:
             self._replace(text)
             return len(doomed)
 
+    def remove_sent(self, sends: Iterable[tuple[str, int, str]]) -> int:
+        wanted = {
+            (record_type, int(record_id), self._batch(batch))
+            for record_type, record_id, batch in sends
+        }
+        if not wanted:
+            return 0
+        with self._locked(exclusive=True):
+            entries, text = self._parse()
+            doomed = {
+                entry.meta["lineno"]
+                for entry in entries
+                if isinstance(entry, Transaction) and _identity(entry) in wanted
+            }
+            if not doomed:
+                return 0
+            text = self._without_lines(text, doomed)
+            self._check_rewrite(text, expected_entries=len(entries) - len(doomed))
+            self._known = None
+            self._replace(text)
+            return len(doomed)
+
     def remove_except(
         self, records: Iterable[tuple[str, int]], *, keep_batch: str
     ) -> list[SentRecord]:

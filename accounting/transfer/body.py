@@ -280,15 +280,16 @@ def _send_direct(
     batch: GLBatch, setup: AccountingSetup, counts: dict[str, int], tracker: _Progress
 ) -> None:
     connector = get_connector(batch.package, setup.options)
-    # Originals of records sent again: the connector removes them itself.
-    for (record_type, record_id), sends in selectors.live_sends_in_batch(batch).items():
-        for send in sends:
-            connector.remove(
-                record_type=record_type,
-                record_id=record_id,
-                batch_identifier=send["batch_identifier"],
-            )
-        TransferLog.objects.filter(pk__in=[s["log_id"] for s in sends]).update(
+    # Originals of records sent again: the connector removes them itself, all in one
+    # pass over the package, before anything of this batch is sent.
+    live = [
+        (record_type, record_id, send)
+        for (record_type, record_id), sends in selectors.live_sends_in_batch(batch).items()
+        for send in sends
+    ]
+    if live:
+        connector.remove_sent((t, i, send["batch_identifier"]) for t, i, send in live)
+        TransferLog.objects.filter(pk__in=[send["log_id"] for _t, _i, send in live]).update(
             removed_at=timezone.now(), removal="connector", replaced_by=batch
         )
     # Each chunk is logged as soon as the package has it, before the next is sent.

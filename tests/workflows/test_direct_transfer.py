@@ -252,3 +252,40 @@ def test_a_ledger_larger_than_the_limit_is_not_read(
     batch = failed_transfer(django_capture_on_commit_callbacks, finance, make_invoice())
     assert "books.beancount is larger than" in batch.transfer_error
     assert ledger.read_text() == ";" + "x" * 2000 + "\n"
+
+
+def test_a_direct_resend_removes_all_originals_in_one_pass_over_the_ledger(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Re-sending many records rewrites the ledger once for their originals, not once per
+    record; also when the new batch reuses the deleted batch's identifier."""
+    from accounting.connectors.beancount import BeancountConnector
+
+    invoices = [make_invoice() for _ in range(25)]
+    items = [{"type": "invoice", "id": invoice.pk} for invoice in invoices]
+    first = send(django_capture_on_commit_callbacks, finance, items, batch_identifier="MONTH")
+    accounting.batch_delete(actor=finance, batch_id=first.pk)
+    rewrites = []
+    replace = BeancountConnector._replace
+    monkeypatch.setattr(
+        BeancountConnector,
+        "_replace",
+        lambda self, text: rewrites.append(len(text)) or replace(self, text),
+    )
+
+    second = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        items,
+        batch_identifier="MONTH",
+        confirm_resend=True,
+    )
+
+    assert len(rewrites) == 1
+    transactions, _balances = load(ledger)
+    assert len(transactions) == 25
+    assert {t.meta["psa_record"] for t in transactions} == {f"invoice:{i.pk}" for i in invoices}
+    originals = TransferLog.objects.filter(batch=first)
+    assert originals.count() == 25
+    assert set(originals.values_list("removal", "replaced_by_id")) == {("connector", second.pk)}
+    assert TransferLog.objects.filter(batch=second, removed_at__isnull=True).count() == 25
