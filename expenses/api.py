@@ -1,4 +1,4 @@
-"""Expense sheets and entries over HTTP (api.md, "Expenses").
+"""Expense sheets and entries over HTTP (docs/api.md, "Expenses").
 
 Staff and Approvers create, edit and submit their own sheets and entries; Finance those
 of every member; Approvers see every sheet so they can approve and reverse them (never

@@ -1,4 +1,4 @@
-"""Invoices over HTTP (api.md, "Invoices"): each write calls one service of
+"""Invoices over HTTP (docs/api.md, "Invoices"): each write calls one service of
 invoicing.services; unbatch and rebatch call the accounting workflows."""
 
 import django_filters

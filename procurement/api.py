@@ -1,4 +1,4 @@
-"""Purchase orders and their product lines over HTTP (api.md, "Procurement").
+"""Purchase orders and their product lines over HTTP (docs/api.md, "Procurement").
 
 A purchase order holds two kinds of postable record: its freight (record type
 "freight", the order itself) and each product line ("product"); each is unbatched and

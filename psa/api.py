@@ -1,4 +1,4 @@
-"""What every API module shares: pagination, the one error shape of api.md, permissions
+"""What every API module shares: pagination, the one error shape of docs/api.md, permissions
 by role, and the serializers and schema pieces the apps' `api.py` modules reuse.
 
 The API is an interface only: views validate input, call one service or selector and
@@ -119,7 +119,7 @@ def _field_name(prefix: str, key: Any) -> str:
 
 
 def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as api.md's `{name: [messages]}`, with the names the services
+    """DRF's nested errors as docs/api.md's `{name: [messages]}`, with the names the services
     use for nested input (`lines[0].quantity`)."""
     fields: dict[str, list[str]] = {}
 
@@ -163,7 +163,7 @@ def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """Every error of the API in the shape of api.md."""
+    """Every error of the API in the shape of docs/api.md."""
     # Imported here: DRF's views module reads this module's parser and pagination
     # classes from the settings while it is being imported.
     from rest_framework.views import exception_handler as drf_exception_handler
@@ -404,7 +404,7 @@ class ItemReferenceSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="A stable snake_case code from api.md.")
+    code = serializers.CharField(help_text="A stable snake_case code from docs/api.md.")
     detail = serializers.CharField(help_text="A sentence a person understands.")
     items = ItemReferenceSerializer(
         many=True, required=False, help_text="The records a refused step concerns."

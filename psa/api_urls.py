@@ -1,4 +1,4 @@
-"""The REST API (api.md) under /api/: version 1, its OpenAPI schema and its docs."""
+"""The REST API (docs/api.md) under /api/: version 1, its OpenAPI schema and its docs."""
 
 from collections.abc import Callable
 from functools import wraps

@@ -1,6 +1,6 @@
-"""API tokens over HTTP (api.md, "Conventions"): exchange a username and password for a
-token, list one's own tokens, revoke one. Signing in counts towards the lockout that the
-sign-in page and the admin share (psa.lockout)."""
+"""API tokens over HTTP (docs/api.md, "Authentication and roles"): exchange a username
+and password for a token, list one's own tokens, revoke one. Signing in counts towards the
+lockout that the sign-in page and the admin share (psa.lockout)."""
 
 from axes.handlers.proxy import AxesProxyHandler
 from drf_spectacular.utils import OpenApiResponse, extend_schema

@@ -1,4 +1,4 @@
-"""Companies (clients and vendors) over HTTP (api.md, "Reference data")."""
+"""Companies (clients and vendors) over HTTP (docs/api.md, "Reference data and setup")."""
 
 import django_filters
 from rest_framework import serializers

@@ -4,7 +4,7 @@ from typing import Any
 
 
 class ApplicationError(Exception):
-    """A refused step: a stable `code` from the API contract, a sentence for a person,
+    """A refused step: a stable `code` (docs/api.md, "Errors"), a sentence for a person,
     and extra data (for example the `items` a conflict concerns)."""
 
     status_code = 409

@@ -59,8 +59,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def acts_for_everyone(user) -> bool:
-    """Finance works on every member's records (design.md, Roles); Staff and Approvers
-    create and edit their own."""
+    """Finance works on every member's records (docs/api.md, "Authentication and roles");
+    Staff and Approvers create and edit their own."""
     if user.is_superuser:
         return True
     cached = getattr(user, "_psa_is_finance", None)

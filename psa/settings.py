@@ -251,7 +251,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# REST API (api.md): token and session auth, one error shape, paginated lists.
+# REST API (docs/api.md): token and session auth, one error shape, paginated lists.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "psa.authentication.TokenAuthentication",
@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "psa.api.RoleMetadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # JSON in and out (api.md); the interactive docs are at /api/docs/.
+    # JSON in and out (docs/api.md); the interactive docs are at /api/docs/.
     "DEFAULT_PARSER_CLASSES": ["psa.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }

@@ -1,4 +1,4 @@
-"""The accounting interface over HTTP (api.md, "Reference data" and "Accounting
+"""The accounting interface over HTTP (docs/api.md, "Reference data and setup" and "The accounting
 interface"), one module a topic:
 
 - `records`: what the record apps' APIs share (record kinds, the audit trail, the

@@ -1,4 +1,4 @@
-"""GL batches over HTTP (api.md, "Accounting interface"): the list, one batch, its
+"""GL batches over HTTP (docs/api.md, "The accounting interface"): the list, one batch, its
 items, GL lines, file, former records and checklist, and the workflows on it."""
 
 from collections.abc import Callable

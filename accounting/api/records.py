@@ -1,4 +1,4 @@
-"""The pieces the record apps' APIs share (api.md, "Invoices", "Expenses",
+"""The pieces the record apps' APIs share (docs/api.md, "Invoices", "Expenses",
 "Procurement"): record kinds, the permissions of the accounting steps, the audit trail,
 and the unbatch and rebatch steps of one record."""
 

@@ -1,4 +1,4 @@
-"""Reference data over HTTP (api.md, "Reference data"): GL accounts and tax codes."""
+"""Reference data over HTTP (docs/api.md, "Reference data and setup"): GL accounts and tax codes."""
 
 from decimal import Decimal
 from typing import Any

@@ -1,4 +1,4 @@
-"""The accounting package setup over HTTP (api.md, "Accounting interface"): the one
+"""The accounting package setup over HTTP (docs/api.md, "The accounting interface"): the one
 setup row, restoring its saved options, and its audit trail."""
 
 from drf_spectacular.utils import extend_schema, extend_schema_field

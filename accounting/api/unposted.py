@@ -1,4 +1,4 @@
-"""Unposted records over HTTP (api.md, "Accounting interface"): finished records in
+"""Unposted records over HTTP (docs/api.md, "The accounting interface"): finished records in
 no batch, a page by position."""
 
 from collections import defaultdict

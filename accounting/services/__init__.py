@@ -1,7 +1,7 @@
 """The accounting workflows: one function per action, atomic, locked, audited.
 
 Every function takes the acting user and keyword-only arguments, refuses a step with
-an `ApplicationError` (a stable code from the API contract, a sentence naming the
+an `ApplicationError` (a stable code (docs/api.md, "Errors"), a sentence naming the
 record and the way out) and then changes nothing. Locks are taken through
 `accounting.locks`, in its one order. One module a topic:
 

@@ -1,4 +1,4 @@
-"""One error shape for every refusal (api.md, "Errors"), and no 500 for bad input."""
+"""One error shape for every refusal (docs/api.md, "Errors"), and no 500 for bad input."""
 
 import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
