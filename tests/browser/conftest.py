@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import Group
+from django.db import connections
 
 from tests.helpers import PASSWORD
 
@@ -39,6 +41,16 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _migrations_rows(browser, _serialized_contents, transactional_db):
+    """The rows the migrations made (roles, statuses, the setup row), in place before the
+    test's own fixtures run. With Playwright's event loop running in this thread, the
+    restore of a transactional test with serialized_rollback does not take: the first
+    browser test after another transactional test would start on empty tables."""
+    if not Group.objects.exists():
+        connections["default"].creation.deserialize_db_from_string(_serialized_contents["default"])
 
 
 # Every document reports the Content-Security-Policy violations it meets (an init
