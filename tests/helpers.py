@@ -5,6 +5,7 @@ waiting for a condition, and fingerprints as earlier releases logged them."""
 import datetime as dt
 import hashlib
 import json
+import socket
 import time
 from typing import Any
 
@@ -103,3 +104,10 @@ def fingerprint_over_line_objects(posting: Posting) -> str:
     ]
     text = header + "\n" + json.dumps(lines, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -5,7 +5,6 @@ restarts (or drops that connection), the next request must be answered, not fail
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,22 +14,16 @@ import pytest
 from django.db import connection
 
 from psa.roles import FINANCE
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, free_port, make_user
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_request_after_the_database_dropped_the_connection_is_answered(tmp_path):
     make_user("fiona", FINANCE)
     db = connection.settings_dict
-    port, log = _free_port(), tmp_path / "gunicorn.log"
+    port, log = free_port(), tmp_path / "gunicorn.log"
     server = subprocess.Popen(
         [
             sys.executable,

@@ -5,7 +5,6 @@ counts, tokens that expire and are revoked, and the list of one's own tokens."""
 import datetime as dt
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, free_port, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "/api/v1/auth/token/"
@@ -149,12 +148,6 @@ def test_an_administrator_clears_a_lockout_in_the_admin(api, finance, administra
     assert new_token(api)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_lockout_holds_across_web_processes(tmp_path):
     """Two gunicorn servers on the same database, the guesses alternating between them
@@ -170,7 +163,7 @@ def test_the_lockout_holds_across_web_processes(tmp_path):
         "DATABASE_CONN_MAX_AGE": "0",
         "DEBUG": "true",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     log = tmp_path / "gunicorn.log"
     servers = [
         subprocess.Popen(
