@@ -2,7 +2,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY psa psa
+COPY core core
+COPY config config
 COPY accounting accounting
 COPY invoicing invoicing
 COPY expenses expenses

@@ -20,7 +20,7 @@ from accounting.models import (
     TransferLog,
 )
 from accounting.services import setup as setup_services
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 @admin.register(GLAccount)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounting.models import AuditEvent, AuditEventRecord, GLBatch
 from accounting.postables import PostableKind
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 # A batch step is one audit event linked to the records it moved; in a record's audit
 # trail it reads as the step that record went through.

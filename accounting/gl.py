@@ -12,7 +12,7 @@ from typing import NamedTuple
 import orjson
 
 from accounting.models import DefaultGLAccount, GLAccount
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

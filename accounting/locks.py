@@ -6,7 +6,7 @@ from django.db import models
 
 from accounting.models import GLBatch
 from accounting.postables import PostableKind
-from psa.errors import NotFound
+from core.errors import NotFound
 
 
 def lock_batch(batch_id: int) -> GLBatch:

@@ -14,7 +14,8 @@ from django.db import models
 
 from accounting.batch_fields import Batching
 from accounting.gl import AccountBook, Posting
-from psa.errors import ApplicationError
+from core import web
+from core.errors import ApplicationError
 
 
 class PostableKind(Protocol):
@@ -103,6 +104,14 @@ _registry: dict[str, PostableKind] = {}
 
 def register(kind: PostableKind) -> None:
     _registry[kind.type] = kind
+    web.register_record_page(kind.type, kind.url_name)
+
+
+def type_label(record_type: str) -> str:
+    """The heading of a record type's records ("Invoices"); a type that is no kind
+    reads as its words ("Expense Sheet")."""
+    kind = _registry.get(record_type)
+    return kind.plural_label if kind else record_type.replace("_", " ").title()
 
 
 def kinds() -> list[PostableKind]:

@@ -4,7 +4,7 @@ from django.db import models
 
 from accounting.models import GLBatch
 from accounting.postables import get_kind
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def record_item(record_type: str, record: models.Model) -> dict[str, str | int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accounting.connectors.files import name_problem
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 TEXT = "text"  # one line of text
 CHOICE = "choice"  # one of `choices`

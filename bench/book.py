@@ -49,11 +49,11 @@ from accounting.models import (
     TaxCode,
     TransferLog,
 )
+from core.models import Company, DocumentCounter
+from core.roles import APPROVER, FINANCE, STAFF
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from procurement.models import PurchaseOrder, PurchaseOrderLine
-from psa.models import Company, DocumentCounter
-from psa.roles import APPROVER, FINANCE, STAFF
 
 START = date(2023, 7, 1)
 SPAN_DAYS = 730

@@ -81,7 +81,7 @@ def setup_django(url: str, media_root: str) -> None:
     static_root = os.path.join(media_root, "static")  # whitenoise wants one that exists
     os.makedirs(static_root, exist_ok=True)
     os.environ.setdefault("STATIC_ROOT", static_root)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "psa.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.pop("CELERY_BROKER_URL", None)  # tasks inline; the bench runs them itself
     import django

@@ -16,9 +16,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from accounting import records
-from expenses import selectors, services
-from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
-from psa.api import (
+from core.api import (
     ApiMixin,
     IdFilter,
     ReferenceDataMixin,
@@ -28,7 +26,9 @@ from psa.api import (
     reference_schema,
     step_schema,
 )
-from psa.models import Company
+from core.models import Company
+from expenses import selectors, services
+from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 
 ENTRY_TYPE = services.ENTRY_TYPE
 SHEET_TYPE = services.SHEET_TYPE

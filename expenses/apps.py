@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from core import web
+
 
 class ExpensesConfig(AppConfig):
     name = "expenses"
@@ -11,3 +13,5 @@ class ExpensesConfig(AppConfig):
         from expenses.postables import ExpenseKind
 
         register(ExpenseKind())
+        # A sheet is no postable kind, but refusals and trails link to its page.
+        web.register_record_page("expense_sheet", "expenses:sheet_detail")

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounting.records import Batching, GLAccount
-from psa.models import Company
+from core.models import Company
 
 
 class ExpenseType(models.Model):

@@ -3,9 +3,9 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
+from core.errors import NotFound
+from core.roles import sees_every_expense
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
-from psa.errors import NotFound
-from psa.roles import sees_every_expense
 
 # --- who may see which expense ---------------------------------------------------------------
 # Finance and Approvers (to approve them) see every member's expense sheets and entries;

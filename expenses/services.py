@@ -24,9 +24,8 @@ from accounting.records import (
     field_changes,
     lock_rows,
 )
-from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
-from psa.errors import ApplicationError
-from psa.inputs import (
+from core.errors import ApplicationError
+from core.inputs import (
     UNSET,
     check_bool,
     check_date,
@@ -34,8 +33,9 @@ from psa.inputs import (
     check_instance,
     raise_if_errors,
 )
-from psa.models import Company
-from psa.roles import acts_for_everyone
+from core.models import Company
+from core.roles import acts_for_everyone
+from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"

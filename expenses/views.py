@@ -11,13 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import records as accounting_selectors
 from accounting.records import more_actions
+from core import web
+from core.errors import ApplicationError, NotFound
+from core.roles import sees_every_expense
 from expenses import selectors, services
 from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
 from expenses.postables import ExpenseKind
-from psa import web
-from psa.errors import ApplicationError, NotFound
-from psa.roles import sees_every_expense
 
 ENTRY_TYPE = "expense"
 SHEET_TYPE = "expense_sheet"

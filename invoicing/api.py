@@ -9,9 +9,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounting import records
 from accounting.records import GLAccount, TaxCode
-from invoicing import selectors, services
-from invoicing.models import Invoice, InvoiceStatus
-from psa.api import (
+from core.api import (
     ApiMixin,
     IdFilter,
     create_schema,
@@ -19,7 +17,9 @@ from psa.api import (
     read_schema,
     step_schema,
 )
-from psa.models import Company
+from core.models import Company
+from invoicing import selectors, services
+from invoicing.models import Invoice, InvoiceStatus
 
 RECORD_TYPE = "invoice"
 VIEW = ("invoicing.view_invoice",)

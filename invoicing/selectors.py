@@ -2,8 +2,8 @@
 
 from django.db.models import Q, QuerySet
 
+from core.errors import NotFound
 from invoicing.models import Invoice, InvoiceStatus
-from psa.errors import NotFound
 
 
 def invoice_queryset() -> QuerySet[Invoice]:

@@ -23,10 +23,9 @@ from accounting.records import (
     record_item,
     to_cents,
 )
-from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
-from psa.counters import counter_next
-from psa.errors import ApplicationError, InvalidInput
-from psa.inputs import (
+from core.counters import counter_next
+from core.errors import ApplicationError, InvalidInput
+from core.inputs import (
     UNSET,
     add_error,
     add_nested_errors,
@@ -41,7 +40,8 @@ from psa.inputs import (
     parse_quantity,
     raise_if_errors,
 )
-from psa.models import Company
+from core.models import Company
+from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 
 RECORD_TYPE = "invoice"
 NEW_STATUS_NAME = "New"

@@ -12,12 +12,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounting import records as accounting_selectors
 from accounting.records import GLAccount, more_actions
+from core import web
+from core.errors import ApplicationError, NotFound
 from invoicing import selectors, services
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice
 from invoicing.postables import InvoiceKind
-from psa import web
-from psa.errors import ApplicationError, NotFound
 
 RECORD_TYPE = "invoice"
 KIND = InvoiceKind()  # when an invoice is ready for accounting, and why not

@@ -14,9 +14,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounting import records
 from accounting.records import GLAccount, TaxCode
-from procurement import selectors, services
-from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
-from psa.api import (
+from core.api import (
     ApiMixin,
     IdFilter,
     create_schema,
@@ -24,7 +22,9 @@ from psa.api import (
     read_schema,
     step_schema,
 )
-from psa.models import Company
+from core.models import Company
+from procurement import selectors, services
+from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 
 FREIGHT_TYPE = services.FREIGHT_TYPE
 PRODUCT_TYPE = services.PRODUCT_TYPE

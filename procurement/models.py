@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounting.records import Batching, GLAccount, TaxCode
-from psa.models import Company
+from core.models import Company
 
 
 class POStatus(models.TextChoices):

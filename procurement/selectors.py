@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from core.errors import NotFound
 from procurement.models import PurchaseOrder, PurchaseOrderLine
-from psa.errors import NotFound
 
 
 def purchase_order_line_queryset() -> QuerySet[PurchaseOrderLine]:

@@ -30,12 +30,9 @@ from accounting.records import (
     record_item,
     to_cents,
 )
-from procurement import selectors
-from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
-from procurement.postables import purchase_tax
-from psa.counters import counter_next
-from psa.errors import ApplicationError, InvalidInput
-from psa.inputs import (
+from core.counters import counter_next
+from core.errors import ApplicationError, InvalidInput
+from core.inputs import (
     UNSET,
     add_nested_errors,
     check_bool,
@@ -49,7 +46,10 @@ from psa.inputs import (
     parse_quantity,
     raise_if_errors,
 )
-from psa.models import Company
+from core.models import Company
+from procurement import selectors
+from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
+from procurement.postables import purchase_tax
 
 FREIGHT_TYPE = "freight"
 PRODUCT_TYPE = "product"

@@ -13,6 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import records as accounting_selectors
 from accounting.records import more_actions
+from core import web
+from core.errors import ApplicationError, NotFound
 from procurement import selectors, services
 from procurement.forms import (
     ClosedBoxForm,
@@ -23,8 +25,6 @@ from procurement.forms import (
 )
 from procurement.models import PurchaseOrder, PurchaseOrderLine
 from procurement.postables import FreightKind, ProductKind
-from psa import web
-from psa.errors import ApplicationError, NotFound
 
 FREIGHT_TYPE = "freight"
 PRODUCT_TYPE = "product"

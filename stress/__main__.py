@@ -120,7 +120,7 @@ class Context:
         self.api = Api.signed_in(stack.base_url, self.username, self.password)
         self.token = self.api.session.headers["Authorization"].split()[1]
         self.pool = Pool(stack, self.rng)
-        self.ledger_relative = "LEDGER_ROOT" in (ROOT / "psa" / "settings.py").read_text()
+        self.ledger_relative = "LEDGER_ROOT" in (ROOT / "config" / "settings.py").read_text()
 
     # --- setup --------------------------------------------------------------------------
 

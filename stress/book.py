@@ -24,10 +24,10 @@ def build(records: int, seed: int = 12) -> dict:
     from django.db import transaction
     from django.utils import timezone
 
+    from core.models import Company
     from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
     from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
     from procurement.models import PurchaseOrder, PurchaseOrderLine
-    from psa.models import Company
 
     rng = random.Random(seed)
     finance = User.objects.get(username=USERNAME)

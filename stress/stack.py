@@ -355,7 +355,7 @@ class Stack:
             if not key.startswith(("DATABASE_", "CELERY_", "TEST_", "DJANGO_", "PSA_"))
         }
         env.update(
-            DJANGO_SETTINGS_MODULE="psa.settings",
+            DJANGO_SETTINGS_MODULE="config.settings",
             DEBUG="false",
             SECRET_KEY=secrets.token_urlsafe(50),
             ALLOWED_HOSTS="127.0.0.1",
@@ -395,7 +395,11 @@ class Stack:
 
     def _beat_schedule_present(self) -> bool:
         out = subprocess.run(
-            [PYTHON, "-c", "from psa.celery import app; print(len(app.conf.beat_schedule or {}))"],
+            [
+                PYTHON,
+                "-c",
+                "from config.celery import app; print(len(app.conf.beat_schedule or {}))",
+            ],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -409,7 +413,7 @@ class Stack:
             "gunicorn",
             [
                 str(Path(PYTHON).with_name("gunicorn")),
-                "psa.wsgi:application",
+                "config.wsgi:application",
                 "--workers",
                 "4",
                 "--bind",
@@ -442,7 +446,7 @@ class Stack:
                 "-m",
                 "celery",
                 "-A",
-                "psa",
+                "config",
                 "worker",
                 f"--concurrency={concurrency or self.worker_concurrency}",
                 "--loglevel=INFO",
@@ -469,7 +473,7 @@ class Stack:
                 "-m",
                 "celery",
                 "-A",
-                "psa",
+                "config",
                 "beat",
                 "--loglevel=INFO",
                 f"--schedule={self.dir / 'celerybeat-schedule'}",

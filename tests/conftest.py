@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection, connections
 
+from core.roles import APPROVER, FINANCE, STAFF
 from expenses import services as expense_services
 from invoicing import services as invoice_services
 from procurement import services as po_services
-from psa.roles import APPROVER, FINANCE, STAFF
 from tests.factories import (
     CompanyFactory,
     ExpenseTypeFactory,

@@ -23,15 +23,15 @@ from accounting.models import (
     GLBatch,
     TaxCode,
 )
+from core.errors import ApplicationError
+from core.models import Company
+from core.roles import APPROVER, FINANCE, STAFF
 from expenses import services as expense_services
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 from invoicing import services as invoice_services
 from invoicing.models import Invoice
 from procurement import services as procurement_services
 from procurement.models import PurchaseOrder, PurchaseOrderLine
-from psa.errors import ApplicationError
-from psa.models import Company
-from psa.roles import APPROVER, FINANCE, STAFF
 
 TODAY = datetime.date(2025, 3, 14)
 

@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group, User
 from accounting import services as accounting
 from accounting.gl import Posting
 from accounting.models import GLBatch, TransferState
+from core.errors import ApplicationError
 from invoicing.models import InvoiceStatus
-from psa.errors import ApplicationError
 
 DAY = dt.date(2026, 11, 3)
 PASSWORD = "pw"

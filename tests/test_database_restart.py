@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from psa.roles import FINANCE
+from core.roles import FINANCE
 from tests.helpers import PASSWORD, free_port, make_user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def test_the_request_after_the_database_dropped_the_connection_is_answered(tmp_p
             sys.executable,
             "-m",
             "gunicorn",
-            "psa.wsgi:application",
+            "config.wsgi:application",
             "--workers=1",
             f"--bind=127.0.0.1:{port}",
         ],

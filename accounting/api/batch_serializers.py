@@ -17,7 +17,7 @@ from accounting.models import (
     TransferState,
 )
 from accounting.postables import kind_types
-from psa.api import MAX_ID, money_field
+from core.api import MAX_ID, money_field
 
 
 class CountsSerializer(serializers.Serializer):

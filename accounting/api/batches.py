@@ -26,8 +26,8 @@ from accounting.api.batch_serializers import (
 )
 from accounting.api.records import TRANSFER, VIEW_BATCHES
 from accounting.models import BatchStatus, TransferMethod
-from psa.api import ApiMixin, error_responses, read_schema, step_schema
-from psa.errors import ApplicationError, NotFound
+from core.api import ApiMixin, error_responses, read_schema, step_schema
+from core.errors import ApplicationError, NotFound
 
 
 @read_schema("List GL batches")

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounting import selectors, services
 from accounting.postables import kind_types
-from psa.api import error_responses, step_schema
+from core.api import error_responses, step_schema
 
 VIEW_BATCHES = ("accounting.view_glbatch",)
 TRANSFER = ("accounting.transfer_glbatch",)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.viewsets import GenericViewSet
 
 from accounting.models import GLAccount, TaxCode
-from psa.api import ReferenceDataMixin, reference_schema
+from core.api import ReferenceDataMixin, reference_schema
 
 
 class GLAccountSerializer(serializers.ModelSerializer):

@@ -11,7 +11,7 @@ from accounting import selectors
 from accounting.api.records import AuditEventSerializer, audit_response
 from accounting.models import AccountingSetup, ExportFormat, GLAccount, GLAccountType, Package
 from accounting.services import setup as setup_services
-from psa.api import RolePermission, error_responses, reject_nul_characters
+from core.api import RolePermission, error_responses, reject_nul_characters
 
 
 class HeldOptionsField(serializers.DictField):

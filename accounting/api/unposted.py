@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounting import selectors
 from accounting.api.records import VIEW_BATCHES, RecordTypeField
 from accounting.postables import kind_types
-from psa.api import Pagination, RolePermission, list_error_responses, money_field
+from core.api import Pagination, RolePermission, list_error_responses, money_field
 
 
 class PreviouslySentSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import Posting

@@ -62,7 +62,7 @@ from beancount.parser import parser as beancount_parser
 from accounting.connectors import SentRecord, files
 from accounting.exporters.base import clean_text, money
 from accounting.models import GL_ACCOUNT_ROOTS
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import GLLine, Posting

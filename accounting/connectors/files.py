@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 __all__ = [
     "LedgerFileError",

@@ -16,7 +16,7 @@ from accounting.exporters.gl_journal_csv import GLJournalCSVExporter
 from accounting.exporters.iif import IIFExporter
 from accounting.exporters.quickbooks_online_csv import QuickBooksOnlineCSVExporter
 from accounting.exporters.xero_csv import XeroCSVExporter
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import Posting

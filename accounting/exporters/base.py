@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from accounting.gl import to_cents
 from accounting.postables import kinds
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 if TYPE_CHECKING:
     from accounting.gl import GLLine, Posting

@@ -25,8 +25,8 @@ from accounting.models import (
 )
 from accounting.postables import PostableKind, get_kind, kinds, record_refs, unposted_rows
 from accounting.services.common import attach
-from psa.counters import counter_next
-from psa.errors import ApplicationError, InvalidInput, NotFound
+from core.counters import counter_next
+from core.errors import ApplicationError, InvalidInput, NotFound
 
 BATCH_IDENTIFIER_MAX = 50
 

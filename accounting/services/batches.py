@@ -10,7 +10,7 @@ from accounting.locks import lock_batch
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import batched_rows, kinds
 from accounting.services.common import refuse_while_transferring
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def _refuse_unbatched_items(batch: GLBatch, doing: str) -> None:

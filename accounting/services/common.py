@@ -5,7 +5,7 @@ from django.db import models
 
 from accounting.models import GLBatch
 from accounting.postables import PostableKind
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 def attach(kind: PostableKind, rows: models.QuerySet, batch: GLBatch) -> int:

@@ -10,7 +10,7 @@ from accounting.audit import audit_record
 from accounting.locks import lock_batch, lock_record
 from accounting.postables import PostableKind, get_kind
 from accounting.services.common import attach, refuse_while_transferring
-from psa.errors import ApplicationError, NotFound
+from core.errors import ApplicationError, NotFound
 
 
 def _peek(kind: PostableKind, record_id: int) -> tuple[int | None, int | None]:

@@ -29,8 +29,8 @@ from accounting.models import (
     Package,
 )
 from accounting.setup_options import option_errors
-from psa.errors import ApplicationError, InvalidInput
-from psa.inputs import UNSET
+from core.errors import ApplicationError, InvalidInput
+from core.inputs import UNSET
 
 SETUP_ACTION = "setup_changed"
 SETUP_RECORD_TYPE = "setup"  # the audit trail's record type for the one setup row

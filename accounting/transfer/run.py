@@ -12,7 +12,7 @@ from accounting.locks import lock_batch
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.transfer.body import run_transfer
 from accounting.transfer.lease import Lease, transfer_lock
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

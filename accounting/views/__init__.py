@@ -8,7 +8,7 @@ a page or group of steps:
 
 Each view checks its input, calls one service and renders; a refused step becomes a
 message in the page. Accounting does not import the record apps: records are reached
-through the registry of postable kinds, and linked to by URL name (`psa.web`). The
+through the registry of postable kinds, and linked to by URL name (`core.web`). The
 views the URL conf and the record apps use are re-exported here.
 """
 

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from accounting import services
 from accounting.models import GLBatch
 from accounting.views.common import CLOSE, DELETE, REOPEN, TRANSFER, VIEW, batch_or_404
-from psa import web
-from psa.errors import ApplicationError
+from core import web
+from core.errors import ApplicationError
 
 # Each step is a view of its own: GET shows the OK confirmation (a panel for htmx, else
 # a page), POST calls the step's service and goes back to the batch's page (for a

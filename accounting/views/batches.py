@@ -17,8 +17,8 @@ from accounting.forms import BatchActionForm
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import get_kind, kinds
 from accounting.views.common import CLOSE, DELETE, REOPEN, VIEW, batch_or_404, interface_tabs
-from psa import web
-from psa.errors import ApplicationError
+from core import web
+from core.errors import ApplicationError
 
 BATCH_STATUS_FILTERS = [
     ("open", "Open"),
@@ -145,7 +145,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     item_tabs = [
         {
             "key": kind.type,
-            "label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+            "label": kind.plural_label,
             "count": summary["counts"].get(kind.type, 0),
         }
         for kind in kinds()

@@ -9,8 +9,7 @@ from django.urls import reverse
 from accounting import selectors
 from accounting.models import GLBatch
 from accounting.postables import get_kind, kinds
-from psa import web
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 VIEW = "accounting.view_glbatch"
 TRANSFER = "accounting.transfer_glbatch"
@@ -48,7 +47,7 @@ def interface_tabs(active: str, counts: dict[str, int] | None = None) -> list[di
     tabs = [
         {
             "key": kind.type,
-            "label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+            "label": kind.plural_label,
             "url": reverse("accounting:unposted", args=[kind.type]),
             "count": shown_count(counts[kind.type]) if counts else None,
         }

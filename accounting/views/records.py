@@ -1,6 +1,6 @@
 """MORE > Unbatch / Rebatch of any record, and the MORE menu the record apps' pages
 show. Accounting does not import the record apps: records are reached through the
-registry of postable kinds, and linked to by URL name (`psa.web`)."""
+registry of postable kinds, and linked to by URL name (`core.web`)."""
 
 from typing import Any
 from urllib.parse import urlencode
@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods
 from accounting import services
 from accounting.models import BatchStatus, GLBatch
 from accounting.views.common import UNBATCH, kind_or_404
-from psa import web
-from psa.errors import ApplicationError
+from core import web
+from core.errors import ApplicationError
 
 
 def _record_step(request: HttpRequest, record_type: str, record_id: int, step: str):

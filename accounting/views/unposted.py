@@ -16,8 +16,8 @@ from accounting.models import AccountingSetup, TransferMethod
 from accounting.postables import kinds
 from accounting.views import common
 from accounting.views.common import TRANSFER, VIEW, interface_tabs, kind_or_404, shown_count
-from psa import web
-from psa.errors import ApplicationError
+from core import web
+from core.errors import ApplicationError
 
 
 def _direct_available(setup: AccountingSetup) -> bool:
@@ -118,7 +118,7 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
         "accounting/unposted.html",
         {
             "kind": kind,
-            "kind_label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+            "kind_label": kind.plural_label,
             "tabs": interface_tabs(kind.type, counts),
             "filters": filters,
             "thru_date": thru_date,

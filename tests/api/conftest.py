@@ -16,7 +16,7 @@ from referencing.jsonschema import DRAFT202012
 from rest_framework.test import APIClient
 
 from accounting.models import TransferState
-from psa.tokens import token_issue
+from core.tokens import token_issue
 from tests.helpers import PASSWORD
 
 SCHEMA_URI = "urn:psa-api-schema"

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import InvalidInput
 from invoicing import services as invoice_services
 from procurement import services as po_services
-from psa.errors import InvalidInput
 from tests.helpers import DAY
 
 

@@ -171,7 +171,7 @@ def test_the_lockout_holds_across_web_processes(tmp_path):
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "psa.wsgi:application",
+                "config.wsgi:application",
                 "--workers=1",
                 f"--bind=127.0.0.1:{port}",
             ],
@@ -230,7 +230,7 @@ def _settings_in_production(**env: str) -> str:
         cwd=ROOT,
         env={
             **inherited,
-            "DJANGO_SETTINGS_MODULE": "psa.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             "DEBUG": "false",
             "SECRET_KEY": secrets.token_urlsafe(60),
             "ALLOWED_HOSTS": "psa.example.com",
@@ -278,7 +278,7 @@ def test_deployment_checks_pass_behind_a_proxy():
 
 
 def test_the_token_endpoint_answers_as_documented_and_stores_no_key(api, finance):
-    from psa.tokens import ApiToken
+    from core.tokens import ApiToken
 
     response = api().post(TOKEN, {"username": "fiona", "password": PASSWORD})
     assert response.status_code == 200 and list(response.json()) == ["token"]
@@ -289,7 +289,7 @@ def test_the_token_endpoint_answers_as_documented_and_stores_no_key(api, finance
 
 
 def test_a_token_expires_after_its_lifetime(api, finance, settings):
-    from psa.tokens import ApiToken
+    from core.tokens import ApiToken
 
     settings.TOKEN_LIFETIME = dt.timedelta(hours=2)
     key = new_token(api)
@@ -328,7 +328,7 @@ def test_an_administrator_setting_a_password_revokes_the_tokens(api, finance, ad
 
 
 def test_deactivating_a_user_revokes_the_tokens(api, finance):
-    from psa.tokens import ApiToken
+    from core.tokens import ApiToken
 
     key = new_token(api)
     finance.is_active = False
@@ -377,7 +377,7 @@ def test_revoking_another_of_ones_own_tokens_by_id(api, finance):
 
 
 def test_no_one_revokes_someone_elses_token(api, finance, approver):
-    from psa.tokens import ApiToken
+    from core.tokens import ApiToken
 
     theirs = new_token(api, "arthur")
     their_id = ApiToken.objects.get(user=approver).pk
@@ -422,7 +422,7 @@ def test_tokens_issued_before_they_expired_keep_working_as_digests(api, finance)
 
     from django.apps import apps
 
-    migration = importlib.import_module("psa.migrations.0003_api_tokens")
+    migration = importlib.import_module("core.migrations.0003_api_tokens")
     key = secrets.token_hex(20)
     with connection.cursor() as cursor:
         cursor.execute(

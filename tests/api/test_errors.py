@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework.test import APIClient
 
-from psa.api import MAX_ID, exception_handler, flatten_errors
-from psa.errors import ApplicationError
+from core.api import MAX_ID, exception_handler, flatten_errors
+from core.errors import ApplicationError
 
 INVOICES = "/api/v1/invoices/"
 

@@ -2,7 +2,7 @@
 
 from drf_spectacular.validation import validate_schema
 
-from psa.api_urls import router
+from config.api_urls import router
 
 
 def test_served_schema_is_valid_openapi(openapi_schema):

@@ -19,8 +19,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounting import services as accounting
-from psa.tokens import token_issue
-from psa.wsgi import application
+from config.wsgi import application
+from core.tokens import token_issue
 
 EXAMPLES_PER_OPERATION = 8
 CHECKS = [

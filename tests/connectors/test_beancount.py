@@ -16,7 +16,7 @@ from accounting.connectors import SentRecord, get_connector
 from accounting.connectors.beancount import ROOTS, BeancountConnector, account_name_for
 from accounting.exporters.base import clean_text
 from accounting.gl import GLLine, Posting
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.exporters import samples
 from tests.exporters.strategies import batches
 

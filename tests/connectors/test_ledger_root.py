@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from accounting.connectors import get_connector
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.exporters import samples
 
 

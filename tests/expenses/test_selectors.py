@@ -3,6 +3,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.errors import NotFound
+from core.roles import STAFF
 from expenses.models import ExpenseEntry
 from expenses.selectors import (
     expense_entry_get,
@@ -11,8 +13,6 @@ from expenses.selectors import (
     visible_entries,
     visible_sheets,
 )
-from psa.errors import NotFound
-from psa.roles import STAFF
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounting.models import AuditEvent, GLBatch
+from core.errors import InvalidInput
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
 from expenses.services import (
     expense_entry_create,
@@ -15,7 +16,6 @@ from expenses.services import (
     expense_sheet_reverse,
     expense_sheet_submit,
 )
-from psa.errors import InvalidInput
 from tests.factories import (
     TODAY,
     CompanyFactory,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from accounting.exporters import ExportError, get_exporter
 from accounting.exporters.base import CSVWriter, money, text_cell
 from accounting.gl import GLLine, Posting
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.exporters import samples
 from tests.exporters.helpers import assert_crlf_only, assert_golden, csv_rows, render
 from tests.exporters.strategies import batches

@@ -1,7 +1,7 @@
 import pytest
 
+from core.errors import NotFound
 from invoicing.selectors import invoice_get, invoice_status_list
-from psa.errors import NotFound
 
 pytestmark = pytest.mark.django_db
 

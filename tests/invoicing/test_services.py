@@ -3,9 +3,9 @@ from decimal import Decimal
 import pytest
 
 from accounting.models import AuditEvent, GLBatch
+from core.errors import InvalidInput
 from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import invoice_create, invoice_set_status, invoice_update
-from psa.errors import InvalidInput
 from tests.factories import (
     TODAY,
     CompanyFactory,

@@ -1,11 +1,11 @@
 import pytest
 
+from core.errors import NotFound
 from procurement.selectors import (
     purchase_order_get,
     purchase_order_line_get,
     purchase_order_line_list,
 )
-from psa.errors import NotFound
 from tests.factories import open_po, put_in_batch, received_product
 
 pytestmark = pytest.mark.django_db

@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from accounting.models import AuditEvent, GLBatch
+from core.errors import InvalidInput
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.services import (
     purchase_order_create,
@@ -14,7 +15,6 @@ from procurement.services import (
     purchase_order_line_update,
     purchase_order_update,
 )
-from psa.errors import InvalidInput
 from tests.factories import (
     TODAY,
     GLAccountFactory,

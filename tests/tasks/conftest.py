@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from psa.celery import app as celery_app
+from config.celery import app as celery_app
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ class Worker:
 
     def start(self) -> "Worker":
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "psa", *self.command],
+            [sys.executable, "-m", "celery", "-A", "config", *self.command],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("ab"),

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from accounting import selectors, tasks
 from accounting import services as accounting
 from accounting.models import AccountingSetup, AuditEvent, GLBatch, TransferLog, TransferState
-from psa.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.helpers import wait_for
 from tests.tasks.conftest import REDIS_URL, reset_connections
 from tests.tasks.test_worker_transfers import closed_invoices, file_rows

@@ -9,8 +9,8 @@ import pytest
 
 from accounting import services as accounting
 from accounting.models import GLBatch, TransferLog, TransferState
+from core.models import Company
 from invoicing.models import Invoice, InvoiceLine
-from psa.models import Company
 from tests.helpers import DAY, status, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -133,7 +133,7 @@ def test_unposted_tab_pages_by_position_and_caps_its_counts(
     finance_client, make_invoice, monkeypatch
 ):
     from accounting.views import common
-    from psa import web
+    from core import web
 
     monkeypatch.setattr(web, "PAGE_SIZE", 3)
     invoices = [make_invoice() for _ in range(5)]

@@ -7,7 +7,7 @@ The pages are found by walking the URL patterns, so a page added later is covere
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from psa import web_urls
+from config import web_urls
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db

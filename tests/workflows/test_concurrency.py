@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from accounting import services as accounting
+from core.errors import ApplicationError
 from invoicing.models import Invoice
-from psa.errors import ApplicationError
 
 
 def run_together(*steps):

@@ -5,10 +5,10 @@ import pytest
 
 from accounting import services as accounting
 from accounting.models import AuditEvent, AuditEventRecord, GLBatch, TransferLog
+from core.errors import ApplicationError
 from expenses.models import ExpenseEntry
 from invoicing.models import Invoice
 from procurement.models import PurchaseOrder, PurchaseOrderLine
-from psa.errors import ApplicationError
 from tests.helpers import send
 
 TABLES = [

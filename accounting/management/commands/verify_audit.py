@@ -4,7 +4,7 @@ link that does not hold. Exits with status 1 when the chain is broken."""
 from django.core.management.base import BaseCommand, CommandError
 
 from accounting.audit import verify_chain
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class Command(BaseCommand):

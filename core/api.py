@@ -32,8 +32,8 @@ from rest_framework.request import clone_request
 from rest_framework.response import Response
 from rest_framework.utils import json as drf_json
 
-from psa.errors import ApplicationError, NotFound
-from psa.roles import ROLE_PERMISSIONS
+from core.errors import ApplicationError, NotFound
+from core.roles import ROLE_PERMISSIONS
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ def _roles_granting(permissions: Iterable[str]) -> list[str]:
 
 
 class RolePermission(BasePermission):
-    """Each view names the model permissions (granted by the roles of psa.roles) that
+    """Each view names the model permissions (granted by the roles of core.roles) that
     each of its actions needs, in `required_permissions`: `{action or method: (...)}`.
     Anonymous callers get 401; an action the view does not name is refused."""
 

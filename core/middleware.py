@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from psa.api import error_body
+from core.api import error_body
 
 API_PREFIX = "/api/"
 

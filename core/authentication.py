@@ -1,12 +1,12 @@
 """The API's token authentication: `Authorization: Token <key>` with a key of
-psa.tokens, refused once it has expired. (Its own module: DRF reads the authentication
+core.tokens, refused once it has expired. (Its own module: DRF reads the authentication
 classes from the settings while its views module is being imported, so this one must
 not import DRF's views.)"""
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from psa import tokens
+from core import tokens
 
 
 class TokenExpired(exceptions.AuthenticationFailed):

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from psa.errors import InvalidInput
+from core.errors import InvalidInput
 
 Errors = dict[str, list[str]]
 

@@ -27,5 +27,5 @@ class DocumentCounter(models.Model):
         return f"{self.name}: {self.value}"
 
 
-# API tokens live with their services in psa.tokens; imported here so Django finds them.
-from psa.tokens import ApiToken  # noqa: E402, F401
+# API tokens live with their services in core.tokens; imported here so Django finds them.
+from core.tokens import ApiToken  # noqa: E402, F401

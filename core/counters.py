@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.db.models import F
 
-from psa.models import DocumentCounter
+from core.models import DocumentCounter
 
 
 def counter_next(*, name: str, start: int = 1000, count: int = 1) -> int:

@@ -8,7 +8,6 @@ from django.urls import reverse
 from accounting import selectors as accounting_selectors
 from accounting.models import BatchStatus, TransferState
 from accounting.postables import kinds
-from psa import web
 
 
 @login_required
@@ -18,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
         context["unposted"] = [
             {
                 "type": kind.type,
-                "label": web.RECORD_TYPE_LABELS.get(kind.type, kind.label),
+                "label": kind.plural_label,
                 "count": accounting_selectors.unposted_list(record_type=kind.type).count(),
                 "url": reverse("accounting:unposted", args=[kind.type]),
             }

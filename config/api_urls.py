@@ -18,11 +18,11 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from accounting import api as accounting_api
+from core import auth_api, company_api
+from core.api import not_found_view
 from expenses import api as expenses_api
 from invoicing import api as invoicing_api
 from procurement import api as procurement_api
-from psa import auth_api, company_api
-from psa.api import not_found_view
 
 app_name = "api"
 
@@ -81,7 +81,7 @@ def docs_page(view: Callable) -> Callable:
 
 urlpatterns = [
     path("v1/", include(version_1)),
-    # The schema answers 401 in the API's shape (psa.api.DocsPermission).
+    # The schema answers 401 in the API's shape (core.api.DocsPermission).
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

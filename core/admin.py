@@ -3,7 +3,7 @@ groups (the Staff, Approver and Finance roles) are Django's own admin pages."""
 
 from django.contrib import admin
 
-from psa.models import Company
+from core.models import Company
 
 admin.site.site_header = "PSA accounting: setup tables"
 admin.site.site_title = "PSA setup"

@@ -1,6 +1,6 @@
 """API tokens over HTTP (docs/api.md, "Authentication and roles"): exchange a username
 and password for a token, list one's own tokens, revoke one. Signing in counts towards the
-lockout that the sign-in page and the admin share (psa.lockout)."""
+lockout that the sign-in page and the admin share (core.lockout)."""
 
 from axes.handlers.proxy import AxesProxyHandler
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from psa import lockout, tokens
-from psa.api import ErrorSerializer, error_responses, list_error_responses
+from core import lockout, tokens
+from core.api import ErrorSerializer, error_responses, list_error_responses
 
 
 class LoginLocked(exceptions.APIException):

@@ -1,7 +1,7 @@
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from psa.roles import ROLE_PERMISSIONS
+from core.roles import ROLE_PERMISSIONS
 
 
 def create_roles(apps, schema_editor):

@@ -4,8 +4,8 @@ import django_filters
 from rest_framework import serializers
 from rest_framework.viewsets import GenericViewSet
 
-from psa.api import ReferenceDataMixin, reference_schema
-from psa.models import Company
+from core.api import ReferenceDataMixin, reference_schema
+from core.models import Company
 
 
 class CompanySerializer(serializers.ModelSerializer):

@@ -10,12 +10,12 @@ from django.db import transaction
 
 from accounting import services as accounting
 from accounting.models import AccountingSetup, DefaultGLAccount, GLAccount, TaxCode
+from core.models import Company
 from expenses import services as expense_services
 from expenses.models import ExpenseEntry, ExpenseType
 from invoicing import services as invoice_services
 from invoicing.models import Invoice, InvoiceStatus
 from procurement import services as po_services
-from psa.models import Company
 
 CHART = [
     ("1100", "Accounts Receivable", "accounts_receivable"),

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from psa import web
+from accounting.postables import type_label
+from core import web
 
 register = template.Library()
 
@@ -31,7 +32,7 @@ def record_url(record_type: str, record_id) -> str:
 
 @register.filter
 def kind_label(record_type: str) -> str:
-    return web.RECORD_TYPE_LABELS.get(record_type, record_type.replace("_", " ").title())
+    return type_label(record_type)
 
 
 @register.simple_tag

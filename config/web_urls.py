@@ -3,10 +3,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from psa import views
+from config import home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -1,8 +1,7 @@
 """What the browser views of every app share: pages of a table, refusals shown as
-messages in the page (never an error page), links to records, and the checks an
+messages in the page (never an error page), a record's state in words, and the checks an
 action makes before it calls its service."""
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django import forms
@@ -17,45 +16,23 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
-from accounting.postables import kinds
-from psa.errors import ApplicationError
-
-
-class KindMapping(Mapping[str, str]):
-    """One attribute of every registered kind's adapter, by the kind's record type, read
-    when asked (the kinds register once the apps are ready), with any fixed entries for
-    record types that are not postable kinds."""
-
-    def __init__(self, attribute: str, fixed: Mapping[str, str] | None = None) -> None:
-        self.attribute = attribute
-        self.fixed = dict(fixed or {})
-
-    def _entries(self) -> dict[str, str]:
-        return {**{kind.type: getattr(kind, self.attribute) for kind in kinds()}, **self.fixed}
-
-    def __getitem__(self, record_type: str) -> str:
-        return self._entries()[record_type]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries())
-
-    def __len__(self) -> int:
-        return len(self._entries())
-
-
-# The page of each kind of record, by the record type the services and the API use:
-# URL names from the adapters rather than imports, so that accounting links to records
-# without depending on the record apps. An expense sheet is no kind but has its page.
-RECORD_URL_NAMES = KindMapping("url_name", {"expense_sheet": "expenses:sheet_detail"})
-
-# The heading of each kind's records ("Invoices"), from the adapters.
-RECORD_TYPE_LABELS = KindMapping("plural_label")
+from core.errors import ApplicationError
 
 PAGE_SIZE = 50
 
+# The page of each kind of record, by the record type the services, the API and the
+# refusals use. The apps fill it when they are ready (accounting's registry of kinds
+# adds each kind's page, expenses its sheets), so the kernel links to records without
+# importing the apps that own them.
+_record_pages: dict[str, str] = {}
+
+
+def register_record_page(record_type: str, url_name: str) -> None:
+    _record_pages[record_type] = url_name
+
 
 def record_url(record_type: str, record_id: Any) -> str | None:
-    name = RECORD_URL_NAMES.get(record_type)
+    name = _record_pages.get(record_type)
     if name is None or record_id in (None, ""):
         return None
     try:

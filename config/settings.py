@@ -51,7 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
-    "psa",
+    "core",
+    "config",
     "accounting",
     "invoicing",
     "expenses",
@@ -67,7 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # NUL characters in query strings, and API bodies over the upload limit.
-    "psa.middleware.RequestGuardMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -75,8 +76,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "psa.urls"
-WSGI_APPLICATION = "psa.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -127,8 +128,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "psa.lockout.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "psa.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
 AXES_VERBOSE = False
 # Client addresses: REMOTE_ADDR, unless the server runs behind TRUSTED_PROXY_COUNT
 # reverse proxies that each append to X-Forwarded-For (and set X-Forwarded-Proto); only
@@ -184,7 +185,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts, styles, images and requests come from
 # this site only; no inline script or style, no eval, no plugins, no framing. The pages
 # keep their scripts in static/js (htmx's settings are a <meta name="htmx-config">).
-# The API docs (Swagger UI, Redoc) relax it for their own pages only (psa/api_urls.py).
+# The API docs (Swagger UI, Redoc) relax it for their own pages only (config/api_urls.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [CSP_SELF],
@@ -254,30 +255,30 @@ LOGGING = {
 # REST API (docs/api.md): token and session auth, one error shape, paginated lists.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "psa.authentication.TokenAuthentication",
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "psa.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "EXCEPTION_HANDLER": "psa.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # OPTIONS lists only the methods the caller's role allows.
-    "DEFAULT_METADATA_CLASS": "psa.api.RoleMetadata",
+    "DEFAULT_METADATA_CLASS": "core.api.RoleMetadata",
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # JSON in and out (docs/api.md); the interactive docs are at /api/docs/.
-    "DEFAULT_PARSER_CLASSES": ["psa.api.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 # The API's schema (/api/schema/) and docs (/api/docs/, /api/redoc/): for signed-in
 # users only, unless API_DOCS_PUBLIC is true.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
 SPECTACULAR_SETTINGS = {
-    "SERVE_PERMISSIONS": ["psa.api.DocsPermission"],
+    "SERVE_PERMISSIONS": ["core.api.DocsPermission"],
     "TITLE": "PSA accounting interface API",
     "DESCRIPTION": "GL batches, transfers and the corrections finance staff make after "
     "posting: unbatch, rebatch, delete batch, re-send.",

@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
-from psa.errors import NotFound
+from core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 

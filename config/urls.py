@@ -5,8 +5,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("psa.api_urls")),
-    path("", include("psa.web_urls")),
+    path("api/", include("config.api_urls")),
+    path("", include("config.web_urls")),
 ]
 
 if settings.DEBUG:
