@@ -1,13 +1,13 @@
 """GL lines: what a record posts to the ledger, and the fingerprint of what is sent."""
 
+import datetime as dt
 import gc
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import orjson
 
@@ -40,8 +40,8 @@ class GLLine(NamedTuple):
 # What the accounting package makes of a posting: a sale (an invoice to a customer,
 # against accounts receivable) or a bill (owed to a vendor or an employee, against a
 # payable). Each kind's adapter says which; exporters branch on it, never on the kind.
-SALE = "sale"
-BILL = "bill"
+SALE: Final = "sale"
+BILL: Final = "bill"
 
 
 class PostingHeader(NamedTuple):
@@ -51,10 +51,10 @@ class PostingHeader(NamedTuple):
     id: int
     reference: str
     number: str
-    date: date
+    date: dt.date
     company: str
     company_identifier: str
-    due_date: date | None = None
+    due_date: dt.date | None = None
     tax_code: str = ""
     document: str = ""  # SALE or BILL, from the kind's adapter; not fingerprinted
 

@@ -5,10 +5,11 @@ each of its postable kinds in its `AppConfig.ready`; the workflows work on any
 registered kind through it.
 """
 
+import builtins
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.db import models
 
@@ -17,44 +18,62 @@ from accounting.gl import AccountBook, Posting
 from core import web
 from core.errors import ApplicationError
 
+# The model of a kind's records: an adapter of invoices takes Invoice rows.
+Record = TypeVar("Record", bound=models.Model)
 
-class PostableKind(Protocol):
-    """What accounting needs to know of a kind of postable record."""
+
+class PostableKind(Protocol[Record]):
+    """What accounting needs to know of a kind of postable record. Registered as a
+    `PostableKind[Any]`: accounting hands each adapter only its own model's rows."""
 
     type: str  # "invoice", "expense", "freight", "product": as the API names them
     label: str  # "Invoice", for sentences
     plural_label: str  # "Invoices", for headings and lists
     url_name: str  # the record's page, "invoicing:invoice_detail"
     lock_order: int  # where the kind's rows are locked among the kinds (see `kinds`)
-    document: Literal["sale", "bill"]  # what the accounting package makes of a posting
-    model: type[models.Model]
+    document: str  # SALE or BILL (accounting.gl): what the package makes of a posting
+    model: builtins.type[Record]
     batching: Batching  # the ready condition and batch columns, defined on the model
-    batch_field: str  # the record's GL batch foreign key
-    original_batch_field: str  # the batch it was unbatched from
-    date_field: str  # the date "thru date" filters on
+
+    @property
+    def batch_field(self) -> str:
+        """The record's GL batch foreign key."""
+
+    @property
+    def original_batch_field(self) -> str:
+        """The batch it was unbatched from."""
+
+    @property
+    def date_field(self) -> str:
+        """The date "thru date" filters on."""
+
     amount_field: str  # a stored amount, for totals without loading rows
 
     def ready_filter(self) -> models.Q:
         """Rows finished enough to be posted (closed, approved, received)."""
 
-    def is_ready(self, record: models.Model) -> bool:
+    def is_ready(self, record: Record) -> bool:
         """The same answer for one record in memory as `ready_filter` in the database."""
 
-    def is_locked(self, record: models.Model) -> bool:
+    def is_locked(self, record: Record) -> bool:
         """In a GL batch: refused any change until it is unbatched."""
 
-    def not_ready_reason(self, record: models.Model) -> str:
+    def ready_sql(self) -> tuple[str, tuple[Any, ...]]:
+        """`ready_filter()` as a WHERE fragment with its parameters (the benchmark's
+        hand-written SQL)."""
+
+    def not_ready_reason(self, record: Record) -> str:
         """Why this record is not ready, and what makes it ready."""
 
     def queryset(self) -> models.QuerySet:
         """Rows with what `posting` reads already joined in."""
 
-    def reference(self, record: models.Model) -> str:
+    def reference(self, record: Record) -> str:
         """'Invoice INV-1042': how a person finds the record."""
 
-    def company_name(self, record: models.Model) -> str: ...
+    def company_name(self, record: Record) -> str: ...
 
-    def posting(self, record: models.Model, book: AccountBook) -> Posting:
+    def posting(self, record: Record, book: AccountBook) -> Posting:
         """The header and balanced GL lines a transfer carries for the record."""
 
     def bulk_postings(
@@ -70,6 +89,7 @@ class BatchedKind:
     sets `batching` and inherits the rest."""
 
     batching: Batching
+    model: builtins.type[models.Model]
 
     @property
     def batch_field(self) -> str:
@@ -95,8 +115,7 @@ class BatchedKind:
     def ready_sql(self) -> tuple[str, tuple[Any, ...]]:
         """`ready_filter()` as the database runs it: a WHERE fragment with its columns
         qualified by the table, and its parameters (for hand-written SQL)."""
-        model: type[models.Model] = self.model  # type: ignore[attr-defined]
-        return self.batching.ready_sql(model)
+        return self.batching.ready_sql(self.model)
 
 
 _registry: dict[str, PostableKind] = {}
@@ -146,12 +165,12 @@ def get_kind(type_: str) -> PostableKind:
 
 
 def batched_rows(kind: PostableKind, batch_id: int) -> models.QuerySet:
-    return kind.model.objects.filter(**{f"{kind.batch_field}_id": batch_id})
+    return kind.model._default_manager.filter(**{f"{kind.batch_field}_id": batch_id})
 
 
 def unbatched_rows(kind: PostableKind, batch_id: int) -> models.QuerySet:
     """Rows unbatched from a batch and not back in it."""
-    return kind.model.objects.filter(
+    return kind.model._default_manager.filter(
         **{f"{kind.original_batch_field}_id": batch_id, f"{kind.batch_field}__isnull": True}
     )
 

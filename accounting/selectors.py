@@ -122,7 +122,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
     for kind in kinds():
         column = f"{kind.batch_field}_id"
         grouped = (
-            kind.model.objects.filter(**{f"{column}__in": batch_ids})
+            kind.model._default_manager.filter(**{f"{column}__in": batch_ids})
             .order_by()
             .values(column)
             .annotate(n=Count("pk"), total=Sum(kind.amount_field))
@@ -136,7 +136,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
             continue
         original = f"{kind.original_batch_field}_id"
         outside = (
-            kind.model.objects.filter(
+            kind.model._default_manager.filter(
                 **{f"{original}__in": batch_ids, f"{kind.batch_field}__isnull": True}
             )
             .order_by()
@@ -318,7 +318,7 @@ def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
         for kind in kinds():
             if not former[kind.type]:
                 continue
-            rows = kind.model.objects.filter(_pk_among(former[kind.type]))
+            rows = kind.model._default_manager.filter(_pk_among(former[kind.type]))
             details = {
                 pk: (amount, batch_identifier)
                 for pk, amount, batch_identifier in rows.values_list(

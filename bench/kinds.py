@@ -28,8 +28,7 @@ class KindSQL:
 
 def _kind_sql(kind: PostableKind) -> KindSQL:
     meta = kind.model._meta
-    # Every adapter extends BatchedKind, which answers ready_sql() from its Batching.
-    ready, ready_params = kind.ready_sql()  # type: ignore[attr-defined]
+    ready, ready_params = kind.ready_sql()
     return KindSQL(
         table=meta.db_table,
         pk=meta.pk.column,

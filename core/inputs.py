@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence, Set
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import models
+
 from core.errors import InvalidInput
 
 Errors = dict[str, list[str]]
@@ -78,7 +80,8 @@ def parse_decimal(
     if not number.is_finite():
         add_error(errors, field, "Give a finite number.")
         return None
-    if number.as_tuple().exponent < -places:
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if isinstance(exponent, int) and exponent < -places:
         add_error(errors, field, f"Use at most {places} decimal places.")
         return None
     if abs(number) >= Decimal(10) ** (max_digits - places):
@@ -114,7 +117,9 @@ def check_date(value: Any, *, field: str, errors: Errors) -> None:
         add_error(errors, field, "Give a date (YYYY-MM-DD).")
 
 
-def check_instance(value: Any, model: type, *, field: str, errors: Errors, required: bool) -> None:
+def check_instance(
+    value: Any, model: type[models.Model], *, field: str, errors: Errors, required: bool
+) -> None:
     """A saved row of `model`; None is refused only where `required`."""
     if value is None:
         if required:

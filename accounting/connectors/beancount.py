@@ -183,7 +183,9 @@ class BeancountConnector:
         with self._locked(exclusive=True):
             index = self._current_index()
             self._known = None  # until this send is on disk
-            descriptor = self._open(os.O_RDWR | os.O_APPEND | os.O_CREAT)
+            descriptor = files.create_in_folder(
+                self._folder_descriptor, self._file, os.O_RDWR | os.O_APPEND, name=self.name
+            )
             body: list[str] = []
             try:
                 for posting in postings:
@@ -310,8 +312,13 @@ class BeancountConnector:
         assert self._location is not None, "the ledger is opened under its lock"
         return self._location.file
 
+    @property
+    def _folder_descriptor(self) -> int:
+        assert self._folder is not None, "the ledger's folder is opened under its lock"
+        return self._folder
+
     def _open(self, flags: int) -> int | None:
-        return files.open_in_folder(self._folder, self._file, flags, name=self.name)
+        return files.open_in_folder(self._folder_descriptor, self._file, flags, name=self.name)
 
     def _read(self) -> bytes | None:
         """The ledger's bytes (None when it does not exist yet), within the size limit."""
@@ -566,7 +573,7 @@ class BeancountConnector:
 
     def _sync_directory(self) -> None:
         """Make a created or replaced ledger file's directory entry durable too."""
-        os.fsync(self._folder)
+        os.fsync(self._folder_descriptor)
 
     @contextlib.contextmanager
     def _locked(self, *, exclusive: bool) -> Iterator[None]:
@@ -574,8 +581,8 @@ class BeancountConnector:
         lock file beside it; the ledger is opened only while this is held."""
         location = files.locate(self.name, root=self.root)
         with files.folder_descriptor(location) as folder:
-            lock = files.open_in_folder(
-                folder, location.lock_file, os.O_RDWR | os.O_CREAT, name=f"{self.name}.lock"
+            lock = files.create_in_folder(
+                folder, location.lock_file, os.O_RDWR, name=f"{self.name}.lock"
             )
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

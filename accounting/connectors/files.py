@@ -268,6 +268,13 @@ def open_in_folder(
     return descriptor
 
 
+def create_in_folder(folder: int, file: str, flags: int, *, name: str) -> int:
+    """As `open_in_folder`, creating the file when it does not exist."""
+    descriptor = open_in_folder(folder, file, flags | os.O_CREAT, name=name)
+    assert descriptor is not None, "O_CREAT makes the file when it is missing"
+    return descriptor
+
+
 def read_limited(descriptor: int, *, name: str, limit: int | None = None) -> bytes:
     """All of a regular file's bytes, refused when it holds more than `limit`
     (`settings.LEDGER_MAX_BYTES`)."""

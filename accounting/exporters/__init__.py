@@ -47,7 +47,8 @@ class Exporter(Protocol):
         ...
 
 
-_EXPORTERS: dict[str, type] = {
+# Typed by the Protocol, so that an exporter that does not fit it fails the type check.
+_EXPORTERS: dict[str, type[Exporter]] = {
     exporter.format: exporter
     for exporter in (
         IIFExporter,

@@ -155,7 +155,7 @@ class QuickBooksOnlineCSVExporter:
         number = text_cell(header.number)
         day = self._date(header.date, day_first=day_first)
         company = text_cell(header.company)
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for line in posting.lines:
             amount = net_debit(line)
             if amount == 0:
@@ -201,7 +201,7 @@ class QuickBooksOnlineCSVExporter:
             tax_code = text_cell(tax_codes.get(header.tax_code) or header.tax_code)
         invoice_date = self._date(header.date, day_first=day_first)
         due_date = self._date(header.due_date or header.date, day_first=day_first)
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for line in item_lines:
             amount = money(-net_debit(line))
             rows.append(

@@ -167,6 +167,7 @@ class XeroCSVExporter:
     def _rows(self, posting: "Posting", *, layout: str, date_text, tax_type: str, currency: str):
         require_balanced(posting)
         header = posting.header
+        columns: tuple[str, ...]
         if layout == SALES:
             control, others = split_control(posting, INVOICE_CONTROL_TYPES)
             require_control(posting, control, "accounts receivable", "Xero sales invoice")

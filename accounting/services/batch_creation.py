@@ -129,7 +129,7 @@ def _group_items(items: Iterable[dict[str, Any]]) -> dict[str, list[int]]:
 
 def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
     """Lock chosen records; refuse missing, batched or unfinished ones."""
-    locked = lock_rows(kind.model.objects.filter(pk__in=ids))
+    locked = lock_rows(kind.model._default_manager.filter(pk__in=ids))
     missing = sorted(set(ids) - set(locked))
     if missing:
         raise NotFound(f"There is no {kind.label.lower()} with id {', '.join(map(str, missing))}.")
@@ -240,7 +240,7 @@ def batch_create(
             if kind.type not in chosen:
                 continue
             ids = _lock_chosen(kind, chosen[kind.type])
-            rows = kind.model.objects.filter(pk__in=ids)
+            rows = kind.model._default_manager.filter(pk__in=ids)
         else:
             if wanted_types is not None and kind.type not in wanted_types:
                 continue
@@ -341,7 +341,7 @@ def batch_rerecord(
     for kind in kinds():
         if kind.type in grouped:
             ids = _lock_chosen(kind, grouped[kind.type])
-            attach(kind, kind.model.objects.filter(pk__in=ids), batch)
+            attach(kind, kind.model._default_manager.filter(pk__in=ids), batch)
             audit_batch_records(event, kind, batch.pk)
     tasks.queue_transfer(batch)
     return batch

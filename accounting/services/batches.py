@@ -1,6 +1,6 @@
 """Steps on a whole GL batch: delete, close, reopen, and retry its transfer."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ def _refuse_unless_open(batch: GLBatch, doing: str) -> None:
 
 
 @transaction.atomic
-def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+def batch_delete(*, actor: User, batch_id: int) -> GLBatch:
     """Every record of the batch becomes unposted again; the batch keeps its history and
     frees its identifier. Unposted records that were never in it are not touched."""
     batch = lock_batch(batch_id)
@@ -66,7 +66,7 @@ def batch_delete(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
 
 
 @transaction.atomic
-def batch_close(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+def batch_close(*, actor: User, batch_id: int) -> GLBatch:
     batch = lock_batch(batch_id)
     _refuse_unless_open(batch, "closed")
     if batch.transfer_state != TransferState.DONE:
@@ -85,7 +85,7 @@ def batch_close(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
 
 
 @transaction.atomic
-def batch_reopen(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+def batch_reopen(*, actor: User, batch_id: int) -> GLBatch:
     """An administrator's way back from closing a batch by mistake."""
     if not actor.has_perm("accounting.reopen_glbatch"):
         raise ApplicationError(
@@ -109,7 +109,7 @@ def batch_reopen(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
 
 
 @transaction.atomic
-def batch_retry(*, actor: AbstractBaseUser, batch_id: int) -> GLBatch:
+def batch_retry(*, actor: User, batch_id: int) -> GLBatch:
     """Queue a failed or interrupted transfer again (an interrupted one is a running
     transfer whose lease expired: its process is gone)."""
     batch = lock_batch(batch_id)

@@ -16,7 +16,7 @@ from core.errors import ApplicationError, NotFound
 def _peek(kind: PostableKind, record_id: int) -> tuple[int | None, int | None]:
     """The record's batch and original batch, read before taking locks in order."""
     row = (
-        kind.model.objects.filter(pk=record_id)
+        kind.model._default_manager.filter(pk=record_id)
         .order_by()
         .values_list(f"{kind.batch_field}_id", f"{kind.original_batch_field}_id")
     )
@@ -59,7 +59,7 @@ def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
             code="batch_not_open",
         )
     refuse_while_transferring(batch, reference, "batch_not_open")
-    type(record).objects.filter(pk=record.pk).update(
+    kind.model._default_manager.filter(pk=record.pk).update(
         **{kind.batch_field: None, kind.original_batch_field: batch}
     )
     audit_record(
@@ -110,7 +110,9 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
         )
     refuse_while_transferring(batch, reference, "original_batch_not_open")
     # Attached only if ready; when it is not, nothing changed and the step is refused.
-    if not attach(kind, kind.model.objects.filter(kind.ready_filter(), pk=record.pk), batch):
+    if not attach(
+        kind, kind.model._default_manager.filter(kind.ready_filter(), pk=record.pk), batch
+    ):
         raise ApplicationError(
             f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
         )

@@ -15,7 +15,7 @@ problem is a field error keyed `options.<name>`, and nothing changes.
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 
 from accounting import selectors
 from accounting.audit import audit_record
@@ -70,7 +70,9 @@ def _audit(actor: AbstractBaseUser | None, changes: dict[str, Any]) -> None:
     )
 
 
-def _check_choice(value: Any, choices: type, field: str, errors: dict[str, list[str]]) -> None:
+def _check_choice(
+    value: Any, choices: type[models.TextChoices], field: str, errors: dict[str, list[str]]
+) -> None:
     if value not in choices.values:
         errors.setdefault(field, []).append(f"Choose one of: {', '.join(choices.values)}.")
 

@@ -6,6 +6,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import BinaryIO, cast
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -258,9 +259,8 @@ def _write_file(
         handle.seek(0)
         if default_storage.exists(name):  # a re-run replaces, never adds, the file
             default_storage.delete(name)
-        stored = default_storage.save(
-            name, File(handle.buffer if hasattr(handle, "buffer") else handle)
-        )
+        # The text file's bytes, as written: storage copies bytes.
+        stored = default_storage.save(name, File(cast(BinaryIO, handle.buffer)))
     GLBatch.objects.filter(pk=batch.pk).update(file=stored)
 
 
@@ -280,6 +280,7 @@ def _send_direct(
     batch: GLBatch, setup: AccountingSetup, counts: dict[str, int], tracker: _Progress
 ) -> None:
     connector = get_connector(batch.package, setup.options)
+    assert connector is not None, "a batch is sent directly only to a package with a connector"
     # Originals of records sent again: the connector removes them itself, all in one
     # pass over the package, before anything of this batch is sent.
     live = [

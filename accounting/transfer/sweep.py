@@ -76,7 +76,8 @@ def transfer_sweep(*, queue: Callable[[GLBatch], None]) -> dict[str, int]:
                     batch=batch,
                     changes={
                         "holder": batch.transfer_lease_holder,
-                        "lease_until": batch.transfer_lease_until.isoformat(),
+                        "lease_until": batch.transfer_lease_until
+                        and batch.transfer_lease_until.isoformat(),
                         "progress": batch.transfer_progress,
                     },
                 )
