@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounting import records
+from accounting import door
 from core.api import (
     ApiMixin,
     IdFilter,
@@ -48,9 +48,9 @@ class ExpenseEntrySerializer(serializers.Serializer):
     billable = serializers.BooleanField()
     company = serializers.IntegerField(source="company_id", allow_null=True)
     is_approved = serializers.BooleanField(help_text="Its sheet is approved: ready to post.")
-    gl_batch = records.batch_identifier_field("gl_batch")
+    gl_batch = door.batch_identifier_field("gl_batch")
     gl_batch_id = serializers.IntegerField(allow_null=True)
-    original_batch = records.batch_identifier_field("original_batch")
+    original_batch = door.batch_identifier_field("original_batch")
     original_batch_id = serializers.IntegerField(allow_null=True)
 
 
@@ -126,7 +126,7 @@ def _sheet_step_schema(summary: str) -> Any:
 
 
 @read_schema("List expense sheets (a Staff member sees their own)")
-class ExpenseSheetViewSet(ApiMixin, records.AuditTrailMixin, GenericViewSet):
+class ExpenseSheetViewSet(ApiMixin, door.AuditTrailMixin, GenericViewSet):
     serializer_class = ExpenseSheetSerializer
     filterset_class = ExpenseSheetFilter
     ordering_fields = ["period_start", "period_end", "status", "id"]
@@ -209,8 +209,8 @@ class ExpenseEntryFilter(django_filters.FilterSet):
 
 
 @read_schema("List expense entries (a Staff member sees their own)")
-@records.batch_actions_schema("expense entry")
-class ExpenseEntryViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
+@door.batch_actions_schema("expense entry")
+class ExpenseEntryViewSet(ApiMixin, door.BatchActionsMixin, GenericViewSet):
     serializer_class = ExpenseEntrySerializer
     filterset_class = ExpenseEntryFilter
     ordering_fields = ["date", "amount", "id"]
@@ -221,8 +221,8 @@ class ExpenseEntryViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
         "audit": ("expenses.view_expenseentry",),
         "create": ("expenses.add_expenseentry",),
         "partial_update": ("expenses.change_expenseentry",),
-        "unbatch": records.UNBATCH,
-        "rebatch": records.UNBATCH,
+        "unbatch": door.UNBATCH,
+        "rebatch": door.UNBATCH,
     }
 
     def get_queryset(self):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.records import Batching, GLAccount
+from accounting.door import Batching, GLAccount
 from core.models import Company
 
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from accounting.records import BILL, AccountBook, BatchedKind, Posting, PostingHeader
+from accounting.door import BILL, AccountBook, BatchedKind, Posting, PostingHeader
 from expenses.models import EXPENSE_BATCHING, ExpenseEntry, expense_reference
 
 

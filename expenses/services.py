@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounting.records import (
+from accounting.door import (
     AuditEvent,
     audit_record,
     ensure_unlocked,

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounting import records as accounting_selectors
-from accounting.records import more_actions
+from accounting import door
+from accounting.door import more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
 from core.roles import sees_every_expense
@@ -134,7 +134,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
     if not (editable and can_edit):
         for field in form.fields.values():
             field.disabled = True
-    trail = list(accounting_selectors.audit_trail(record_type=ENTRY_TYPE, record_id=entry.pk))
+    trail = list(door.audit_trail(record_type=ENTRY_TYPE, record_id=entry.pk))
     return render(
         request,
         "expenses/entry_detail.html",
@@ -209,7 +209,7 @@ def sheet_detail(request: HttpRequest, sheet_id: int) -> HttpResponse:
         raise Http404(error.message) from None
     _own_or_everyone(request, sheet)
     entries = list(sheet.entries.all())
-    trail = list(accounting_selectors.audit_trail(record_type=SHEET_TYPE, record_id=sheet.pk))
+    trail = list(door.audit_trail(record_type=SHEET_TYPE, record_id=sheet.pk))
     batched = sum(1 for entry in entries if entry.gl_batch_id)
     return render(
         request,

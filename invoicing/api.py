@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounting import records
-from accounting.records import GLAccount, TaxCode
+from accounting import door
+from accounting.door import GLAccount, TaxCode
 from core.api import (
     ApiMixin,
     IdFilter,
@@ -49,9 +49,9 @@ class InvoiceSerializer(serializers.Serializer):
     subtotal = money_field()
     tax = money_field()
     total = money_field()
-    gl_batch = records.batch_identifier_field("gl_batch")
+    gl_batch = door.batch_identifier_field("gl_batch")
     gl_batch_id = serializers.IntegerField(allow_null=True)
-    original_batch = records.batch_identifier_field("original_batch")
+    original_batch = door.batch_identifier_field("original_batch")
     original_batch_id = serializers.IntegerField(allow_null=True)
     lines = InvoiceLineSerializer(many=True, source="lines.all")
     created_at = serializers.DateTimeField()
@@ -115,8 +115,8 @@ class InvoiceFilter(django_filters.FilterSet):
 
 
 @read_schema("List invoices")
-@records.batch_actions_schema("invoice")
-class InvoiceViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
+@door.batch_actions_schema("invoice")
+class InvoiceViewSet(ApiMixin, door.BatchActionsMixin, GenericViewSet):
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     ordering_fields = ["number", "date", "due_date", "total", "id"]
@@ -127,8 +127,8 @@ class InvoiceViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
         "audit": VIEW,
         "create": ("invoicing.add_invoice",),
         "partial_update": ("invoicing.change_invoice",),
-        "unbatch": records.UNBATCH,
-        "rebatch": records.UNBATCH,
+        "unbatch": door.UNBATCH,
+        "rebatch": door.UNBATCH,
     }
 
     def get_queryset(self):

@@ -3,7 +3,7 @@ decide what may change."""
 
 from django import forms
 
-from accounting.records import TaxCode
+from accounting.door import TaxCode
 from invoicing.models import InvoiceStatus
 
 

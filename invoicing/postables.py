@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from accounting.records import SALE, AccountBook, BatchedKind, Posting, PostingHeader
+from accounting.door import SALE, AccountBook, BatchedKind, Posting, PostingHeader
 from invoicing.models import INVOICE_BATCHING, Invoice, InvoiceLine, invoice_reference
 
 

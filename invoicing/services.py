@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from accounting.records import (
+from accounting.door import (
     GLAccount,
     TaxCode,
     audit_record,

@@ -10,8 +10,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounting import records as accounting_selectors
-from accounting.records import GLAccount, more_actions
+from accounting import door
+from accounting.door import GLAccount, more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
 from invoicing import selectors, services
@@ -165,7 +165,7 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     if locked:
         form.fields["status"].disabled = True
 
-    trail = list(accounting_selectors.audit_trail(record_type=RECORD_TYPE, record_id=invoice.pk))
+    trail = list(door.audit_trail(record_type=RECORD_TYPE, record_id=invoice.pk))
     return render(
         request,
         "invoicing/invoice_detail.html",

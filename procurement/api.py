@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounting import records
-from accounting.records import GLAccount, TaxCode
+from accounting import door
+from accounting.door import GLAccount, TaxCode
 from core.api import (
     ApiMixin,
     IdFilter,
@@ -46,9 +46,9 @@ class PurchaseOrderLineSerializer(serializers.Serializer):
     received = serializers.BooleanField()
     received_date = serializers.DateField(allow_null=True)
     closed = serializers.BooleanField(help_text="The Closed box: ticked when received.")
-    gl_batch = records.batch_identifier_field("gl_batch")
+    gl_batch = door.batch_identifier_field("gl_batch")
     gl_batch_id = serializers.IntegerField(allow_null=True)
-    original_batch = records.batch_identifier_field("original_batch")
+    original_batch = door.batch_identifier_field("original_batch")
     original_batch_id = serializers.IntegerField(allow_null=True)
 
 
@@ -62,9 +62,9 @@ class PurchaseOrderSerializer(serializers.Serializer):
     tax_code = serializers.IntegerField(source="tax_code_id", allow_null=True)
     freight_amount = money_field()
     freight_gl_account = serializers.IntegerField(source="freight_gl_account_id", allow_null=True)
-    freight_gl_batch = records.batch_identifier_field("freight_gl_batch")
+    freight_gl_batch = door.batch_identifier_field("freight_gl_batch")
     freight_gl_batch_id = serializers.IntegerField(allow_null=True)
-    freight_original_batch = records.batch_identifier_field("freight_original_batch")
+    freight_original_batch = door.batch_identifier_field("freight_original_batch")
     freight_original_batch_id = serializers.IntegerField(allow_null=True)
     closed_at = serializers.DateTimeField(allow_null=True)
     lines = PurchaseOrderLineSerializer(many=True, source="lines.all")
@@ -150,7 +150,7 @@ class PurchaseOrderFilter(django_filters.FilterSet):
 
 
 @read_schema("List purchase orders")
-class PurchaseOrderViewSet(ApiMixin, records.BatchStepsMixin, GenericViewSet):
+class PurchaseOrderViewSet(ApiMixin, door.BatchStepsMixin, GenericViewSet):
     serializer_class = PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
     ordering_fields = ["number", "date", "freight_amount", "id"]
@@ -161,8 +161,8 @@ class PurchaseOrderViewSet(ApiMixin, records.BatchStepsMixin, GenericViewSet):
         "audit": ("procurement.view_purchaseorder",),
         "create": ("procurement.add_purchaseorder",),
         "partial_update": ("procurement.change_purchaseorder",),
-        "unbatch_freight": records.UNBATCH,
-        "rebatch_freight": records.UNBATCH,
+        "unbatch_freight": door.UNBATCH,
+        "rebatch_freight": door.UNBATCH,
     }
 
     def get_queryset(self):
@@ -204,12 +204,12 @@ class PurchaseOrderViewSet(ApiMixin, records.BatchStepsMixin, GenericViewSet):
         )
         return self.record_response(purchase_order.pk)
 
-    @records.unbatch_schema(PurchaseOrderSerializer, "freight")
+    @door.unbatch_schema(PurchaseOrderSerializer, "freight")
     @action(detail=True, methods=["post"], url_path="unbatch-freight")
     def unbatch_freight(self, request: Request, pk: str) -> Response:
         return self.unbatch_step()
 
-    @records.rebatch_schema(PurchaseOrderSerializer, "freight")
+    @door.rebatch_schema(PurchaseOrderSerializer, "freight")
     @action(detail=True, methods=["post"], url_path="rebatch-freight")
     def rebatch_freight(self, request: Request, pk: str) -> Response:
         return self.rebatch_step()
@@ -233,8 +233,8 @@ class PurchaseOrderLineFilter(django_filters.FilterSet):
 
 
 @read_schema("List product lines")
-@records.batch_actions_schema("product line")
-class PurchaseOrderLineViewSet(ApiMixin, records.BatchActionsMixin, GenericViewSet):
+@door.batch_actions_schema("product line")
+class PurchaseOrderLineViewSet(ApiMixin, door.BatchActionsMixin, GenericViewSet):
     serializer_class = PurchaseOrderLineSerializer
     filterset_class = PurchaseOrderLineFilter
     ordering_fields = ["purchase_order", "position", "received_date", "amount", "id"]
@@ -247,8 +247,8 @@ class PurchaseOrderLineViewSet(ApiMixin, records.BatchActionsMixin, GenericViewS
         "partial_update": ("procurement.change_purchaseorderline",),
         "receive": ("procurement.change_purchaseorderline",),
         "unreceive": ("procurement.change_purchaseorderline",),
-        "unbatch": records.UNBATCH,
-        "rebatch": records.UNBATCH,
+        "unbatch": door.UNBATCH,
+        "rebatch": door.UNBATCH,
     }
 
     def get_queryset(self):

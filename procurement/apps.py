@@ -7,7 +7,7 @@ class ProcurementConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: apps.py is loaded before any model, and the door
         # and the adapters import models (Django's app-loading order).
-        from accounting.records import register
+        from accounting.door import register
         from procurement.postables import FreightKind, ProductKind
 
         register(FreightKind())

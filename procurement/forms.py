@@ -3,7 +3,7 @@ services decide what may change."""
 
 from django import forms
 
-from accounting.records import GLAccount, TaxCode
+from accounting.door import GLAccount, TaxCode
 from procurement.models import POStatus
 
 

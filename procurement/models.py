@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.records import Batching, GLAccount, TaxCode
+from accounting.door import Batching, GLAccount, TaxCode
 from core.models import Company
 
 

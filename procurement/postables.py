@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 from django.db.models import QuerySet
 
-from accounting.records import (
+from accounting.door import (
     BILL,
     AccountBook,
     BatchedKind,

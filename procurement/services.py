@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounting.records import (
+from accounting.door import (
     GLAccount,
     TaxCode,
     audit_record,

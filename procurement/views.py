@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounting import records as accounting_selectors
-from accounting.records import more_actions
+from accounting import door
+from accounting.door import more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
 from procurement import selectors, services
@@ -152,7 +152,7 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
         page = web.paginate(request, lines)
         context.update(page_obj=page, lines=page.object_list)
     else:
-        trail = list(accounting_selectors.audit_trail(record_type=FREIGHT_TYPE, record_id=order.pk))
+        trail = list(door.audit_trail(record_type=FREIGHT_TYPE, record_id=order.pk))
         context.update(
             trail=trail,
             state=freight_state(order, trail),
@@ -253,7 +253,7 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
     if not editable:
         for field in form.fields.values():
             field.disabled = True
-    trail = list(accounting_selectors.audit_trail(record_type=PRODUCT_TYPE, record_id=line.pk))
+    trail = list(door.audit_trail(record_type=PRODUCT_TYPE, record_id=line.pk))
     closed_form = ClosedBoxForm(initial={"closed": line.closed})
     if locked or not line.received:
         closed_form.fields["closed"].disabled = True

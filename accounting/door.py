@@ -1,7 +1,7 @@
 """The one door between accounting and the record apps (invoicing, expenses, procurement).
 
 A record app imports from accounting only what this module names; an import contract in
-pyproject.toml ("record apps reach accounting only through accounting.records") keeps it
+pyproject.toml ("record apps reach accounting only through accounting.door") keeps it
 so. What passes through the door, by what the record apps do with it:
 
 - their models point at accounting's setup and batch tables: ``GLAccount``, ``GLBatch``,
