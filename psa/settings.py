@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "axes",
     "psa",
     "accounting",
+    "cwapi",
     "invoicing",
     "expenses",
     "procurement",
@@ -276,6 +277,8 @@ REST_FRAMEWORK = {
 # The API's schema (/api/schema/) and docs (/api/docs/, /api/redoc/): for signed-in
 # users only, unless API_DOCS_PUBLIC is true.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+# The company id ConnectWise-compatible clients sign in with (company+publicKey:privateKey).
+CW_COMPANY_ID = os.environ.get("CW_COMPANY_ID", "psa")
 SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["psa.api.DocsPermission"],
     "TITLE": "PSA accounting interface API",

@@ -6,6 +6,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("psa.api_urls")),
+    # The ConnectWise-compatible finance API (docs/cw-api.md).
+    path("", include("cwapi.urls")),
     path("", include("psa.web_urls")),
 ]
 
