@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny, BasePermission
@@ -416,12 +417,18 @@ class SetupDetailView(CwView):
         self._check(pk)
         return Response(setup.setup_model(self.context()))
 
-    @extend_schema(responses={200: OpenApiResponse(description="AccountingPackageSetup")})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiResponse(description="AccountingPackageSetup")},
+    )
     def put(self, request: Request, pk: str) -> Response:
         self._check(pk)
         return Response(setup.setup_put(request.user, request.data, self.context()))
 
-    @extend_schema(responses={200: OpenApiResponse(description="AccountingPackageSetup")})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiResponse(description="AccountingPackageSetup")},
+    )
     def patch(self, request: Request, pk: str) -> Response:
         self._check(pk)
         return Response(setup.setup_patch(request.user, request.data, self.context()))

@@ -20,6 +20,18 @@ def _unauthorized(message: str) -> CwError:
     return CwError(401, message, headers={"WWW-Authenticate": 'Basic realm="api"'})
 
 
+def _locked() -> CwError:
+    """429 in ConnectWise's shape, the product's `login_locked` inside."""
+    message = lockout.lockout_message()
+    return CwError(
+        429,
+        message,
+        code="TooManyRequests",
+        errors=[{"code": lockout.LOCKED_CODE, "message": message, "resource": "", "field": ""}],
+        headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))},
+    )
+
+
 class MemberKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         django_request = request._request
@@ -41,25 +53,14 @@ class MemberKeyAuthentication(authentication.BaseAuthentication):
             raise _unauthorized("The clientId header is required.")
         credentials = {"username": public_key[:150]}
         if AxesProxyHandler.is_locked(django_request, credentials):
-            raise CwError(
-                429,
-                lockout.lockout_message(),
-                code="TooManyRequests",
-                errors=[
-                    {
-                        "code": lockout.LOCKED_CODE,
-                        "message": lockout.lockout_message(),
-                        "resource": "",
-                        "field": "",
-                    }
-                ],
-                headers={"Retry-After": str(int(settings.AXES_COOLOFF_TIME.total_seconds()))},
-            )
+            raise _locked()
         key = None
         if company.casefold() == settings.CW_COMPANY_ID.casefold():
             key = keys.api_key_check(public_key, private_key)
         if key is None or not key.user.is_active:
             user_login_failed.send(sender=__name__, credentials=credentials, request=django_request)
+            if getattr(django_request, "axes_locked_out", False):
+                raise _locked()
             raise _unauthorized("The company, public key or private key is not valid.")
         # A right pair clears this key's failures from this address, as a sign-in does.
         address = getattr(django_request, "axes_ip_address", None)

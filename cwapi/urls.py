@@ -72,6 +72,7 @@ finance = [
                 "Basic auth company+publicKey:privateKey and a clientId header.",
                 "VERSION": "3.0",
                 "SCHEMA_PATH_PREFIX": "/apis/3.0/",
+                "PREPROCESSING_HOOKS": ["cwapi.schema.finance_api_endpoints"],
             },
         ),
         name="cw-openapi",

@@ -293,6 +293,7 @@ SPECTACULAR_SETTINGS = {
     # OpenAPI 3.1: its schemas are JSON Schema, so responses validate with jsonschema.
     "OAS_VERSION": "3.1.0",
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "PREPROCESSING_HOOKS": ["psa.api.rest_api_endpoints"],
     "ENUM_NAME_OVERRIDES": {
         "RecordTypeEnum": "accounting.postables.KIND_ORDER",
         "GLAccountTypeEnum": "accounting.models.GLAccountType",
