@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from accounting.gl import Posting
+from accounting.postables import get_kind
 from cwapi.errors import CwError
 from cwapi.models import GLEntryId
 
@@ -104,7 +105,9 @@ def records_of_entries(entry_id_list: list[int]) -> list[ListedRecord]:
 
 
 def _refused(record_type: str, record_id: int, what: str, code: str) -> CwError:
-    name = f"{record_type.title()} {record_id}"
+    kind = get_kind(record_type)
+    record = kind.queryset().filter(pk=record_id).first()
+    name = kind.reference(record) if record is not None else f"{kind.label} {record_id}"
     message = f"{name} {what}"
     return CwError(
         400,
