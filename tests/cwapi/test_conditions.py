@@ -195,7 +195,7 @@ def test_fields_returns_only_those_fields(tool, invoices):
 
 
 def test_procurement_conditions_span_products_and_freight(tool, make_purchase_order):
-    order, line = make_purchase_order()
+    make_purchase_order()
     both = tool.get(ACCOUNTING + "unpostedprocurement", {"conditions": "total > 10"}).json()
     assert len(both) == 2
     products = tool.get(ACCOUNTING + "unpostedprocurement", {"conditions": "total > 100"}).json()

@@ -99,7 +99,7 @@ def test_ids_no_export_gave_are_refused(tool, make_invoice):
 
 def test_delete_batch_refused_while_a_record_is_unbatched_from_it(tool, finance, make_invoice):
     first, second = make_invoice(), make_invoice(price="1.00", quantity="1")
-    ids = sum(export_ids(tool, [first.pk, second.pk]), [])
+    ids = [entry for ids in export_ids(tool, [first.pk, second.pk]) for entry in ids]
     tool.post(ACCOUNTING + "batches", {"processedRecordIds": ids}, format="json")
     batch = GLBatch.objects.get()
     accounting.record_unbatch(actor=finance, record_type="invoice", record_id=first.pk)
