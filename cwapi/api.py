@@ -362,34 +362,25 @@ class BatchExportView(CwView):
 
 
 class BatchEntriesView(CwView):
+    """A batch's GL lines: a list like the others (conditions, orderBy, paging, count)."""
+
     resource_name = "batchEntry"
-    detail = False
     counting = False
 
     @extend_schema(responses={200: OpenApiResponse(description="BatchEntry list")})
     def get(self, request: Request, pk: str, entry_id: str | None = None) -> Response:
         batch = _live_batch(pk)
-        for name in ("conditions", "orderBy"):
-            if request.query_params.get(name):
-                raise invalid(
-                    f"{name} is not supported on a batch's entries; page through them by "
-                    "page and pageSize.",
-                    field=name,
-                )
         with transaction.atomic():
-            rows = setup.batch_entries(batch, self.context())
-        if self.counting:
-            return Response({"count": len(rows)})
-        if entry_id is not None:
-            wanted = _id(entry_id, "batchEntry")
-            row = next((r for r in rows if r["id"] == wanted), None)
-            if row is None:
-                raise CwError(404, f"Batch {batch.batch_identifier} has no entry {entry_id}.")
-            return Response(listing.cut_to_fields(row, request.query_params.get("fields", "")))
-        page, link = listing.page_of_list(rows, request)
-        response = Response(
-            [listing.cut_to_fields(r, request.query_params.get("fields", "")) for r in page]
-        )
+            resource = resources.batch_entries(batch)
+            if self.counting:
+                return Response({"count": listing.count(resource, request)})
+            if entry_id is not None:
+                row = listing.by_id(resource, _id(entry_id, "batchEntry"), self.context())
+                if row is None:
+                    raise CwError(404, f"Batch {batch.batch_identifier} has no entry {entry_id}.")
+                return Response(listing.cut_to_fields(row, request.query_params.get("fields", "")))
+            rows, link = listing.page(resource, request, self.context())
+        response = Response(rows)
         response["Link"] = link
         return response
 

@@ -21,9 +21,15 @@ def entry_ids(postings: list[Posting]) -> dict[tuple[str, int], list[int]]:
             fingerprint=p.fingerprint(),
             line=index,
             lines=len(p.lines),
+            account_number=line.account_number,
+            account_name=line.account_name,
+            account_type=line.account_type,
+            debit=line.debit,
+            credit=line.credit,
+            memo=line.memo,
         )
         for p in postings
-        for index in range(len(p.lines))
+        for index, line in enumerate(p.lines)
     ]
     GLEntryId.objects.bulk_create(wanted, ignore_conflicts=True, batch_size=2000)
     found: dict[tuple[str, int], list[int]] = defaultdict(list)

@@ -227,17 +227,3 @@ def by_id(resource: Resource, cw_id: int, context: Context) -> dict[str, Any] | 
         if obj is not None:
             return part.render([obj], context)[0]
     return None
-
-
-def page_of_list(rows: list[dict[str, Any]], request: Request) -> tuple[list[dict], str]:
-    """A page of a list already in memory (a batch's GL entries), in id order."""
-    size = _int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    if _forward_only(request):
-        after = _int_param(request, "pageId", 0, 0, 2**63 - 1)
-        following = [row for row in rows if row["id"] > after]
-        found = following[:size]
-        more = len(following) > size
-        return found, _forward_links(request, found[-1]["id"] if found and more else None)
-    number = _int_param(request, "page", 1, 1, 10**9)
-    start = (number - 1) * size
-    return rows[start : start + size], _links(request, number, max(1, -(-len(rows) // size)))

@@ -39,6 +39,13 @@ class GLEntryId(models.Model):
     fingerprint = models.CharField(max_length=64)
     line = models.PositiveIntegerField()
     lines = models.PositiveIntegerField(help_text="How many lines the posting has.")
+    # The line itself: part of the fingerprinted posting, so fixed for the id.
+    account_number = models.CharField(max_length=30)
+    account_name = models.CharField(max_length=200)
+    account_type = models.CharField(max_length=30)
+    debit = models.DecimalField(max_digits=20, decimal_places=2)
+    credit = models.DecimalField(max_digits=20, decimal_places=2)
+    memo = models.TextField(blank=True)
 
     class Meta:
         verbose_name = "GL entry id"

@@ -10,9 +10,11 @@ from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from accounting import selectors
 from accounting.gl import AccountBook
 from accounting.models import BatchStatus, GLBatch
-from accounting.postables import get_kind
+from accounting.postables import batched_rows, get_kind, kinds
 from cwapi.conditions import Field
+from cwapi.entries import entry_ids
 from cwapi.listing import Context, Part, Resource
+from cwapi.models import GLEntryId
 from cwapi.shapes import (
     FREIGHT,
     PRODUCT,
@@ -338,3 +340,72 @@ def render_batches(batches: list, context: Context) -> list[dict[str, Any]]:
 
 
 BATCHES = Resource("accountingBatch", [Part(_batches, F("pk"), BATCH_FIELDS, render_batches)])
+
+
+# --- a batch's GL entries ---------------------------------------------------------------------
+
+
+ENTRY_FIELDS = {
+    "id": Field("pk", "int"),
+    "accountType": Field("account_type", "string"),
+    "accountNumber": Field("account_number", "string"),
+    "name": Field("account_name", "string"),
+    "debit": Field("debit", "decimal"),
+    "credit": Field("credit", "decimal"),
+}
+# The reference each kind's entries name, and the identifier it shows.
+ENTRY_RECORDS = {
+    "invoice": ("invoice", "number"),
+    "expense": ("expense", None),
+    "freight": ("purchaseOrder", "number"),
+    "product": ("lineItem", None),
+}
+
+
+def batch_entries(batch: GLBatch) -> Resource:
+    """The batch's GL lines (BatchEntry): the entries of its records' postings as they
+    are now (a batched record is locked, so these are the lines it was sent with)."""
+    book = AccountBook()
+    postings = [
+        posting
+        for kind in kinds()
+        for posting in kind.bulk_postings(batched_rows(kind, batch.pk), book)
+    ]
+    ids = [entry for found in entry_ids(postings).values() for entry in found]
+
+    def rows():
+        return GLEntryId.objects.filter(pk__in=ids)
+
+    def render(entries: list, context: Context) -> list[dict[str, Any]]:
+        identifiers: dict[tuple[str, int], str] = {}
+        for record_type in {entry.record_type for entry in entries}:
+            field = ENTRY_RECORDS[record_type][1]
+            record_ids = {e.record_id for e in entries if e.record_type == record_type}
+            if field is not None:
+                model = get_kind(record_type).model
+                for pk, value in model.objects.filter(pk__in=record_ids).values_list("pk", field):
+                    identifiers[(record_type, pk)] = value
+            elif record_type == "product":
+                for pk in record_ids:
+                    identifiers[(record_type, pk)] = str(procurement_id("product", pk))
+        result = []
+        for entry in entries:
+            name, _ = ENTRY_RECORDS[entry.record_type]
+            identifier = identifiers.get((entry.record_type, entry.record_id))
+            result.append(
+                {
+                    "id": entry.pk,
+                    "accountType": entry.account_type,
+                    "accountNumber": entry.account_number,
+                    "name": entry.account_name,
+                    "debit": money(entry.debit),
+                    "credit": money(entry.credit),
+                    "cost": 0.0,
+                    "item": None,
+                    name: reference(context.base, name, entry.record_id, identifier=identifier),
+                    "_info": info(batch.created_at, batch.created_by.username),
+                }
+            )
+        return result
+
+    return Resource("batchEntry", [Part(rows, F("pk"), ENTRY_FIELDS, render)])

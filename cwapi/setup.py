@@ -1,5 +1,5 @@
 """The accounting package setup through ConnectWise's AccountingPackageSetup (read, PUT,
-PATCH with `[{op, path, value}]`), the packages, and a batch's GL entries (BatchEntry).
+PATCH with `[{op, path, value}]`), and the packages.
 
 Writable through this API: `accountingPackage` (by id or identifier),
 `directTransferFlag`, and `invoiceFormat` / `expenseFormat` (the product has one export
@@ -9,14 +9,11 @@ would change them is refused, naming the field."""
 from typing import Any
 
 from accounting import selectors
-from accounting.gl import AccountBook
-from accounting.models import ExportFormat, GLBatch, Package
-from accounting.postables import batched_rows, kinds
+from accounting.models import ExportFormat, Package
 from accounting.services.setup import accounting_setup_update
-from cwapi.entries import entry_ids
 from cwapi.errors import invalid
 from cwapi.listing import Context
-from cwapi.shapes import info, procurement_id, reference
+from cwapi.shapes import info, reference
 
 SETUP_ID = 1
 # What the product always does, as ConnectWise's flags.
@@ -105,6 +102,9 @@ def _write(actor, wanted: dict[str, Any], context: Context) -> dict[str, Any]:
             raise invalid("directTransferFlag must be true or false.", field="directTransferFlag")
         if wanted["directTransferFlag"] != current["directTransferFlag"]:
             changes["direct_transfer"] = wanted["directTransferFlag"]
+    for name in ("invoiceFormat", "expenseFormat"):
+        if name in wanted and not isinstance(wanted[name], str):
+            raise invalid(f"{name} must be the name of an export format.", field=name)
     formats = {wanted[name] for name in ("invoiceFormat", "expenseFormat") if name in wanted}
     if len(formats) > 1:
         raise invalid(
@@ -155,54 +155,3 @@ def setup_patch(actor, operations: Any, context: Context) -> dict[str, Any]:
         else:
             wanted[name or "(empty path)"] = operation["value"]
     return _write(actor, wanted, context)
-
-
-def batch_entries(batch: GLBatch, context: Context) -> list[dict[str, Any]]:
-    """The batch's GL lines as ConnectWise's BatchEntry, in id order."""
-    book = AccountBook()
-    postings = [
-        posting
-        for kind in kinds()
-        for posting in kind.bulk_postings(batched_rows(kind, batch.pk), book)
-    ]
-    ids = entry_ids(postings)
-    rows = []
-    for posting in postings:
-        header = posting.header
-        record_ref = {
-            "invoice": (
-                "invoice",
-                reference(context.base, "invoice", header.id, identifier=header.number),
-            ),
-            "expense": ("expense", reference(context.base, "expense", header.id)),
-            "freight": (
-                "purchaseOrder",
-                reference(context.base, "purchaseOrder", header.id, identifier=header.number),
-            ),
-            "product": (
-                "lineItem",
-                reference(
-                    context.base,
-                    "lineItem",
-                    header.id,
-                    identifier=str(procurement_id("product", header.id)),
-                ),
-            ),
-        }[header.type]
-        for entry_id, line in zip(ids[(header.type, header.id)], posting.lines, strict=True):
-            rows.append(
-                {
-                    "id": entry_id,
-                    "accountType": line.account_type,
-                    "accountNumber": line.account_number,
-                    "name": line.account_name,
-                    "debit": float(line.debit),
-                    "credit": float(line.credit),
-                    "cost": 0.0,
-                    "item": None,
-                    record_ref[0]: record_ref[1],
-                    "_info": info(batch.created_at, batch.created_by.username),
-                }
-            )
-    rows.sort(key=lambda row: row["id"])
-    return rows

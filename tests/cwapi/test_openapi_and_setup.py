@@ -81,6 +81,9 @@ def test_setup_refusals_name_the_field_and_change_nothing(tool):
     for body in [
         [{"op": "replace", "path": "includeInvoicesFlag", "value": False}],
         [{"op": "replace", "path": "invoiceFormat", "value": "pdf"}],
+        [{"op": "replace", "path": "invoiceFormat", "value": ["iif"]}],
+        [{"op": "replace", "path": "directTransferFlag", "value": "yes"}],
+        [{"op": "replace", "path": "accountingPackage", "value": [1]}],
         [{"op": "remove", "path": "invoiceFormat"}],
         [{"op": "replace", "path": "noSuchField", "value": 1}],
         [{"op": "replace", "path": "accountingPackage", "value": {"id": 999}}],

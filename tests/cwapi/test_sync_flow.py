@@ -130,6 +130,15 @@ def test_invoice_flow(tool, finance, make_invoice):
         m.parse(m.Count, tool.get(ACCOUNTING + f"batches/{batch.pk}/entries/count").json()).count
         == 3
     )
+    entries_path = ACCOUNTING + f"batches/{batch.pk}/entries"
+    income = tool.get(entries_path, {"conditions": 'accountType = "income"'}).json()
+    assert [m.parse(m.BatchEntry, e).credit for e in income] == [1500.0]
+    by_credit = tool.get(entries_path, {"orderBy": "credit desc", "fields": "id"}).json()
+    assert [e["id"] for e in by_credit] == [ids[1], ids[2], ids[0]]
+    one = tool.get(f"{entries_path}/{ids[0]}").json()
+    assert m.parse(m.BatchEntry, one).invoice.identifier == invoice.number
+    assert tool.get(entries_path, {"conditions": "secret = 1"}).status_code == 400
+    assert tool.get(f"{entries_path}/{ids[0] + 1000}").status_code == 404
     again = tool.post(ACCOUNTING + f"batches/{batch.pk}/export", {}, format="json")
     assert m.parse(m.GLExport, again.json()).transactions[0].glEntryIds == transaction.glEntryIds
 
