@@ -131,6 +131,9 @@ class BatchStatus(models.TextChoices):
 class TransferMethod(models.TextChoices):
     DIRECT = "direct", "Direct transfer"
     FILE = "file", "Export file"
+    # Sent by an integration tool itself (the ConnectWise-compatible API): no file, no
+    # connector; the batch records what the tool wrote into the package.
+    EXTERNAL = "external", "Sent by an integration"
 
 
 class TransferState(models.TextChoices):

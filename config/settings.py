@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core",
     "config",
     "accounting",
+    "cwapi",
     "invoicing",
     "expenses",
     "procurement",
@@ -277,6 +278,8 @@ REST_FRAMEWORK = {
 # The API's schema (/api/schema/) and docs (/api/docs/, /api/redoc/): for signed-in
 # users only, unless API_DOCS_PUBLIC is true.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", False)
+# The company id ConnectWise-compatible clients sign in with (company+publicKey:privateKey).
+CW_COMPANY_ID = os.environ.get("CW_COMPANY_ID", "psa")
 SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["core.api.DocsPermission"],
     "TITLE": "PSA accounting interface API",
@@ -291,6 +294,7 @@ SPECTACULAR_SETTINGS = {
     # OpenAPI 3.1: its schemas are JSON Schema, so responses validate with jsonschema.
     "OAS_VERSION": "3.1.0",
     "SCHEMA_PATH_PREFIX": "/api/v1/",
+    "PREPROCESSING_HOOKS": ["core.api.rest_api_endpoints"],
     "ENUM_NAME_OVERRIDES": {
         "RecordTypeEnum": "accounting.postables.KIND_ORDER",
         "GLAccountTypeEnum": "accounting.models.GLAccountType",

@@ -6,6 +6,8 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
+    # The ConnectWise-compatible finance API (docs/cw-api.md).
+    path("", include("cwapi.urls")),
     path("", include("config.web_urls")),
 ]
 

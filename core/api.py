@@ -41,6 +41,12 @@ logger = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1
 
 
+def rest_api_endpoints(endpoints: list) -> list:
+    """The schema's preprocessing hook: the REST API's own endpoints (under /api/), not
+    those of the ConnectWise-compatible API, which has its own document."""
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/")]
+
+
 # --- pagination ----------------------------------------------------------------------
 
 

@@ -51,6 +51,14 @@ def lockout_response(
     reason above its form."""
     status = 429
     retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    if (
+        original_response is not None
+        and original_response.status_code == status
+        and original_response.has_header("Retry-After")
+    ):
+        # The view answered the lockout itself, in its own API's error shape (the
+        # ConnectWise-compatible API).
+        return original_response
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
             {"code": LOCKED_CODE, "detail": lockout_message()}, status=status

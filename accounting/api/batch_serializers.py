@@ -111,7 +111,8 @@ class BatchCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="With all_unposted: dated on or before."
     )
     transfer = serializers.ChoiceField(
-        choices=TransferMethod.choices,
+        # An external batch is recorded by the integration that sent it, not made here.
+        choices=[(TransferMethod.DIRECT, "Direct transfer"), (TransferMethod.FILE, "Export file")],
         required=False,
         allow_null=True,
         help_text="direct or file; the setup's Direct Transfer flag decides when left out.",

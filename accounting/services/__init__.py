@@ -6,6 +6,7 @@ record and the way out) and then changes nothing. Locks are taken through
 `accounting.locks`, in its one order. One module a topic:
 
 - `batch_creation`: creating a batch, and re-recording a deleted batch's records;
+- `external`: recording a batch an integration tool sent itself;
 - `batches`: delete, close, reopen a batch, retry its transfer;
 - `records`: unbatch and rebatch one record;
 - `setup`: the accounting package setup;
@@ -19,14 +20,17 @@ services.batch_create(...)`).
 
 from accounting.services.batch_creation import BATCH_IDENTIFIER_MAX, batch_create, batch_rerecord
 from accounting.services.batches import batch_close, batch_delete, batch_reopen, batch_retry
+from accounting.services.external import SentRecord, batch_record_external
 from accounting.services.records import record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
 
 __all__ = [
     "BATCH_IDENTIFIER_MAX",
+    "SentRecord",
     "batch_close",
     "batch_create",
     "batch_delete",
+    "batch_record_external",
     "batch_reopen",
     "batch_rerecord",
     "batch_retry",

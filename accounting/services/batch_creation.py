@@ -77,9 +77,9 @@ def _new_identifier() -> str:
 def _transfer_method(setup: AccountingSetup, transfer: str | None) -> str:
     if transfer is None:
         transfer = TransferMethod.DIRECT if setup.direct_transfer else TransferMethod.FILE
-    if transfer not in TransferMethod.values:
+    if transfer not in (TransferMethod.DIRECT, TransferMethod.FILE):
         raise InvalidInput(
-            f"Transfer must be one of {', '.join(TransferMethod.values)}.",
+            "Transfer must be direct or file.",
             fields={"transfer": ["Choose direct or file."]},
         )
     if transfer == TransferMethod.DIRECT and get_connector(setup.package, setup.options) is None:

@@ -10,7 +10,7 @@ It imports neither the workflows (`accounting.services`) nor the tasks: the task
 it, and hand it to the queue (`accounting.tasks.queue_transfer`).
 """
 
-from accounting.transfer.body import batch_postings, run_transfer
+from accounting.transfer.body import batch_postings, log_sent, run_transfer
 from accounting.transfer.lease import Lease, LeaseLost, transfer_lock
 from accounting.transfer.run import UNEXPECTED_ERROR, batch_transfer_run, transfer_error_text
 from accounting.transfer.sweep import not_handed_over, requeue, transfer_sweep
@@ -21,6 +21,7 @@ __all__ = [
     "LeaseLost",
     "batch_postings",
     "batch_transfer_run",
+    "log_sent",
     "not_handed_over",
     "requeue",
     "run_transfer",

@@ -81,6 +81,12 @@ def _log_rows(batch: GLBatch, postings: list[Posting], references: dict, *, fres
     )
 
 
+def log_sent(batch: GLBatch, postings: list[Posting]) -> None:
+    """Log records an integration sent itself (an external batch), all at once: the
+    re-send guard then knows they are in the package."""
+    _log_rows(batch, postings, {}, fresh=True)
+
+
 def _where_sent(batch: GLBatch) -> tuple[str, str, str]:
     """The package, method and export format a log row names (a direct transfer has no
     export format)."""
