@@ -176,9 +176,16 @@ class BeancountConnector:
     # The interface ------------------------------------------------------------------
 
     def send(
-        self, postings: Iterable["Posting"], *, batch_identifier: str
+        self,
+        postings: Iterable["Posting"],
+        *,
+        batch_identifier: str,
+        replacing: Iterable[tuple[str, int, str]] = (),
     ) -> dict[tuple[str, int], str]:
         batch = self._batch(batch_identifier)
+        # A text file has no transactions: the originals go first, in a rewrite of
+        # their own, then this send appends.
+        self.remove_sent(replacing)
         answered: dict[tuple[str, int], str] = {}
         with self._locked(exclusive=True):
             index = self._current_index()
