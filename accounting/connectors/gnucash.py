@@ -240,28 +240,33 @@ class GnuCashConnector:
             self._delete_and_save(book, list(doomed))
         return [SentRecord(t, i, guid) for guid, (t, i) in doomed.items()]
 
-    def describe(self) -> dict[str, Any]:
-        """What the book holds, for the setup's "Test connection": its currency, how
-        many accounts and transactions, and how many of those this connector wrote."""
-        with self._book(write=False) as book:
-            return {
-                "book": self.name,
-                "currency": book.default_currency.mnemonic,
-                "accounts": len(book.accounts),
-                "transactions": len(book.transactions),
-                "sent_transactions": len(self._sent(book)),
-            }
-
-    def missing_accounts(self, gl_accounts: Iterable[tuple[str, str]]) -> list[str]:
-        """Which of the (number, name) GL accounts the book has no usable account for,
-        each as the sentence a refused transfer gives."""
+    def test_connection(self, gl_accounts: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """The setup's "Test connection": open the book as a transfer would and report
+        what it holds (currency, accounts, transactions, those this connector wrote),
+        and each of the (number, name) GL accounts it has no usable account for."""
         with self._book(write=False) as book:
             accounts = accounts_of(book)
-            return [
+            problems = [
                 problem
                 for number, name in gl_accounts
                 if (problem := _account_problem(accounts, number, name))
             ]
+            found = {
+                "currency": accounts.currency.mnemonic,
+                "accounts": len(book.accounts),
+                "transactions": len(book.transactions),
+                "sent_transactions": len(self._sent(book)),
+            }
+        message = (
+            f"Opened the GnuCash book {self.name}: {found['accounts']} accounts in "
+            f"{found['currency']}, {found['transactions']} transactions "
+            f"({found['sent_transactions']} sent by direct transfer)."
+        )
+        if problems:
+            message += f" {len(problems)} GL accounts have no account there; add them in GnuCash."
+        else:
+            message += " Every GL account has its account there."
+        return {"ok": not problems, "message": message, "found": found, "problems": problems}
 
     # The book -----------------------------------------------------------------------
 
@@ -405,7 +410,13 @@ class GnuCashConnector:
                     code="book_locked",
                 ) from None
             raise self._unreadable(error) from None
-        except (ValueError, AssertionError, sqlalchemy_errors.SQLAlchemyError, OSError) as error:
+        except (
+            ValueError,
+            AssertionError,
+            ImportError,
+            sqlalchemy_errors.SQLAlchemyError,
+            OSError,
+        ) as error:
             raise self._unreadable(error) from None
 
     def _unreadable(self, error: Exception) -> ApplicationError:
