@@ -461,8 +461,6 @@ def create_book(
     (number, name, type) GL account: named as the GL account, its code the GL account's
     number, under a placeholder Assets, Liabilities, Income or Expenses. For a demo or a
     first book; an existing book is refused, never overwritten."""
-    from accounting.models import GL_ACCOUNT_ROOTS
-
     location = files.locate(book_path, root=root)
     with files.folder_descriptor(location) as folder:
         # Made empty here (no link followed, refused if it exists), then filled in.
@@ -480,36 +478,54 @@ def create_book(
             ) from None
         os.close(made)
         try:
-            book = piecash.create_book(
-                sqlite_file=f"/proc/self/fd/{folder}/{location.file}",
-                currency=currency,
+            # The file just made empty is the one piecash fills ("overwrite" it).
+            _made_book(
+                f"sqlite:////proc/self/fd/{folder}/{location.file}",
+                gl_accounts,
+                currency,
                 overwrite=True,
             )
-            try:
-                parents: dict[str, Any] = {}
-                for number, name, gl_type in gl_accounts:
-                    top = str(GL_ACCOUNT_ROOTS[gl_type])
-                    if top not in parents:
-                        parents[top] = piecash.Account(
-                            top,
-                            _ROOT_TYPES[top],
-                            book.default_currency,
-                            parent=book.root_account,
-                            placeholder=True,
-                        )
-                    piecash.Account(
-                        name,
-                        GNUCASH_TYPES[gl_type],
-                        book.default_currency,
-                        parent=parents[top],
-                        code=number,
-                    )
-                book.save()
-            finally:
-                _close(book)
         except BaseException:
             os.unlink(location.file, dir_fd=folder)
             raise
+
+
+def create_database_book(
+    database_url: str, gl_accounts: Iterable[tuple[str, str, str]], *, currency: str = "USD"
+) -> None:
+    """Make a new GnuCash book in the PostgreSQL database `database_url` (a database
+    that exists already is refused), with the accounts `create_book` makes."""
+    _made_book(database_url, gl_accounts, currency, overwrite=False)
+
+
+def _made_book(
+    uri: str, gl_accounts: Iterable[tuple[str, str, str]], currency: str, *, overwrite: bool
+) -> None:
+    from accounting.models import GL_ACCOUNT_ROOTS
+
+    book = piecash.create_book(uri_conn=uri, currency=currency, overwrite=overwrite)
+    try:
+        parents: dict[str, Any] = {}
+        for number, name, gl_type in gl_accounts:
+            top = str(GL_ACCOUNT_ROOTS[gl_type])
+            if top not in parents:
+                parents[top] = piecash.Account(
+                    top,
+                    _ROOT_TYPES[top],
+                    book.default_currency,
+                    parent=book.root_account,
+                    placeholder=1,  # an integer column in PostgreSQL books
+                )
+            piecash.Account(
+                name,
+                GNUCASH_TYPES[gl_type],
+                book.default_currency,
+                parent=parents[top],
+                code=number,
+            )
+        book.save()
+    finally:
+        _close(book)
 
 
 def _account_problem(accounts: BookAccounts, number: str, name: str) -> str | None:

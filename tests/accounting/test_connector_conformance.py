@@ -1,13 +1,15 @@
 """The contract every direct-transfer connector keeps (`accounting.connectors.Connector`),
 run against each package's connector on a real package: a beancount ledger file, a
-GnuCash book (SQLite, written through piecash and read back through piecash).
+GnuCash book in SQLite and one in PostgreSQL (written and read back through piecash).
 
 A package is one entry of PACKAGES: a class that makes the package ready in the test's
 ledger folder, answers its connector as setup would (`get_connector`), and reads back
 what the package holds: how many transactions, and each GL account's balance (debit
 positive) by GL account number. Another package joins with one more entry."""
 
+import os
 import re
+import secrets
 from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
@@ -18,7 +20,7 @@ from beancount import loader
 from beancount.core.data import Transaction
 
 from accounting.connectors import get_connector
-from accounting.connectors.gnucash import create_book
+from accounting.connectors.gnucash import create_book, create_database_book
 from psa.errors import ApplicationError
 from tests.exporters import samples
 
@@ -88,13 +90,55 @@ class GnuCash:
 
         return piecash.open_book(str(self.path), readonly=True, open_if_lock=True)
 
+    def close(self) -> None:
+        pass
 
-PACKAGES = [Beancount, GnuCash]
+
+class GnuCashInPostgreSQL(GnuCash):
+    """A book in a database of its own on the test's PostgreSQL server, made for the test
+    and dropped after it; the connector finds it through GNUCASH_DATABASE_URL."""
+
+    name = "gnucash-postgresql"
+
+    def __init__(self, root: Path) -> None:
+        from django.conf import settings
+
+        server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/psa")
+        server = "postgresql://" + server.split("://", 1)[1].rsplit("/", 1)[0]
+        self.database = f"psa_test_book_{secrets.token_hex(4)}"
+        self.url = f"{server}/{self.database}"
+        self.server = f"{server}/postgres"
+        try:
+            create_database_book(self.url, GL_ACCOUNTS)
+        except BaseException:
+            self.close()
+            raise
+        settings.GNUCASH_DATABASE_URL = self.url
+        self.options = {"book_database": "postgresql"}
+
+    def _book(self):
+        import piecash
+
+        return piecash.open_book(uri_conn=self.url, readonly=True, open_if_lock=True)
+
+    def close(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        engine.dispose()
 
 
-@pytest.fixture(params=PACKAGES, ids=lambda package: package.package)
-def package(request, ledger_root):
-    return request.param(ledger_root)
+PACKAGES = [Beancount, GnuCash, GnuCashInPostgreSQL]
+
+
+@pytest.fixture(params=PACKAGES, ids=lambda package: getattr(package, "name", package.package))
+def package(request, ledger_root, settings):
+    made = request.param(ledger_root)
+    yield made
+    if hasattr(made, "close"):
+        made.close()
 
 
 @pytest.fixture
