@@ -27,7 +27,9 @@ OPTIONS_HELP = (
     "The options of the package's direct transfer and of the export format, each "
     "declared with its type (accounting/setup_options.py); others are refused. beancount: "
     "`ledger_path`, the ledger's name inside the server's ledger folder (LEDGER_ROOT), "
-    "for example `books/main.beancount`, and `currency`."
+    "for example `books/main.beancount`, and `currency`. gnucash: `ledger_path` (a SQLite "
+    'book there, for example `books/main.gnucash`) or `book_database: "postgresql"` (the '
+    "book in the database the server's operator set)."
 )
 
 

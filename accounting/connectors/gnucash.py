@@ -168,7 +168,7 @@ class GnuCashConnector:
                     raise ApplicationError(
                         f"{header.reference} does not balance (debits "
                         f"{money(posting.total_debit)}, credits "
-                        f"{money(posting.total_credit)}); nothing of this transfer was "
+                        f"{money(posting.total_credit)}); none of the records sent with it was "
                         "written to the GnuCash book.",
                         code="validation_error",
                         status_code=400,
