@@ -56,7 +56,10 @@ class AccountingSetupForm(forms.ModelForm):
             "button puts them back.",
             "options": "The package's customised options (JSON), for example "
             '{"ledger_path": "books/main.beancount"} for beancount: the ledger\'s name '
-            "inside the ledger folder the server's operator set (LEDGER_ROOT).",
+            "inside the ledger folder the server's operator set (LEDGER_ROOT); "
+            '{"ledger_path": "books/main.gnucash"} for a GnuCash book in SQLite there, or '
+            '{"book_database": "postgresql"} for the book in the database the operator set '
+            "(GNUCASH_DATABASE_URL).",
         }
 
     def clean(self):
@@ -150,8 +153,33 @@ class AccountingSetupAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.restore_options)),
                 name="accounting_accountingsetup_restore_options",
             ),
+            path(
+                "<int:object_id>/test-connection/",
+                self.admin_site.admin_view(require_POST(self.test_connection)),
+                name="accounting_accountingsetup_test_connection",
+            ),
             *super().get_urls(),
         ]
+
+    def test_connection(self, request: HttpRequest, object_id: int):
+        """Open the ledger or book the saved setup's direct transfer writes to and say
+        what is there (and which GL accounts a GnuCash book lacks)."""
+        setup = get_object_or_404(AccountingSetup, pk=object_id)
+        change_url = reverse("admin:accounting_accountingsetup_change", args=[setup.pk])
+        if not self.has_change_permission(request, setup):
+            self.message_user(request, "Your role cannot change the setup.", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        try:
+            report = setup_services.accounting_setup_test_connection()
+        except ApplicationError as error:
+            self.message_user(request, error.message, level=messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        self.message_user(
+            request, report["message"], messages.SUCCESS if report["ok"] else messages.WARNING
+        )
+        for problem in report["problems"][:20]:
+            self.message_user(request, problem, messages.WARNING)
+        return HttpResponseRedirect(change_url)
 
     def restore_options(self, request: HttpRequest, object_id: int):
         setup = get_object_or_404(AccountingSetup, pk=object_id)

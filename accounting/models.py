@@ -74,6 +74,7 @@ class Package(models.TextChoices):
     QUICKBOOKS_ONLINE = "quickbooks_online", "QuickBooks Online"
     XERO = "xero", "Xero"
     BEANCOUNT = "beancount", "Beancount ledger"
+    GNUCASH = "gnucash", "GnuCash book"
     OTHER = "other", "Other"
 
 

@@ -40,6 +40,8 @@ class Option:
     choices: tuple[str, ...] = ()
     # Needed whenever Direct Transfer is on for the package that declares it.
     required_for_direct_transfer: bool = False
+    # Needed for Direct Transfer only while another option has a value: (name, value).
+    required_when: tuple[str, Any] | None = None
 
 
 LEDGER_PATH = Option(
@@ -56,6 +58,26 @@ BEANCOUNT_CURRENCY = Option(
     "Currency",
     "The ledger's operating currency and the currency of every amount, for example USD.",
     default="USD",
+)
+GNUCASH_BOOK_DATABASE = Option(
+    "book_database",
+    CHOICE,
+    "Book kept in",
+    "file: a SQLite book file inside the ledger folder (ledger_path); postgresql: the "
+    "book in the PostgreSQL database whose connection the server's operator set "
+    "(GNUCASH_DATABASE_URL; never stored in the setup).",
+    default="file",
+    choices=("file", "postgresql"),
+)
+GNUCASH_BOOK_PATH = Option(
+    "ledger_path",
+    LEDGER_NAME,
+    "Book file",
+    "The GnuCash book's (SQLite) name inside the ledger folder the server's operator set "
+    "(LEDGER_ROOT), for example books/main.gnucash. The book is made in GnuCash, with the "
+    "accounts the GL accounts map to (by code or full name); a transfer never creates "
+    "a book or an account.",
+    required_when=("book_database", "file"),
 )
 EXPENSES_AS = Option(
     "expenses_as",
@@ -124,6 +146,7 @@ XERO_CURRENCY = Option(
 # Each package's direct-transfer options (a package not listed has no direct transfer).
 DIRECT_TRANSFER_OPTIONS: dict[str, tuple[Option, ...]] = {
     "beancount": (LEDGER_PATH, BEANCOUNT_CURRENCY),
+    "gnucash": (GNUCASH_BOOK_DATABASE, GNUCASH_BOOK_PATH),
 }
 # Each export format's options.
 EXPORT_FORMAT_OPTIONS: dict[str, tuple[Option, ...]] = {
@@ -214,8 +237,14 @@ def option_errors(
         if problem:
             errors[f"options.{name}"] = [problem]
     if direct_transfer:
-        for option in DIRECT_TRANSFER_OPTIONS.get(package, ()):
-            if option.required_for_direct_transfer and options.get(option.name) is None:
+        declared_here = {option.name: option for option in DIRECT_TRANSFER_OPTIONS.get(package, ())}
+        for option in declared_here.values():
+            required = option.required_for_direct_transfer
+            if option.required_when:
+                name, value = option.required_when
+                held = options.get(name)
+                required = (declared_here[name].default if held is None else held) == value
+            if required and options.get(option.name) is None:
                 errors.setdefault(f"options.{option.name}", []).append(
                     f"Direct Transfer needs it: {option.help}"
                 )

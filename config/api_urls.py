@@ -54,6 +54,11 @@ version_1 = [
         accounting_api.SetupRestoreOptionsView.as_view(),
         name="setup-restore-options",
     ),
+    path(
+        "accounting/setup/test-connection/",
+        accounting_api.SetupTestConnectionView.as_view(),
+        name="setup-test-connection",
+    ),
     path("accounting/unposted/", accounting_api.UnpostedView.as_view(), name="unposted"),
     *router.urls,
 ]

@@ -162,6 +162,10 @@ MEDIA_URL = "media/"
 # refused before they are read.
 LEDGER_ROOT = Path(os.environ.get("LEDGER_ROOT", BASE_DIR / "var" / "ledgers"))
 LEDGER_MAX_BYTES = int(os.environ.get("LEDGER_MAX_BYTES", 512 * 1024 * 1024))
+# A GnuCash book kept in PostgreSQL (setup's book_database "postgresql"): its SQLAlchemy
+# URL, for example postgresql://user:password@host/books. A secret: only the environment
+# holds it; the setup, the API, the pages and the logs never show it.
+GNUCASH_DATABASE_URL = os.environ.get("GNUCASH_DATABASE_URL", "")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -31,7 +31,12 @@ from accounting.api.records import (
     unbatch_schema,
 )
 from accounting.api.reference import GLAccountViewSet, TaxCodeViewSet
-from accounting.api.setup import SetupAuditView, SetupRestoreOptionsView, SetupView
+from accounting.api.setup import (
+    SetupAuditView,
+    SetupRestoreOptionsView,
+    SetupTestConnectionView,
+    SetupView,
+)
 from accounting.api.unposted import UnpostedView
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "RecordTypeField",
     "SetupAuditView",
     "SetupRestoreOptionsView",
+    "SetupTestConnectionView",
     "SetupView",
     "TaxCodeViewSet",
     "UnpostedView",

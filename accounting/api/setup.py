@@ -27,7 +27,9 @@ OPTIONS_HELP = (
     "The options of the package's direct transfer and of the export format, each "
     "declared with its type (accounting/setup_options.py); others are refused. beancount: "
     "`ledger_path`, the ledger's name inside the server's ledger folder (LEDGER_ROOT), "
-    "for example `books/main.beancount`, and `currency`."
+    "for example `books/main.beancount`, and `currency`. gnucash: `ledger_path` (a SQLite "
+    'book there, for example `books/main.gnucash`) or `book_database: "postgresql"` (the '
+    "book in the database the server's operator set)."
 )
 
 
@@ -132,6 +134,48 @@ class SetupRestoreOptionsView(SingleResourceView):
     def post(self, request: Request) -> Response:
         setup = setup_services.accounting_setup_restore_options(actor=request.user)
         return Response(SetupSerializer(setup).data)
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    package = serializers.CharField()
+    ok = serializers.BooleanField(
+        help_text="Whether a transfer could go through: the package opened and every GL "
+        "account has its account there."
+    )
+    message = serializers.CharField(help_text="What was found, in a sentence.")
+    found = serializers.DictField(
+        help_text="What the package holds: accounts, transactions, sent_transactions, "
+        "and the book's currency (GnuCash) or whether the ledger exists (beancount)."
+    )
+    problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Each GL account the package has no usable account for.",
+    )
+
+
+class SetupTestConnectionView(SingleResourceView):
+    """Open the package the setup's direct transfer writes to, and report what is there."""
+
+    serializer_class = ConnectionTestSerializer
+    required_permissions = {"post": ("accounting.change_accountingsetup",)}
+
+    @extend_schema(
+        summary="Test the direct transfer's connection",
+        description="Opens the ledger or book the setup names, as a transfer would, and "
+        "reports what it holds; changes nothing. 400 when the package has no direct "
+        "transfer or the setup names no usable ledger or book (`fields`); 409 when what it "
+        "names cannot be read (`ledger_invalid`, `book_invalid`) or GnuCash holds the "
+        "book open (`book_locked`). The message says why.",
+        request=None,
+        responses={
+            200: ConnectionTestSerializer,
+            **error_responses(
+                validation=True, conflicts=["ledger_invalid", "book_invalid", "book_locked"]
+            ),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return Response(setup_services.accounting_setup_test_connection())
 
 
 class SetupAuditView(SingleResourceView):

@@ -27,11 +27,17 @@ class SentRecord:
 
 class Connector(Protocol):
     def send(
-        self, postings: Iterable["Posting"], *, batch_identifier: str
+        self,
+        postings: Iterable["Posting"],
+        *,
+        batch_identifier: str,
+        replacing: Iterable[tuple[str, int, str]] = (),
     ) -> dict[tuple[str, int], str]:
         """Write each posting once per batch; answer (type, id) -> external reference.
         A posting whose (type, id, batch) is already in the package is not written
-        again: its existing reference is answered."""
+        again: its existing reference is answered. `replacing`: the (type, id, batch)
+        sends a re-send replaces, removed first (as `remove_sent` does), in the same
+        write where the package allows (a GnuCash book: the same transaction)."""
         ...
 
     def find(self, *, record_type: str, record_id: int) -> list[SentRecord]:
@@ -62,7 +68,7 @@ class Connector(Protocol):
 def has_connector(package: str) -> bool:
     """Whether the package takes direct transfers (its options are declared in
     `accounting.setup_options.DIRECT_TRANSFER_OPTIONS`)."""
-    return package == "beancount"
+    return package in ("beancount", "gnucash")
 
 
 def get_connector(package: str, options: dict) -> Connector | None:
@@ -74,10 +80,13 @@ def get_connector(package: str, options: dict) -> Connector | None:
     # Imported here, not at the top: the beancount connector imports this package
     # (SentRecord, files) and loads the beancount library, needed only for a direct
     # transfer; setup_options imports this package's files module (import cycles).
-    from accounting.connectors.beancount import BeancountConnector
     from accounting.setup_options import direct_transfer_options
 
     values = direct_transfer_options(package, options)
+    if package == "gnucash":
+        return _gnucash_connector(values)
+    from accounting.connectors.beancount import BeancountConnector
+
     if not values["ledger_path"]:
         raise ApplicationError(
             "The beancount connector needs the ledger's name: set ledger_path in the "
@@ -88,3 +97,33 @@ def get_connector(package: str, options: dict) -> Connector | None:
             extra={"fields": {"options.ledger_path": ["Set ledger_path."]}},
         )
     return BeancountConnector(ledger_path=values["ledger_path"], currency=values["currency"])
+
+
+def _gnucash_connector(values: dict) -> Connector:
+    from django.conf import settings
+
+    from accounting.connectors.gnucash import GnuCashConnector
+
+    if values["book_database"] == "postgresql":
+        if not settings.GNUCASH_DATABASE_URL:
+            raise ApplicationError(
+                "The GnuCash book is set to be in a PostgreSQL database, but the server's "
+                "operator has not set its connection (GNUCASH_DATABASE_URL); ask them to "
+                "set it, or set book_database to file in the accounting package setup.",
+                code="validation_error",
+                status_code=400,
+                extra={
+                    "fields": {"options.book_database": ["The server has no GnuCash database set."]}
+                },
+            )
+        return GnuCashConnector(database_url=settings.GNUCASH_DATABASE_URL)
+    if not values["ledger_path"]:
+        raise ApplicationError(
+            "The GnuCash connector needs the book's name: set ledger_path in the "
+            "accounting package setup's options to a SQLite book inside the ledger folder, "
+            "for example books/main.gnucash.",
+            code="validation_error",
+            status_code=400,
+            extra={"fields": {"options.ledger_path": ["Set ledger_path."]}},
+        )
+    return GnuCashConnector(book_path=values["ledger_path"])

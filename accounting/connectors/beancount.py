@@ -54,7 +54,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from beancount.core.data import Open, Transaction
 from beancount.parser import parser as beancount_parser
@@ -176,9 +176,16 @@ class BeancountConnector:
     # The interface ------------------------------------------------------------------
 
     def send(
-        self, postings: Iterable["Posting"], *, batch_identifier: str
+        self,
+        postings: Iterable["Posting"],
+        *,
+        batch_identifier: str,
+        replacing: Iterable[tuple[str, int, str]] = (),
     ) -> dict[tuple[str, int], str]:
         batch = self._batch(batch_identifier)
+        # A text file has no transactions: the originals go first, in a rewrite of
+        # their own, then this send appends.
+        self.remove_sent(replacing)
         answered: dict[tuple[str, int], str] = {}
         with self._locked(exclusive=True):
             index = self._current_index()
@@ -285,6 +292,35 @@ class BeancountConnector:
                 SentRecord(record_type, record_id, external_reference(record_type, record_id, b))
                 for record_type, record_id, b in doomed.values()
             ]
+
+    def test_connection(self, gl_accounts: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """The setup's "Test connection": read the ledger as a transfer would (a missing
+        one is made on the first transfer) and report what it holds. Accounts are
+        opened as first used, so no GL account is ever missing."""
+        with self._locked(exclusive=False):
+            exists = self._open(os.O_RDONLY)
+            if exists is not None:
+                os.close(exists)
+            entries, _ = self._parse(repair=False)
+        index = self._index(entries)
+        found = {
+            "exists": exists is not None,
+            "accounts": len(index.opened),
+            "transactions": sum(isinstance(entry, Transaction) for entry in entries),
+            "sent_transactions": len(index.sent),
+        }
+        if exists is None:
+            message = (
+                f"The ledger {self.name} does not exist yet; the first transfer makes it "
+                "in the ledger folder."
+            )
+        else:
+            message = (
+                f"Read the ledger {self.name}: {found['accounts']} accounts, "
+                f"{found['transactions']} transactions ({found['sent_transactions']} sent "
+                "by direct transfer)."
+            )
+        return {"ok": True, "message": message, "found": found, "problems": []}
 
     # Reading ------------------------------------------------------------------------
 

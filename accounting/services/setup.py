@@ -19,7 +19,7 @@ from django.db import models, transaction
 
 from accounting import selectors
 from accounting.audit import audit_record
-from accounting.connectors import files, has_connector
+from accounting.connectors import files, get_connector, has_connector
 from accounting.models import (
     AccountingSetup,
     DefaultGLAccount,
@@ -225,3 +225,22 @@ def accounting_setup_restore_options(*, actor: AbstractBaseUser | None) -> Accou
     setup.save(update_fields=["options", "saved_options", "updated_at"])
     _audit(actor, _changes(before, _state(setup)))
     return setup
+
+
+def accounting_setup_test_connection() -> dict[str, Any]:
+    """Open the package the setup's direct transfer writes to, as a transfer would, and
+    report what was found there (and, for a GnuCash book, which GL accounts it lacks).
+    Changes nothing. A package without direct transfer, or a setup or package the
+    connector cannot use, is an ApplicationError naming the problem and the way out."""
+    setup = selectors.accounting_setup()
+    if not has_connector(setup.package):
+        raise ApplicationError(
+            f"{setup.get_package_display()} has no direct transfer, so there is no "
+            "connection to test; choose beancount or GnuCash to send directly.",
+            code="validation_error",
+            status_code=400,
+            extra={"fields": {"package": [NO_DIRECT_TRANSFER]}},
+        )
+    connector = get_connector(setup.package, setup.options)
+    gl_accounts = GLAccount.objects.order_by("number").values_list("number", "name")
+    return {"package": setup.package, **connector.test_connection(list(gl_accounts))}

@@ -288,34 +288,47 @@ def _send_direct(
     connector = get_connector(batch.package, setup.options)
     assert connector is not None, "a batch is sent directly only to a package with a connector"
     # Originals of records sent again: the connector removes them itself, all in one
-    # pass over the package, before anything of this batch is sent.
+    # pass over the package, with the batch's first chunk (in the same database
+    # transaction, where the package has them).
     live = [
         (record_type, record_id, send)
         for (record_type, record_id), sends in selectors.live_sends_in_batch(batch).items()
         for send in sends
     ]
-    if live:
-        connector.remove_sent((t, i, send["batch_identifier"]) for t, i, send in live)
-        TransferLog.objects.filter(pk__in=[send["log_id"] for _t, _i, send in live]).update(
-            removed_at=timezone.now(), removal="connector", replaced_by=batch
-        )
+    replacing = [(t, i, send["batch_identifier"]) for t, i, send in live]
     # Each chunk is logged as soon as the package has it, before the next is sent.
     fresh = not _has_log_rows(batch)
     for chunk in _chunks(batch_postings(batch, counts), CHUNK):
+        references = connector.send(
+            chunk, batch_identifier=batch.batch_identifier, replacing=replacing
+        )
+        if replacing:
+            _replaced(batch, live)
+            replacing = []
         _remove_orphans(batch, connector, chunk)
-        references = connector.send(chunk, batch_identifier=batch.batch_identifier)
         _log_rows(batch, chunk, references, fresh=fresh)
         tracker.advance(len(chunk))
+    if replacing:  # a batch with nothing left to send still replaces its originals
+        connector.remove_sent(replacing)
+        _replaced(batch, live)
+
+
+def _replaced(batch: GLBatch, live: list) -> None:
+    """The transfer-log rows of the originals the connector removed say so."""
+    TransferLog.objects.filter(pk__in=[send["log_id"] for _t, _i, send in live]).update(
+        removed_at=timezone.now(), removal="connector", replaced_by=batch
+    )
 
 
 def _remove_orphans(batch: GLBatch, connector: Connector, chunk: list[Posting]) -> None:
     """Copies of the chunk's records that the package holds from another batch and that
-    no live transfer-log row names (the originals that one names were removed above):
+    no live transfer-log row names (the originals that one names were removed with the
+    first chunk):
     written just before a run of that batch stopped, so their log rows never committed,
     and that batch was deleted since. They are removed before the records are sent
     again, so the package never holds a record twice, and an audit event of this batch
-    names them. The connector answers at the cost of a set lookup per record when its
-    index shows none."""
+    names them (the chunk's own, just sent, are kept). The connector answers at the
+    cost of a set lookup per record when its index shows none."""
     removed = connector.remove_except(
         [(posting.header.type, posting.header.id) for posting in chunk],
         keep_batch=batch.batch_identifier,

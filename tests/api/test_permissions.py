@@ -203,6 +203,13 @@ STEPS: dict[str, Step] = {
     "restore setup options": Step(
         "post", "/api/v1/accounting/setup/restore-options/", with_saved_options, only_finance(200)
     ),
+    "test the direct transfer's connection": Step(
+        # The setup's package has no direct transfer: finance gets its 400, not a 403.
+        "post",
+        "/api/v1/accounting/setup/test-connection/",
+        lambda w: (None, {}),
+        only_finance(400),
+    ),
     "create expense type": Step(
         "post",
         "/api/v1/expense-types/",

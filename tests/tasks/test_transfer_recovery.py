@@ -223,3 +223,70 @@ def test_a_batch_created_while_the_broker_is_down_stays_queued_and_goes_out_once
         what="the worker to send the batch the sweep handed over",
     )
     logged_once(batch, ids)
+
+
+@pytest.fixture
+def gnucash_book(tmp_path, settings, book):
+    from accounting.connectors.gnucash import create_book
+    from accounting.models import GLAccount
+
+    root = tmp_path / "ledgers"
+    root.mkdir()
+    settings.LEDGER_ROOT = root
+    accounts = list(GLAccount.objects.values_list("number", "name", "type"))
+    create_book("books.gnucash", accounts, root=root)
+    AccountingSetup.objects.filter(pk=1).update(
+        package="gnucash", direct_transfer=True, options={"ledger_path": "books.gnucash"}
+    )
+    return root / "books.gnucash"
+
+
+def test_a_gnucash_transfer_killed_mid_chunk_is_taken_up_and_writes_each_record_once(
+    workers, book, finance, gnucash_book
+):
+    """The worker is killed while it writes the second chunk into the book, inside the
+    book's open database transaction (SQLite's rollback journal is there): the book
+    keeps the first chunk whole, the retry writes the rest, and GnuCash itself reads
+    each record once."""
+    import piecash
+    from sqlalchemy import text
+
+    from tests.connectors.test_gnucash import read_with_gnucash
+
+    ids = closed_invoices(book["client"], 5000)  # three chunks of up to 2,000
+    env = {**NO_REDELIVERY, "LEDGER_ROOT": str(gnucash_book.parent)}
+    first = workers(**env)
+    batch = accounting.batch_create(actor=finance, all_unposted=True)
+    assert batch.transfer_method == "direct"
+    wait_for(
+        lambda: TransferLog.objects.filter(batch=batch).exists(),
+        timeout=180,
+        what="the first chunk to reach the book",
+        interval=0.05,
+    )
+    journal = gnucash_book.with_name(gnucash_book.name + "-journal")
+    wait_for(journal.exists, timeout=120, what="the second chunk's write to begin", interval=0.005)
+    first.kill()
+    assert journal.exists()  # the write was cut off before its commit
+    assert 0 < TransferLog.objects.filter(batch=batch).count() < len(ids)
+
+    workers(**env)
+    workers(beat=True, **env)
+    wait_for(
+        lambda: state(batch) == TransferState.DONE,
+        timeout=400,
+        what="the sweep to queue the transfer again and a worker to finish it",
+        interval=0.5,
+    )
+    with piecash.open_book(str(gnucash_book), readonly=True, open_if_lock=True) as opened:
+        records = opened.session.execute(
+            text("SELECT string_val FROM slots WHERE name = 'psa-record'")
+        ).scalars()
+        per_record = Counter(records)
+    assert set(per_record) == {f"invoice:{pk}" for pk in ids}
+    assert set(per_record.values()) == {1}
+    read = read_with_gnucash(gnucash_book)
+    assert read["transactions"] == len(ids)
+    assert read["balances"]["1200"] == Decimal("100.00") * len(ids)
+    assert sum(read["balances"].values()) == 0
+    logged_once(batch, ids)

@@ -105,3 +105,46 @@ def test_the_closed_flag_of_a_status_in_use_is_read_only(admin_client, make_invo
         reverse("admin:invoicing_invoicestatus_change", args=[closed.pk])
     ).content.decode()
     assert 'name="is_closed"' not in html
+
+
+def test_test_connection_on_the_setup_page_reports_the_gnucash_book(
+    admin_client, book, ledger_root
+):
+    from accounting.connectors.gnucash import create_book
+    from accounting.models import GLAccount
+
+    url = reverse("admin:accounting_accountingsetup_change", args=[1])
+    assert "test-connection-form" not in admin_client.get(url).content.decode()
+    accounts = list(GLAccount.objects.order_by("number").values_list("number", "name", "type"))
+    create_book("books/main.gnucash", accounts[1:], root=ledger_root)
+    setup_services.accounting_setup_update(
+        actor=None,
+        package="gnucash",
+        direct_transfer=True,
+        options={"ledger_path": "books/main.gnucash"},
+    )
+    assert "test-connection-form" in admin_client.get(url).content.decode()
+
+    response = admin_client.post(
+        reverse("admin:accounting_accountingsetup_test_connection", args=[1]), follow=True
+    )
+
+    page = response.content.decode()
+    assert "Opened the GnuCash book books/main.gnucash:" in page
+    number, name, _type = accounts[0]
+    assert f"GL account {number} {name} has no account in the book" in page
+
+
+def test_test_connection_of_a_missing_book_says_so_on_the_setup_page(
+    admin_client, book, ledger_root
+):
+    setup_services.accounting_setup_update(
+        actor=None,
+        package="gnucash",
+        direct_transfer=True,
+        options={"ledger_path": "books/none.gnucash"},
+    )
+    response = admin_client.post(
+        reverse("admin:accounting_accountingsetup_test_connection", args=[1]), follow=True
+    )
+    assert "The GnuCash book books/none.gnucash does not exist" in response.content.decode()
