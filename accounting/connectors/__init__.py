@@ -8,7 +8,7 @@ folder (`settings.LEDGER_ROOT`, see `accounting.connectors.files`).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ApplicationError
 
@@ -26,6 +26,11 @@ class SentRecord:
 
 
 class Connector(Protocol):
+    def test_connection(self, gl_accounts: Iterable[tuple[str, str]]) -> dict[str, Any]:
+        """Open the package as a transfer would and say what it holds, checking the
+        setup's GL accounts (number, name) against it; refusals in the product's words."""
+        ...
+
     def send(
         self,
         postings: Iterable["Posting"],

@@ -45,7 +45,6 @@ Safety
 """
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -616,20 +615,12 @@ class BeancountConnector:
         """Locate the ledger inside the ledger folder, open its folder, and hold the
         lock file beside it; the ledger is opened only while this is held."""
         location = files.locate(self.name, root=self.root)
-        with files.folder_descriptor(location) as folder:
-            lock = files.create_in_folder(
-                folder, location.lock_file, os.O_RDWR, name=f"{self.name}.lock"
-            )
+        with files.locked(location, exclusive=exclusive, name=self.name) as folder:
+            self._location, self._folder = location, folder
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-                self._location, self._folder = location, folder
-                try:
-                    yield
-                finally:
-                    self._location, self._folder = None, None
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                yield
             finally:
-                os.close(lock)
+                self._location, self._folder = None, None
 
     @staticmethod
     def _batch(batch_identifier: str) -> str:

@@ -17,6 +17,7 @@ Errors name the ledger as setup names it, never a server path or what a file hol
 """
 
 import errno
+import fcntl
 import os
 import stat
 from collections.abc import Iterator
@@ -273,6 +274,23 @@ def create_in_folder(folder: int, file: str, flags: int, *, name: str) -> int:
     descriptor = open_in_folder(folder, file, flags | os.O_CREAT, name=name)
     assert descriptor is not None, "O_CREAT makes the file when it is missing"
     return descriptor
+
+
+@contextmanager
+def locked(location: LedgerLocation, *, exclusive: bool, name: str) -> Iterator[int]:
+    """Open the folder of a located ledger or book and hold the lock file beside it
+    (shared to read, exclusive to write); answer the folder's descriptor. The file
+    itself is opened only while this is held."""
+    with folder_descriptor(location) as folder:
+        lock = create_in_folder(folder, location.lock_file, os.O_RDWR, name=f"{name}.lock")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield folder
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            os.close(lock)
 
 
 def read_limited(descriptor: int, *, name: str, limit: int | None = None) -> bytes:

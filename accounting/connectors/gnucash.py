@@ -38,7 +38,6 @@ Safety
 """
 
 import contextlib
-import fcntl
 import logging
 import os
 import warnings
@@ -52,7 +51,7 @@ from sqlalchemy import text
 
 from accounting.connectors import SentRecord, files
 from accounting.exporters.base import clean_text, money
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 # piecash is written for SQLAlchemy 1.4 (it pins it): SQLAlchemy's notice that 2.0 will
 # not take some of its calls is not ours to act on. And piecash's mappings share the
@@ -346,6 +345,7 @@ class GnuCashConnector:
 
     @contextlib.contextmanager
     def _database_book(self, *, write: bool) -> Iterator[Any]:
+        assert self._database_url is not None, "a book in PostgreSQL is reached by its URL"
         book = self._open(self._database_url, write=write)
         try:
             if write:  # held until the transaction ends: writers take turns
@@ -359,37 +359,27 @@ class GnuCashConnector:
     @contextlib.contextmanager
     def _file_book(self, *, write: bool) -> Iterator[Any]:
         location = files.locate(self.book_path, root=self.root)
-        with files.folder_descriptor(location) as folder:
-            lock = files.open_in_folder(
-                folder, location.lock_file, os.O_RDWR | os.O_CREAT, name=f"{self.name}.lock"
-            )
+        with files.locked(location, exclusive=write, name=self.name) as folder:
+            checked = files.open_in_folder(folder, location.file, os.O_RDONLY, name=self.name)
+            if checked is None:
+                raise _book_missing(self.name)
             try:
-                fcntl.flock(lock, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
-                checked = files.open_in_folder(folder, location.file, os.O_RDONLY, name=self.name)
-                if checked is None:
-                    raise _book_missing(self.name)
+                _check_size(checked, self.name)
+                book = self._open(f"sqlite:////proc/self/fd/{folder}/{location.file}", write=write)
                 try:
-                    _check_size(checked, self.name)
-                    book = self._open(
-                        f"sqlite:////proc/self/fd/{folder}/{location.file}", write=write
-                    )
-                    try:
-                        # The file SQLite opened is the one checked (not a link swapped in).
-                        opened = os.stat(location.file, dir_fd=folder, follow_symlinks=False)
-                        if (opened.st_ino, opened.st_dev) != _identity(checked):
-                            raise files.LedgerFileError(
-                                f"The GnuCash book {self.name} changed while it was opened; "
-                                "retry the transfer.",
-                                problem="It changed while it was opened.",
-                            )
-                        yield book
-                    finally:
-                        _close(book)
+                    # The file SQLite opened is the one checked (not a link swapped in).
+                    opened = os.stat(location.file, dir_fd=folder, follow_symlinks=False)
+                    if (opened.st_ino, opened.st_dev) != _identity(checked):
+                        raise files.LedgerFileError(
+                            f"The GnuCash book {self.name} changed while it was opened; "
+                            "retry the transfer.",
+                            problem="It changed while it was opened.",
+                        )
+                    yield book
                 finally:
-                    os.close(checked)
+                    _close(book)
             finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-                os.close(lock)
+                os.close(checked)
 
     def _open(self, uri: str, *, write: bool) -> Any:
         """The book through piecash; what goes wrong is told in the product's words (the

@@ -242,5 +242,6 @@ def accounting_setup_test_connection() -> dict[str, Any]:
             extra={"fields": {"package": [NO_DIRECT_TRANSFER]}},
         )
     connector = get_connector(setup.package, setup.options)
+    assert connector is not None, "the package has a connector (checked above)"
     gl_accounts = GLAccount.objects.order_by("number").values_list("number", "name")
     return {"package": setup.package, **connector.test_connection(list(gl_accounts))}

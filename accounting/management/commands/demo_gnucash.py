@@ -16,7 +16,7 @@ from accounting.services.setup import (
     accounting_setup_test_connection,
     accounting_setup_update,
 )
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 
 DEFAULT_BOOK = "books/demo.gnucash"
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounting', '0008_transfer_lease'),
+        ('accounting', '0009_transfer_method_external'),
     ]
 
     operations = [
