@@ -18,12 +18,13 @@ from accounting.records import (
     GLAccount,
     TaxCode,
     audit_record,
-    ensure_unlocked,
     field_changes,
     record_item,
+    refuse,
     to_cents,
 )
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from invoicing.steps import RECORD_TYPE, change_refusal
 from psa.counters import counter_next
 from psa.errors import ApplicationError, InvalidInput
 from psa.inputs import (
@@ -43,7 +44,6 @@ from psa.inputs import (
 )
 from psa.models import Company
 
-RECORD_TYPE = "invoice"
 NEW_STATUS_NAME = "New"
 ZERO = Decimal("0.00")
 
@@ -329,7 +329,7 @@ def invoice_update(
     if not edits and not changes_status:
         return locked
 
-    ensure_unlocked(record_type=RECORD_TYPE, record=locked)
+    refuse(change_refusal(locked))
     if edits and locked.status.is_closed:
         raise ApplicationError(
             f"Invoice {locked.number} has the closed status {locked.status.name}, so it "

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounting import records as accounting_selectors
 from accounting.records import GLAccount, more_actions
-from invoicing import selectors, services
+from invoicing import selectors, services, steps
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice
 from invoicing.postables import InvoiceKind
@@ -162,8 +162,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
         lines = InvoiceLineFormSet(
             prefix="lines", initial=_line_initial(invoice), form_kwargs={"account_choices": choices}
         )
-    if locked:
+    refusal = steps.change_refusal(invoice) if locked else None
+    if refusal is not None:
         form.fields["status"].disabled = True
+        form.fields["status"].help_text = refusal.message
 
     trail = list(accounting_selectors.audit_trail(record_type=RECORD_TYPE, record_id=invoice.pk))
     return render(
@@ -178,14 +180,6 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "can_edit": request.user.has_perm("invoicing.change_invoice"),
             "state": invoice_state(invoice, trail),
             "trail": trail,
-            "more_actions": more_actions(
-                request,
-                record_type=RECORD_TYPE,
-                record_id=invoice.pk,
-                batch=invoice.gl_batch,
-                original_batch=invoice.original_batch,
-                ready=KIND.is_ready(invoice),
-                not_ready_reason=KIND.not_ready_reason(invoice),
-            ),
+            "more_actions": more_actions(request, record_type=RECORD_TYPE, record=invoice),
         },
     )
