@@ -11,6 +11,8 @@ so. What passes through the door, by what the record apps do with it:
   ``AccountBook``, ``Posting``, ``PostingHeader``, ``to_cents``, ``SALE``, ``BILL``;
 - their services lock, refuse changes to records in a batch, and audit each step:
   ``lock_rows``, ``ensure_unlocked``, ``record_item``, ``audit_record``, ``field_changes``;
+- their step predicates (one per step, asked by the services and the pages alike)
+  return a refusal or None, and the services raise it: ``locked_refusal``, ``refuse``;
 - their pages show the audit trail and the batch steps of one record: ``audit_trail``,
   ``more_actions``;
 - their API shares the audit trail and the unbatch/rebatch steps of one record:
@@ -36,8 +38,9 @@ from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_ce
 from accounting.locks import lock_rows
 from accounting.models import AuditEvent, GLAccount, GLBatch, TaxCode
 from accounting.postables import BatchedKind, register
-from accounting.rules import ensure_unlocked, record_item
+from accounting.rules import ensure_unlocked, locked_refusal, record_item
 from accounting.selectors import audit_trail
+from accounting.steps import refuse
 from accounting.views import more_actions
 
 __all__ = [
@@ -63,9 +66,11 @@ __all__ = [
     "ensure_unlocked",
     "field_changes",
     "lock_rows",
+    "locked_refusal",
     "more_actions",
     "rebatch_schema",
     "record_item",
+    "refuse",
     "register",
     "to_cents",
     "unbatch_schema",

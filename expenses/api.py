@@ -219,6 +219,7 @@ class ExpenseEntryViewSet(ApiMixin, door.BatchActionsMixin, GenericViewSet):
         "list": ("expenses.view_expenseentry",),
         "retrieve": ("expenses.view_expenseentry",),
         "audit": ("expenses.view_expenseentry",),
+        "steps": ("expenses.view_expenseentry",),
         "create": ("expenses.add_expenseentry",),
         "partial_update": ("expenses.change_expenseentry",),
         "unbatch": door.UNBATCH,

@@ -23,6 +23,7 @@ from accounting.door import (
     ensure_unlocked,
     field_changes,
     lock_rows,
+    refuse,
 )
 from core.errors import ApplicationError
 from core.inputs import (
@@ -34,11 +35,19 @@ from core.inputs import (
     raise_if_errors,
 )
 from core.models import Company
-from core.roles import acts_for_everyone
 from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
+from expenses.steps import (
+    SHEET_TYPE,
+    acts_for,
+    approve_refusal,
+    ensure_may_change,
+    reverse_refusal,
+    sheet_item,
+    sheet_reference,
+    submit_refusal,
+)
 
 ENTRY_TYPE = "expense"
-SHEET_TYPE = "expense_sheet"
 
 
 # Input checks -----------------------------------------------------------------------
@@ -79,14 +88,6 @@ def _lock_sheet(sheet_id: int) -> ExpenseSheet:
     )
 
 
-def _sheet_reference(sheet: ExpenseSheet) -> str:
-    return f"Expense sheet {sheet.pk}"
-
-
-def _sheet_item(sheet: ExpenseSheet) -> dict[str, Any]:
-    return {"type": SHEET_TYPE, "id": sheet.pk, "reference": _sheet_reference(sheet)}
-
-
 def _refuse_unless_open(sheet: ExpenseSheet, doing: str) -> None:
     if sheet.status == SheetStatus.OPEN:
         return
@@ -101,55 +102,9 @@ def _refuse_unless_open(sheet: ExpenseSheet, doing: str) -> None:
             "(approved -> open), make the change, then submit and approve it again."
         )
     raise ApplicationError(
-        f"{_sheet_reference(sheet)} is {sheet.get_status_display().lower()}, so {doing}. "
-        + way_out,
+        f"{sheet_reference(sheet)} is {sheet.get_status_display().lower()}, so {doing}. " + way_out,
         code="record_not_open",
-        extra={"items": [_sheet_item(sheet)]},
-    )
-
-
-def _refuse_transition(sheet: ExpenseSheet, *, doing: str, needs: SheetStatus) -> None:
-    if sheet.status == needs:
-        return
-    raise ApplicationError(
-        f"{_sheet_reference(sheet)} is {sheet.get_status_display().lower()} and cannot be "
-        f"{doing}; only a {needs.label.lower()} sheet can be. Refresh the sheet to see its "
-        "current status.",
-        code="invalid_transition",
-        extra={"items": [_sheet_item(sheet)]},
-    )
-
-
-def _refuse_own_sheet(sheet: ExpenseSheet, actor: AbstractBaseUser | None, doing: str) -> None:
-    if actor is not None and actor.pk == sheet.member_id:
-        raise ApplicationError(
-            f"{_sheet_reference(sheet)} is your own; you cannot {doing} it. Ask another "
-            "approver to do it.",
-            code="permission_denied",
-            status_code=403,
-            extra={"items": [_sheet_item(sheet)]},
-        )
-
-
-def _acts_for(actor: AbstractBaseUser | None, member_id: int | None) -> bool:
-    """Members work on their own sheets and entries, Finance on everyone's. An Approver
-    sees every sheet, to approve or reverse it, but changes only their own. (No actor:
-    the system itself.)"""
-    return actor is None or actor.pk == member_id or acts_for_everyone(actor)
-
-
-def may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> bool:
-    return _acts_for(actor, sheet.member_id)
-
-
-def ensure_may_change(actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> None:
-    if may_change(actor, sheet):
-        return
-    raise ApplicationError(
-        f"{_sheet_reference(sheet)} belongs to another member; only they or Finance can change it.",
-        code="permission_denied",
-        status_code=403,
-        extra={"items": [_sheet_item(sheet)]},
+        extra={"items": [sheet_item(sheet)]},
     )
 
 
@@ -210,7 +165,7 @@ def expense_sheet_create(
 ) -> ExpenseSheet:
     """A new open expense sheet of `member` for a period."""
     member_id = getattr(member, "pk", None)
-    if member_id is not None and not _acts_for(actor, member_id):
+    if member_id is not None and not acts_for(actor, member_id):
         raise ApplicationError(
             "You can create expense sheets for yourself only; Finance can for anyone.",
             code="permission_denied",
@@ -364,15 +319,7 @@ def expense_entry_update(
 def expense_sheet_submit(*, actor: AbstractBaseUser | None, sheet: ExpenseSheet) -> ExpenseSheet:
     """Open -> submitted; a sheet needs at least one entry."""
     locked = _lock_sheet(sheet.pk)
-    ensure_may_change(actor, locked)
-    _refuse_transition(locked, doing="submitted", needs=SheetStatus.OPEN)
-    if not locked.entries.exists():
-        raise ApplicationError(
-            f"{_sheet_reference(locked)} has no entries, so there is nothing to submit. "
-            "Add at least one expense entry first.",
-            code="invalid_transition",
-            extra={"items": [_sheet_item(locked)]},
-        )
+    refuse(submit_refusal(actor, locked))
     before = _sheet_state(locked)
     locked.status = SheetStatus.SUBMITTED
     locked.submitted_at = timezone.now()
@@ -392,8 +339,7 @@ def expense_sheet_approve(*, actor: AbstractBaseUser, sheet: ExpenseSheet) -> Ex
     """Submitted -> approved, by someone other than the sheet's member; every entry on
     it becomes ready for accounting."""
     locked = _lock_sheet(sheet.pk)
-    _refuse_own_sheet(locked, actor, "approve")
-    _refuse_transition(locked, doing="approved", needs=SheetStatus.SUBMITTED)
+    refuse(approve_refusal(actor, locked))
     before = _sheet_state(locked)
     locked.status = SheetStatus.APPROVED
     locked.approved_at = timezone.now()
@@ -418,8 +364,7 @@ def expense_sheet_reverse(*, actor: AbstractBaseUser, sheet: ExpenseSheet) -> Ex
     does not unbatch them.
     """
     locked = _lock_sheet(sheet.pk)
-    _refuse_own_sheet(locked, actor, "reverse")
-    _refuse_transition(locked, doing="reversed", needs=SheetStatus.APPROVED)
+    refuse(reverse_refusal(actor, locked))
     before = _sheet_state(locked)
     locked.status = SheetStatus.OPEN
     locked.submitted_at = None

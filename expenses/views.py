@@ -14,7 +14,7 @@ from accounting.door import more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
 from core.roles import sees_every_expense
-from expenses import selectors, services
+from expenses import selectors, services, steps
 from expenses.forms import ExpenseEntryForm, ExpenseEntrySearchForm
 from expenses.models import ExpenseEntry, ExpenseSheet, SheetStatus
 from expenses.postables import ExpenseKind
@@ -106,7 +106,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
         raise Http404(error.message) from None
     _own_or_everyone(request, entry.sheet)
     editable = not entry.is_locked() and entry.sheet.is_open()
-    theirs = services.may_change(request.user, entry.sheet)
+    theirs = steps.may_change(request.user, entry.sheet)
     can_edit = theirs and request.user.has_perm("expenses.change_expenseentry")
     initial = {
         "date": entry.date,
@@ -146,58 +146,56 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "theirs": theirs,
             "state": entry_state(entry, trail),
             "trail": trail,
-            "more_actions": more_actions(
-                request,
-                record_type=ENTRY_TYPE,
-                record_id=entry.pk,
-                batch=entry.gl_batch,
-                original_batch=entry.original_batch,
-                ready=KIND.is_ready(entry),
-                not_ready_reason=KIND.not_ready_reason(entry),
-            ),
+            "more_actions": more_actions(request, record_type=ENTRY_TYPE, record=entry),
         },
     )
 
 
 def _sheet_buttons(request: HttpRequest, sheet: ExpenseSheet) -> list[dict]:
+    """The step of the sheet's status (submit an open one, approve a submitted one,
+    reverse an approved one), enabled when its service would accept it, else disabled
+    with the sentence its service would answer, or the role it needs."""
     user = request.user
-    own = sheet.member_id == user.pk
-    buttons = []
-    if sheet.status == SheetStatus.OPEN:
-        buttons.append(
-            {
-                "key": "submit",
-                "label": "Submit",
-                "enabled": user.has_perm("expenses.change_expensesheet")
-                and services.may_change(user, sheet),
-                "reason": "Only the member or Finance can submit it.",
-            }
-        )
-    if sheet.status == SheetStatus.SUBMITTED:
-        buttons.append(
-            {
-                "key": "approve",
-                "label": "Approve",
-                "enabled": user.has_perm(APPROVE) and not own,
-                "reason": "Your own sheet is approved by someone else."
-                if own
-                else "Approving needs the Approver role.",
-            }
-        )
-    if sheet.status == SheetStatus.APPROVED:
-        buttons.append(
-            {
-                "key": "reverse",
-                "label": "Reverse (approved → open)",
-                "enabled": user.has_perm(APPROVE) and not own,
-                "reason": "Your own sheet is reversed by someone else."
-                if own
-                else "Reversing needs the Approver role.",
-            }
-        )
-    for button in buttons:
-        button["url"] = reverse(f"expenses:sheet_{button['key']}", args=[sheet.pk])
-    return buttons
+    step = {
+        SheetStatus.OPEN: (
+            "submit",
+            "Submit",
+            steps.submit_refusal,
+            "Your role does not allow it.",
+        ),
+        SheetStatus.SUBMITTED: (
+            "approve",
+            "Approve",
+            steps.approve_refusal,
+            "Approving needs the Approver role.",
+        ),
+        SheetStatus.APPROVED: (
+            "reverse",
+            "Reverse (approved → open)",
+            steps.reverse_refusal,
+            "Reversing needs the Approver role.",
+        ),
+    }.get(sheet.status)
+    if step is None:
+        return []
+    key, label, predicate, role_reason = step
+    _service, permission, _done = _SHEET_SERVICES[key]
+    refusal = predicate(user, sheet)
+    if refusal is not None:
+        reason = refusal.message
+    elif not user.has_perm(permission):
+        reason = role_reason
+    else:
+        reason = ""
+    return [
+        {
+            "key": key,
+            "label": label,
+            "enabled": not reason,
+            "reason": reason,
+            "url": reverse(f"expenses:sheet_{key}", args=[sheet.pk]),
+        }
+    ]
 
 
 @login_required

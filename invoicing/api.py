@@ -125,6 +125,7 @@ class InvoiceViewSet(ApiMixin, door.BatchActionsMixin, GenericViewSet):
         "list": VIEW,
         "retrieve": VIEW,
         "audit": VIEW,
+        "steps": VIEW,
         "create": ("invoicing.add_invoice",),
         "partial_update": ("invoicing.change_invoice",),
         "unbatch": door.UNBATCH,

@@ -18,9 +18,9 @@ from accounting.door import (
     GLAccount,
     TaxCode,
     audit_record,
-    ensure_unlocked,
     field_changes,
     record_item,
+    refuse,
     to_cents,
 )
 from core.counters import counter_next
@@ -42,8 +42,8 @@ from core.inputs import (
 )
 from core.models import Company
 from invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from invoicing.steps import RECORD_TYPE, change_refusal
 
-RECORD_TYPE = "invoice"
 NEW_STATUS_NAME = "New"
 ZERO = Decimal("0.00")
 
@@ -329,7 +329,7 @@ def invoice_update(
     if not edits and not changes_status:
         return locked
 
-    ensure_unlocked(record_type=RECORD_TYPE, record=locked)
+    refuse(change_refusal(locked))
     if edits and locked.status.is_closed:
         raise ApplicationError(
             f"Invoice {locked.number} has the closed status {locked.status.name}, so it "

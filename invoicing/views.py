@@ -14,7 +14,7 @@ from accounting import door
 from accounting.door import GLAccount, more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
-from invoicing import selectors, services
+from invoicing import selectors, services, steps
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice
 from invoicing.postables import InvoiceKind
@@ -162,8 +162,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
         lines = InvoiceLineFormSet(
             prefix="lines", initial=_line_initial(invoice), form_kwargs={"account_choices": choices}
         )
-    if locked:
+    refusal = steps.change_refusal(invoice) if locked else None
+    if refusal is not None:
         form.fields["status"].disabled = True
+        form.fields["status"].help_text = refusal.message
 
     trail = list(door.audit_trail(record_type=RECORD_TYPE, record_id=invoice.pk))
     return render(
@@ -178,14 +180,6 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "can_edit": request.user.has_perm("invoicing.change_invoice"),
             "state": invoice_state(invoice, trail),
             "trail": trail,
-            "more_actions": more_actions(
-                request,
-                record_type=RECORD_TYPE,
-                record_id=invoice.pk,
-                batch=invoice.gl_batch,
-                original_batch=invoice.original_batch,
-                ready=KIND.is_ready(invoice),
-                not_ready_reason=KIND.not_ready_reason(invoice),
-            ),
+            "more_actions": more_actions(request, record_type=RECORD_TYPE, record=invoice),
         },
     )

@@ -28,6 +28,7 @@ from accounting.door import (
     field_changes,
     lock_rows,
     record_item,
+    refuse,
     to_cents,
 )
 from core.counters import counter_next
@@ -50,9 +51,14 @@ from core.models import Company
 from procurement import selectors
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax
+from procurement.steps import (
+    FREIGHT_TYPE,
+    PRODUCT_TYPE,
+    receive_refusal,
+    reopen_refusal,
+    unreceive_refusal,
+)
 
-FREIGHT_TYPE = "freight"
-PRODUCT_TYPE = "product"
 LINE_FIELDS = {"description", "quantity", "unit_cost", "gl_account"}
 
 
@@ -356,11 +362,7 @@ def purchase_order_update(
 
     reopening = changes_status and new_status == POStatus.OPEN
     if reopening:
-        ensure_unlocked(
-            record_type=FREIGHT_TYPE,
-            record=locked,
-            action=f"changed, so purchase order {locked.number} cannot be reopened",
-        )
+        refuse(reopen_refusal(locked))
     if freight_edits:
         ensure_unlocked(record_type=FREIGHT_TYPE, record=locked, action="edited")
         _refuse_unless_po_open(locked, "its freight cannot be edited")
@@ -570,15 +572,7 @@ def purchase_order_line_receive(
     if received_date is not None:
         check_date(received_date, field="received_date", errors=errors)
     raise_if_errors(errors, "receipt")
-    ensure_unlocked(record_type=PRODUCT_TYPE, record=locked, action="received again")
-    if locked.received:
-        raise ApplicationError(
-            f"{_product_reference(locked)} is already received (on "
-            f"{locked.received_date:%Y-%m-%d}). To receive it again, clear its Closed box "
-            "and unreceive it first.",
-            code="invalid_transition",
-            extra={"items": [_product_item(locked)]},
-        )
+    refuse(receive_refusal(locked))
     before = _line_state(locked)
     locked.received = True
     locked.closed = True
@@ -600,21 +594,7 @@ def purchase_order_line_unreceive(
 ) -> PurchaseOrderLine:
     """Unreceive a product line whose Closed box is clear and that is in no batch."""
     locked = _lock_line(line.pk)
-    ensure_unlocked(record_type=PRODUCT_TYPE, record=locked, action="unreceived")
-    reference = _product_reference(locked)
-    if locked.closed:
-        raise ApplicationError(
-            f"{reference} is closed, so it cannot be unreceived. Clear the Closed box first "
-            "and save, then unreceive it.",
-            code="invalid_transition",
-            extra={"items": [_product_item(locked)]},
-        )
-    if not locked.received:
-        raise ApplicationError(
-            f"{reference} is not received, so there is nothing to unreceive.",
-            code="invalid_transition",
-            extra={"items": [_product_item(locked)]},
-        )
+    refuse(unreceive_refusal(locked))
     before = _line_state(locked)
     locked.received = False
     locked.received_date = None

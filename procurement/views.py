@@ -15,7 +15,7 @@ from accounting import door
 from accounting.door import more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
-from procurement import selectors, services
+from procurement import selectors, services, steps
 from procurement.forms import (
     ClosedBoxForm,
     ProductLineForm,
@@ -134,6 +134,9 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     if freight_locked:
         for field in form.fields.values():
             field.disabled = True
+        reopen = steps.reopen_refusal(order) if not order.is_open() else None
+        if reopen is not None:  # closing is always allowed
+            form.fields["status"].help_text = reopen.message
     elif not order.is_open():
         for name in ("freight_amount", "freight_gl_account", "tax_code"):
             form.fields[name].disabled = True
@@ -156,15 +159,7 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
         context.update(
             trail=trail,
             state=freight_state(order, trail),
-            more_actions=more_actions(
-                request,
-                record_type=FREIGHT_TYPE,
-                record_id=order.pk,
-                batch=order.freight_gl_batch,
-                original_batch=order.freight_original_batch,
-                ready=FREIGHT.is_ready(order),
-                not_ready_reason=FREIGHT.not_ready_reason(order),
-            ),
+            more_actions=more_actions(request, record_type=FREIGHT_TYPE, record=order),
         )
     return render(request, "procurement/po_detail.html", context)
 
@@ -268,20 +263,28 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
             "locked": locked,
             "closed_form": closed_form,
             "receive_form": ReceiveForm(),
+            "line_steps": _line_steps(request, line),
             "can_edit": request.user.has_perm(CHANGE_LINE),
             "state": product_state(line, trail),
             "trail": trail,
-            "more_actions": more_actions(
-                request,
-                record_type=PRODUCT_TYPE,
-                record_id=line.pk,
-                batch=line.gl_batch,
-                original_batch=line.original_batch,
-                ready=PRODUCT.is_ready(line),
-                not_ready_reason=PRODUCT.not_ready_reason(line),
-            ),
+            "more_actions": more_actions(request, record_type=PRODUCT_TYPE, record=line),
         },
     )
+
+
+def _line_steps(request: HttpRequest, line: PurchaseOrderLine) -> dict[str, dict[str, Any]]:
+    """Receive and Unreceive as the line's page offers them: enabled when the service
+    would accept the step, else with the sentence it would answer, or the role it
+    needs."""
+    may = request.user.has_perm(CHANGE_LINE)
+    offered = {}
+    for key, refusal in (
+        ("receive", steps.receive_refusal(line)),
+        ("unreceive", steps.unreceive_refusal(line)),
+    ):
+        reason = refusal.message if refusal else ("" if may else "Your role does not allow it.")
+        offered[key] = {"enabled": not reason, "reason": reason}
+    return offered
 
 
 def _line_step(request: HttpRequest, line_id: int, step: str) -> HttpResponse:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,10 +24,28 @@ from accounting.api.batch_serializers import (
     RerecordSerializer,
     with_counts,
 )
-from accounting.api.records import TRANSFER, VIEW_BATCHES
+from accounting.api.records import TRANSFER, VIEW_BATCHES, StepAnswerSerializer, step_answers
 from accounting.models import BatchStatus, TransferMethod
+from accounting.steps import batch_refusals
 from core.api import ApiMixin, error_responses, read_schema, step_schema
 from core.errors import ApplicationError, NotFound
+
+# Each step of `batch_refusals` and the view set's action that takes it.
+BATCH_STEP_ACTIONS = {
+    "close": "close",
+    "delete": "destroy",
+    "reopen": "reopen",
+    "retry": "retry",
+    "rerecord": "rerecord",
+}
+
+
+class BatchStepsSerializer(serializers.Serializer):
+    close = StepAnswerSerializer()
+    delete = StepAnswerSerializer()
+    reopen = StepAnswerSerializer()
+    retry = StepAnswerSerializer()
+    rerecord = StepAnswerSerializer()
 
 
 @read_schema("List GL batches")
@@ -51,6 +69,7 @@ class BatchViewSet(ApiMixin, GenericViewSet):
         "close": ("accounting.close_glbatch",),
         "destroy": ("accounting.delete_glbatch",),
         "reopen": ("accounting.reopen_glbatch",),
+        "steps": VIEW_BATCHES,
     }
 
     def get_queryset(self):
@@ -173,6 +192,25 @@ class BatchViewSet(ApiMixin, GenericViewSet):
         return FileResponse(
             batch.file.open("rb"), as_attachment=True, filename=name, content_type=content_type
         )
+
+    @extend_schema(
+        summary="The steps on the batch: whether each would be accepted now, and if not, why",
+        responses={200: BatchStepsSerializer, **error_responses(not_found=True)},
+    )
+    @action(
+        detail=True, methods=["get"], url_path="actions", pagination_class=None, filter_backends=[]
+    )
+    def steps(self, request: Request, pk: str) -> Response:
+        batch = self.get_object()
+        answers = step_answers(
+            batch_refusals(batch, request.user),
+            user=request.user,
+            permissions={
+                step: self.required_permissions[action]
+                for step, action in BATCH_STEP_ACTIONS.items()
+            },
+        )
+        return Response(BatchStepsSerializer(answers).data)
 
     def _batch_step(self, service: Callable[..., object]) -> Response:
         """Run a workflow step of one batch, and answer with the batch."""

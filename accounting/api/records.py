@@ -11,7 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounting import selectors, services
-from accounting.postables import kind_types
+from accounting.postables import get_kind, kind_types
+from accounting.steps import Refusal, record_refusals
 from core.api import error_responses, step_schema
 
 VIEW_BATCHES = ("accounting.view_glbatch",)
@@ -65,6 +66,49 @@ def audit_response(*, record_type: str, record_id: int | None) -> Response:
     return Response(AuditEventSerializer(events, many=True).data)
 
 
+class StepAnswerSerializer(serializers.Serializer):
+    allowed = serializers.BooleanField(help_text="Whether the step would be accepted now.")
+    code = serializers.CharField(
+        allow_null=True, help_text="The refusal's code, as the step itself would answer it."
+    )
+    message = serializers.CharField(
+        allow_null=True, help_text="The refusal's sentence, as the step itself would answer it."
+    )
+
+
+def step_answers(
+    refusals: dict[str, Refusal], *, user: Any, permissions: dict[str, tuple[str, ...]]
+) -> dict[str, dict[str, Any]]:
+    """Each step's answer without running it: its predicate's refusal, else the role's
+    (the steps' permissions), else allowed."""
+    answers = {}
+    for step, refusal in refusals.items():
+        if refusal is None and not user.has_perms(permissions[step]):
+            answers[step] = {
+                "allowed": False,
+                "code": "permission_denied",
+                "message": "Your role does not allow this.",
+            }
+        else:
+            answers[step] = {
+                "allowed": refusal is None,
+                "code": refusal.code if refusal else None,
+                "message": refusal.message if refusal else None,
+            }
+    return answers
+
+
+class RecordStepsSerializer(serializers.Serializer):
+    unbatch = StepAnswerSerializer()
+    rebatch = StepAnswerSerializer()
+
+
+steps_schema = extend_schema(
+    summary="Unbatch and rebatch: whether each would be accepted now, and if not, why",
+    responses={200: RecordStepsSerializer, **error_responses(not_found=True)},
+)
+
+
 def unbatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
     return step_schema(
         f"Unbatch the {what}: take it out of its open GL batch to edit it",
@@ -104,6 +148,24 @@ class BatchStepsMixin(AuditTrailMixin):
     def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
         """The record as the view set shows it."""
         raise NotImplementedError
+
+    @steps_schema
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="actions",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def steps(self, request: Request, pk: str) -> Response:
+        kind = get_kind(self.record_type)
+        record = kind.queryset().get(pk=self.get_object().pk)
+        answers = step_answers(
+            record_refusals(kind, record),
+            user=request.user,
+            permissions={"unbatch": UNBATCH, "rebatch": UNBATCH},
+        )
+        return Response(RecordStepsSerializer(answers).data)
 
     def unbatch_step(self) -> Response:
         record = self.get_object()

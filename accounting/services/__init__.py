@@ -2,7 +2,8 @@
 
 Every function takes the acting user and keyword-only arguments, refuses a step with
 an `ApplicationError` (a stable code (docs/api.md, "Errors"), a sentence naming the
-record and the way out) and then changes nothing. Locks are taken through
+record and the way out) and then changes nothing. Each step's refusal comes from its
+predicate in `accounting.steps`, which the pages and the API ask too. Locks are taken through
 `accounting.locks`, in its one order. One module a topic:
 
 - `batch_creation`: creating a batch, and re-recording a deleted batch's records;

@@ -17,7 +17,6 @@ from accounting.exporters import get_exporter
 from accounting.locks import lock_batch, lock_rows
 from accounting.models import (
     AccountingSetup,
-    BatchStatus,
     GLBatch,
     TransferLog,
     TransferMethod,
@@ -25,6 +24,7 @@ from accounting.models import (
 )
 from accounting.postables import PostableKind, get_kind, kinds, record_refs, unposted_rows
 from accounting.services.common import attach
+from accounting.steps import identifier_in_use, nothing_to_rerecord, refuse, rerecord_state_refusal
 from core.counters import counter_next
 from core.errors import ApplicationError, InvalidInput, NotFound
 
@@ -56,15 +56,6 @@ def _clean_identifier(batch_identifier: str | None) -> str | None:
             },
         )
     return identifier
-
-
-def _refuse_identifier_in_use(identifier: str) -> None:
-    if selectors.batch_holding(identifier) is not None:
-        raise ApplicationError(
-            f"Batch ID {identifier} is already used by an open or closed batch. Type another "
-            "batch ID, or leave it empty to have one generated.",
-            code="batch_identifier_in_use",
-        )
 
 
 def _new_identifier() -> str:
@@ -108,7 +99,7 @@ def _insert_batch(
             )
     except IntegrityError:
         # Another batch took the identifier between our check and our insert.
-        _refuse_identifier_in_use(identifier)
+        refuse(identifier_in_use(identifier))
         raise
 
 
@@ -226,7 +217,7 @@ def batch_create(
     setup = selectors.accounting_setup()
     method = _transfer_method(setup, transfer)
     if identifier:
-        _refuse_identifier_in_use(identifier)
+        refuse(identifier_in_use(identifier))
     else:
         identifier = _new_identifier()
     batch = _insert_batch(actor=actor, identifier=identifier, method=method, setup=setup)
@@ -289,12 +280,7 @@ def batch_rerecord(
     identifier as a file-only batch: they are in the accounting package already, so
     nothing is sent; the file is for reference, not for import."""
     deleted = lock_batch(batch_id)
-    if deleted.status != BatchStatus.DELETED:
-        raise ApplicationError(
-            f"GL batch {deleted.batch_identifier} is {deleted.status}; only the records of a "
-            "deleted batch can be re-recorded.",
-            code="invalid_transition",
-        )
+    refuse(rerecord_state_refusal(deleted))
     split = selectors.deleted_batch_changes(deleted)
     unchanged = {(i["type"], i["id"]) for i in selectors.rerecordable(split)}
     wanted = {(i["type"], int(i["id"])) for i in items} if items else unchanged
@@ -315,12 +301,8 @@ def batch_rerecord(
                 ]
             },
         )
-    if not wanted:
-        raise InvalidInput(
-            f"No unchanged record of GL batch {deleted.batch_identifier} is left to re-record.",
-            fields={"items": ["Nothing to re-record."]},
-        )
-    _refuse_identifier_in_use(deleted.batch_identifier)
+    refuse(nothing_to_rerecord(deleted, wanted))
+    refuse(identifier_in_use(deleted.batch_identifier))
     setup = selectors.accounting_setup()
     batch = _insert_batch(
         actor=actor,

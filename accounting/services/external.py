@@ -20,9 +20,9 @@ from accounting.services.batch_creation import (
     _insert_batch,
     _lock_chosen,
     _new_identifier,
-    _refuse_identifier_in_use,
 )
 from accounting.services.common import attach
+from accounting.steps import identifier_in_use, refuse
 from core.errors import ApplicationError, InvalidInput
 
 
@@ -49,7 +49,7 @@ def batch_record_external(
         )
     identifier = _clean_identifier(batch_identifier)
     if identifier:
-        _refuse_identifier_in_use(identifier)
+        refuse(identifier_in_use(identifier))
     else:
         identifier = _new_identifier()
     setup = selectors.accounting_setup()
@@ -83,7 +83,7 @@ def batch_record_external(
                     },
                 )
             postings.append(posting)
-        counts[kind.type] = attach(kind, kind.model.objects.filter(pk__in=ids), batch)
+        counts[kind.type] = attach(kind, kind.model._default_manager.filter(pk__in=ids), batch)
         audit_batch_records(event, kind, batch.pk)
     live = selectors.live_sends_in_batch(batch)
     if live:

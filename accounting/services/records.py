@@ -9,7 +9,8 @@ from django.db import transaction
 from accounting.audit import audit_record
 from accounting.locks import lock_batch, lock_record
 from accounting.postables import PostableKind, get_kind
-from accounting.services.common import attach, refuse_while_transferring
+from accounting.services.common import attach
+from accounting.steps import not_ready, rebatch_refusal, refuse, unbatch_refusal
 from core.errors import ApplicationError, NotFound
 
 
@@ -37,11 +38,8 @@ def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
     kind = get_kind(record_type)
     batch_id, _original_id = _peek(kind, record_id)
     if batch_id is None:
-        record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} is not in a GL batch; there is nothing to unbatch.",
-            code="not_batched",
-        )
+        refuse(unbatch_refusal(kind, lock_record(kind, record_id), None))
+    assert batch_id is not None, "a record in no batch is refused above"
     batch = lock_batch(batch_id)
     record = lock_record(kind, record_id)
     if getattr(record, f"{kind.batch_field}_id") != batch.pk:
@@ -50,15 +48,7 @@ def record_unbatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
             "try again.",
             code="invalid_transition",
         )
-    reference = kind.reference(record)
-    if not batch.is_open():
-        raise ApplicationError(
-            f"{reference} is in GL batch {batch.batch_identifier}, which is {batch.status}; "
-            "records of a closed batch cannot be unbatched. An administrator can reopen the "
-            "batch.",
-            code="batch_not_open",
-        )
-    refuse_while_transferring(batch, reference, "batch_not_open")
+    refuse(unbatch_refusal(kind, record, batch))
     kind.model._default_manager.filter(pk=record.pk).update(
         **{kind.batch_field: None, kind.original_batch_field: batch}
     )
@@ -78,44 +68,25 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
     """Put an unbatched record back into its original batch. Nothing is sent."""
     kind = get_kind(record_type)
     batch_id, original_id = _peek(kind, record_id)
-    if batch_id is not None:
+    if batch_id is not None or original_id is None:
         record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} is already in a GL batch; unbatch it first if it "
-            "needs changing.",
-            code="already_batched",
-        )
-    if original_id is None:
-        record = lock_record(kind, record_id)
-        raise ApplicationError(
-            f"{kind.reference(record)} was never unbatched, so it has no original batch to go "
-            "back to. Send it in a new batch from the Accounting Interface.",
-            code="no_original_batch",
-        )
+        refuse(rebatch_refusal(kind, record, None))
+    assert original_id is not None, "a record with no original batch is refused above"
     batch = lock_batch(original_id)
     record = lock_record(kind, record_id)
-    reference = kind.reference(record)
     if getattr(record, f"{kind.original_batch_field}_id") != batch.pk or getattr(
         record, f"{kind.batch_field}_id"
     ):
         raise ApplicationError(
-            f"{reference} changed while you were working; reload it and try again.",
+            f"{kind.reference(record)} changed while you were working; reload it and try again.",
             code="invalid_transition",
         )
-    if not batch.is_open():
-        raise ApplicationError(
-            f"{reference} was unbatched from GL batch {batch.batch_identifier}, which is now "
-            f"{batch.status}. Send it in a new batch from the Accounting Interface instead.",
-            code="original_batch_not_open",
-        )
-    refuse_while_transferring(batch, reference, "original_batch_not_open")
+    refuse(rebatch_refusal(kind, record, batch))
     # Attached only if ready; when it is not, nothing changed and the step is refused.
     if not attach(
         kind, kind.model._default_manager.filter(kind.ready_filter(), pk=record.pk), batch
     ):
-        raise ApplicationError(
-            f"{kind.not_ready_reason(record)} Then rebatch it.", code="record_not_ready"
-        )
+        raise not_ready(kind, record)
     audit_record(
         actor=actor,
         action="rebatched",

@@ -16,7 +16,17 @@ from accounting.exporters.downloads import batch_file_download, checklist_downlo
 from accounting.forms import BatchActionForm
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import get_kind, kinds
-from accounting.views.common import CLOSE, DELETE, REOPEN, VIEW, batch_or_404, interface_tabs
+from accounting.steps import batch_refusals, retry_refusal
+from accounting.views.common import (
+    CLOSE,
+    DELETE,
+    REOPEN,
+    TRANSFER,
+    VIEW,
+    batch_or_404,
+    interface_tabs,
+    step_action,
+)
 from core import web
 from core.errors import ApplicationError
 
@@ -128,9 +138,10 @@ def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest):
     return page, items
 
 
-def _transfer_context(batch: GLBatch) -> dict[str, Any]:
+def _transfer_context(request: HttpRequest, batch: GLBatch) -> dict[str, Any]:
     return {
         "batch": batch,
+        "retry": _retry_action(request, batch),
         "polling": batch.current_transfer_state in (TransferState.QUEUED, TransferState.RUNNING),
         "progress_url": reverse("accounting:batch_progress", args=[batch.pk]),
         "file_url": reverse("accounting:batch_file", args=[batch.pk]) if batch.file else "",
@@ -164,9 +175,9 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "page_obj": page,
         "items": items,
         "checklist": selectors.batch_resend_checklist(batch),
-        "actions": _batch_actions(request, batch),
-        **_transfer_context(batch),
+        **_transfer_context(request, batch),
     }
+    split = None
     if batch.status == BatchStatus.DELETED:
         split = selectors.deleted_batch_changes(batch)
         for group in split.values():
@@ -176,22 +187,51 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         context["split_counts"] = {name: len(group) for name, group in split.items()}
         context["rerecordable"] = len(selectors.rerecordable(split))
         context["successor"] = selectors.batch_holding(batch.batch_identifier)
+    refusals = batch_refusals(batch, request.user, split)
+    context["actions"] = batch_actions(request, batch, refusals)
+    if batch.status == BatchStatus.DELETED and request.user.has_perm(TRANSFER):
+        context["rerecord"] = _action(batch, "rerecord", "", refusals["rerecord"])
     return render(request, "accounting/batch_detail.html", context)
 
 
-def _batch_actions(request: HttpRequest, batch: GLBatch) -> list[dict[str, Any]]:
+def _action(batch: GLBatch, key: str, label: str, refusal, style: str = "secondary") -> dict:
+    url = reverse(f"accounting:batch_{key}", args=[batch.pk])
+    return {**step_action(key, label, url, refusal), "style": style}
+
+
+def batch_actions(
+    request: HttpRequest, batch: GLBatch, refusals: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The page's buttons for the user's role: Close and Delete on an open batch,
+    Reopen on a closed one, each enabled when its service would accept it, else
+    disabled with the sentence its service would answer (`refusals`: the batch's
+    `batch_refusals`, when the caller has them)."""
     user = request.user
-    actions = []
+    if batch.status == BatchStatus.DELETED:
+        return []
+    if refusals is None:
+        refusals = batch_refusals(batch, user)
+    shown = []
     if batch.status == BatchStatus.OPEN:
-        if user.has_perm(CLOSE):
-            actions.append({"key": "close", "label": "Close batch", "style": "secondary"})
-        if user.has_perm(DELETE):
-            actions.append({"key": "delete", "label": "Delete batch", "style": "danger"})
-    if batch.status == BatchStatus.CLOSED and user.has_perm(REOPEN):
-        actions.append({"key": "reopen", "label": "Reopen batch", "style": "secondary"})
-    for action in actions:
-        action["url"] = reverse(f"accounting:batch_{action['key']}", args=[batch.pk])
-    return actions
+        shown += [
+            ("close", "Close batch", CLOSE, "secondary"),
+            ("delete", "Delete batch", DELETE, "danger"),
+        ]
+    if batch.status == BatchStatus.CLOSED:
+        shown.append(("reopen", "Reopen batch", REOPEN, "secondary"))
+    return [
+        _action(batch, key, label, refusals[key], style)
+        for key, label, permission, style in shown
+        if user.has_perm(permission)
+    ]
+
+
+def _retry_action(request: HttpRequest, batch: GLBatch) -> dict[str, Any] | None:
+    """Retry, offered with a failed or interrupted transfer of a batch not deleted."""
+    if not request.user.has_perm(TRANSFER):
+        return None
+    action = _action(batch, "retry", "Retry the transfer", retry_refusal(batch))
+    return action if action["enabled"] else None
 
 
 @login_required
@@ -199,7 +239,13 @@ def _batch_actions(request: HttpRequest, batch: GLBatch) -> list[dict[str, Any]]
 def batch_progress(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The transfer card alone, polled every second while the transfer runs."""
     batch = batch_or_404(batch_id)
-    return render(request, "accounting/partials/transfer_progress.html", _transfer_context(batch))
+    context = _transfer_context(request, batch)
+    if not context["polling"]:
+        # The last poll: the transfer is over, so the page's buttons change (Close is
+        # offered once the transfer is done); they come along, swapped in out of band.
+        context["actions"] = batch_actions(request, batch)
+        context["actions_oob"] = True
+    return render(request, "accounting/partials/transfer_progress.html", context)
 
 
 @login_required

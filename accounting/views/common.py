@@ -1,5 +1,5 @@
 """What the Accounting Interface's pages share: the permissions they check, finding
-the record kind or batch a URL names, and the tabs."""
+the record kind or batch a URL names, the tabs, and how a step is offered."""
 
 from typing import Any
 
@@ -17,6 +17,19 @@ UNBATCH = "accounting.unbatch_record"
 CLOSE = "accounting.close_glbatch"
 DELETE = "accounting.delete_glbatch"
 REOPEN = "accounting.reopen_glbatch"
+
+
+def step_action(key: str, label: str, url: str, refusal: ApplicationError | None) -> dict:
+    """A step as a page offers it: enabled when its predicate (`accounting.steps`)
+    refuses nothing, else disabled with the refusal's sentence, the one its service
+    would answer."""
+    return {
+        "key": key,
+        "label": label,
+        "url": url,
+        "enabled": refusal is None,
+        "reason": refusal.message if refusal is not None else "",
+    }
 
 
 def kind_or_404(record_type: str):

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounting import services
-from accounting.models import BatchStatus, GLBatch
-from accounting.views.common import UNBATCH, kind_or_404
+from accounting.models import GLBatch
+from accounting.steps import record_refusals
+from accounting.views.common import UNBATCH, kind_or_404, step_action
 from core import web
 from core.errors import ApplicationError
 
@@ -92,55 +93,19 @@ def record_rebatch(request: HttpRequest, record_type: str, record_id: int) -> Ht
     return _record_step(request, record_type, record_id, "rebatch")
 
 
-def more_actions(
-    request: HttpRequest,
-    *,
-    record_type: str,
-    record_id: int,
-    batch: GLBatch | None,
-    original_batch: GLBatch | None,
-    ready: bool,
-    not_ready_reason: str = "",
-) -> list[dict[str, Any]]:
-    """The MORE menu of a record page: Unbatch and Rebatch, each enabled only where it
-    applies, with the reason when it does not."""
+def more_actions(request: HttpRequest, *, record_type: str, record: Any) -> list[dict[str, Any]]:
+    """The MORE menu of a record page: Unbatch and Rebatch, each enabled when its
+    service would accept it, else with the sentence its service would answer (or, when
+    the step applies, that the user's role does not allow it). `record` comes with its
+    batch and original batch."""
+    kind = kind_or_404(record_type)
     here = urlencode({"next": request.get_full_path()})
     may = request.user.has_perm(UNBATCH)
-    unbatch = {
-        "label": "Unbatch",
-        "url": f"{reverse('accounting:record_unbatch', args=[record_type, record_id])}?{here}",
-        "enabled": False,
-    }
-    if batch is None:
-        unbatch["reason"] = "It is in no batch."
-    elif batch.status != BatchStatus.OPEN:
-        unbatch["reason"] = (
-            f"Batch {batch.batch_identifier} is {batch.get_status_display().lower()}."
-        )
-    elif batch.is_transferring():
-        unbatch["reason"] = f"Batch {batch.batch_identifier} is being transferred."
-    elif not may:
-        unbatch["reason"] = "Your role does not allow it."
-    else:
-        unbatch["enabled"] = True
-    rebatch = {
-        "label": "Rebatch",
-        "url": f"{reverse('accounting:record_rebatch', args=[record_type, record_id])}?{here}",
-        "enabled": False,
-    }
-    if batch is not None:
-        rebatch["reason"] = "It is in a batch."
-    elif original_batch is None:
-        rebatch["reason"] = "It was never unbatched; send it from the Accounting Interface."
-    elif original_batch.status != BatchStatus.OPEN:
-        rebatch["reason"] = (
-            f"Its original batch {original_batch.batch_identifier} is "
-            f"{original_batch.get_status_display().lower()}; send it in a new batch."
-        )
-    elif not ready:
-        rebatch["reason"] = not_ready_reason or "Finish the record first."
-    elif not may:
-        rebatch["reason"] = "Your role does not allow it."
-    else:
-        rebatch["enabled"] = True
-    return [unbatch, rebatch]
+    actions = []
+    for step, refusal in record_refusals(kind, record).items():
+        url = reverse(f"accounting:record_{step}", args=[kind.type, record.pk])
+        action = step_action(step, step.capitalize(), f"{url}?{here}", refusal)
+        if action["enabled"] and not may:
+            action.update(enabled=False, reason="Your role does not allow it.")
+        actions.append(action)
+    return actions

@@ -21,7 +21,7 @@ from beancount.core.data import Transaction
 
 from accounting.connectors import get_connector
 from accounting.connectors.gnucash import create_book, create_database_book
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.exporters import samples
 
 BALANCES = {  # what samples.ALL_KINDS posts, by GL account number

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from accounting.connectors import get_connector
 from accounting.connectors.files import LedgerFileError
 from accounting.connectors.gnucash import create_book
-from psa.errors import ApplicationError
+from core.errors import ApplicationError
 from tests.accounting.test_connector_conformance import BALANCES, GL_ACCOUNTS, unbalanced
 from tests.exporters import samples
 

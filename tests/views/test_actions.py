@@ -390,7 +390,11 @@ def test_an_approver_sees_another_members_expense_but_cannot_change_it(
     entry.refresh_from_db()
     assert entry.amount == Decimal("42.50") and entry.sheet.status == SheetStatus.OPEN
     sheet_page = client.get(reverse("expenses:sheet_detail", args=[entry.sheet_id]))
-    assert "Only the member or Finance can submit it." in sheet_page.content.decode()
+    # The disabled Submit says what the service said.
+    assert (
+        f"Expense sheet {entry.sheet_id} belongs to another member; only they or Finance can "
+        "change it." in sheet_page.content.decode()
+    )
 
 
 def test_freight_and_product_fix_up_through_the_screens(finance_client, make_purchase_order, send):

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 # Measured query counts per page (session, user, permissions, the page's reads).
 # A change that makes a page's count grow with the book fails the "same" assertion;
 # one that adds a fixed query shows here. The expense pages ask once per request
-# whether the user is in Finance (who change every member's expenses).
+# whether the user is in Finance (who change every member's expenses). A batch's page
+# asks its steps' predicates: the records unbatched from it (one query a kind) for
+# Close and Delete, and for a deleted batch whether its ID is in use again.
 EXPECTED = {
     "invoice_list": 7,
     "invoice_detail": 12,
@@ -27,8 +29,8 @@ EXPECTED = {
     "unposted_invoice": 11,
     "unposted_expense": 11,
     "batch_list": 14,
-    "batch_detail": 17,
-    "deleted_batch_detail": 23,
+    "batch_detail": 21,
+    "deleted_batch_detail": 24,
     "home": 11,
 }
 
