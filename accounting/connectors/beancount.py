@@ -212,6 +212,40 @@ class BeancountConnector:
                 for _, batch in self._transactions_of(entries, record_type, record_id)
             ]
 
+    def find_sent(self) -> Iterator[SentRecord]:
+        with self._locked(exclusive=False):
+            entries, _ = self._parse(repair=False)
+        # Read under the shared lock, answered after it is let go.
+        numbers = {
+            entry.account: str(entry.meta["psa_account_number"])
+            for entry in entries
+            if isinstance(entry, Open) and entry.meta.get("psa_account_number")
+        }
+        found = []
+        for entry in entries:
+            identity = _identity(entry) if isinstance(entry, Transaction) else None
+            if identity is None:
+                continue
+            record_type, record_id, batch = identity
+            lines = sorted(
+                (numbers.get(posting.account, posting.account), posting.units.number)
+                for posting in entry.postings
+                if posting.units is not None and posting.units.number is not None
+            )
+            found.append(
+                SentRecord(
+                    record_type,
+                    record_id,
+                    external_reference(record_type, record_id, batch),
+                    batch_identifier=batch,
+                    date=entry.date,
+                    lines=tuple(lines),
+                )
+            )
+        del entries
+        found.sort(key=lambda sent: (sent.record_type, sent.record_id, sent.batch_identifier))
+        return iter(found)
+
     def remove(
         self, *, record_type: str, record_id: int, batch_identifier: str | None = None
     ) -> int:

@@ -9,6 +9,7 @@ record and the way out) and then changes nothing. Locks are taken through
 - `batches`: delete, close, reopen a batch, retry its transfer;
 - `records`: unbatch and rebatch one record;
 - `setup`: the accounting package setup;
+- `reconciliation`: starting a books check, and the one-click fixes of what it found;
 - `common`: what they share.
 
 A transfer itself, and its state changes, are in `accounting.transfer`; the workflows
@@ -19,6 +20,7 @@ services.batch_create(...)`).
 
 from accounting.services.batch_creation import BATCH_IDENTIFIER_MAX, batch_create, batch_rerecord
 from accounting.services.batches import batch_close, batch_delete, batch_reopen, batch_retry
+from accounting.services.reconciliation import difference_fix, reconciliation_start
 from accounting.services.records import record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
 
@@ -31,6 +33,8 @@ __all__ = [
     "batch_rerecord",
     "batch_retry",
     "batch_transfer_run",
+    "difference_fix",
+    "reconciliation_start",
     "record_rebatch",
     "record_unbatch",
 ]
