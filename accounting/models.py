@@ -470,3 +470,25 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference or self.record_type} {self.get_kind_display()}"
+
+
+class PackagePayment(models.Model):
+    """What the accounting package says was paid against a record sent as a sale (read
+    back by the connector): the amount paid in all, and the date of the last payment.
+    Kept current by `accounting.payments.payments_refresh`."""
+
+    record_type = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2)
+    last_paid_on = models.DateField(null=True, blank=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_type", "record_id"], name="package_payment_once_per_record"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id}: {self.amount_paid} paid"

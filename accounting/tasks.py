@@ -8,7 +8,8 @@ from celery import shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from accounting import reconciliation, transfer
+from accounting import payments, reconciliation, selectors, transfer
+from accounting.connectors import has_connector
 from accounting.models import GLBatch, Reconciliation
 
 logger = logging.getLogger(__name__)
@@ -82,3 +83,12 @@ def queue_reconciliation(run: Reconciliation) -> None:
             logger.exception("The task queue is unreachable; books check %s stays queued", run_id)
 
     transaction.on_commit(hand_over)
+
+
+@shared_task(name="accounting.payments_refresh", acks_late=False, ignore_result=True)
+def payments_refresh() -> dict[str, int] | None:
+    """Run by the beat (PAYMENTS_REFRESH_SECONDS): payments back from the package, when
+    the setup transfers through a connector."""
+    if not has_connector(selectors.accounting_setup().package):
+        return None
+    return payments.payments_refresh(actor=None)

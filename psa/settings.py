@@ -240,6 +240,15 @@ CELERY_BEAT_SCHEDULE = {
 BOOKS_CHECK_NIGHTLY = os.environ.get("BOOKS_CHECK_NIGHTLY", "1") != "0"
 BOOKS_CHECK_HOUR = int(os.environ.get("BOOKS_CHECK_HOUR", "2"))
 BOOKS_CHECK_MINUTE = int(os.environ.get("BOOKS_CHECK_MINUTE", "30"))
+# Payments back from the package's connector every PAYMENTS_REFRESH_SECONDS (0: only
+# Finance's button).
+PAYMENTS_REFRESH_SECONDS = float(os.environ.get("PAYMENTS_REFRESH_SECONDS", "3600"))
+if PAYMENTS_REFRESH_SECONDS:
+    CELERY_BEAT_SCHEDULE["payments-refresh"] = {
+        "task": "accounting.payments_refresh",
+        "schedule": PAYMENTS_REFRESH_SECONDS,
+        "options": {"expires": PAYMENTS_REFRESH_SECONDS},
+    }
 if BOOKS_CHECK_NIGHTLY:
     CELERY_BEAT_SCHEDULE["books-check"] = {
         "task": "accounting.books_check_nightly",

@@ -17,7 +17,7 @@ from psa.errors import ApplicationError
 if TYPE_CHECKING:
     from accounting.gl import Posting
 
-__all__ = ["Connector", "SentRecord", "get_connector", "has_connector"]
+__all__ = ["Connector", "RecordPayment", "SentRecord", "get_connector", "has_connector"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,17 @@ class SentRecord:
     batch_identifier: str = ""
     date: dt.date | None = None
     lines: tuple[tuple[str, Decimal], ...] | None = None
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    """What the package says was paid against a record sent as a sale: the amount paid
+    in all, and the date of the last payment."""
+
+    record_type: str
+    record_id: int
+    amount_paid: Decimal
+    last_paid_on: dt.date
 
 
 class Connector(Protocol):
@@ -53,6 +64,12 @@ class Connector(Protocol):
         order of (record type, record id, batch): what the books check reads. The
         package is read before the first one is answered, and nothing is held while
         the caller works through them."""
+        ...
+
+    def find_payments(self) -> Iterator[RecordPayment]:
+        """For each sent record the package holds payments against, the amount paid
+        and the date of the last payment (a connector that cannot read payments
+        answers none)."""
         ...
 
     def remove(

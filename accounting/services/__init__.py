@@ -20,12 +20,18 @@ services.batch_create(...)`).
 
 from accounting.services.batch_creation import BATCH_IDENTIFIER_MAX, batch_create, batch_rerecord
 from accounting.services.batches import batch_close, batch_delete, batch_reopen, batch_retry
-from accounting.services.reconciliation import difference_fix, reconciliation_start
+from accounting.services.reconciliation import (
+    FIXABLE,
+    difference_fix,
+    payments_refresh,
+    reconciliation_start,
+)
 from accounting.services.records import record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
 
 __all__ = [
     "BATCH_IDENTIFIER_MAX",
+    "FIXABLE",
     "batch_close",
     "batch_create",
     "batch_delete",
@@ -34,6 +40,7 @@ __all__ = [
     "batch_retry",
     "batch_transfer_run",
     "difference_fix",
+    "payments_refresh",
     "reconciliation_start",
     "record_rebatch",
     "record_unbatch",

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounting import selectors, tasks
+from accounting import payments, selectors, tasks
 from accounting.audit import audit_record
 from accounting.connectors import get_connector, has_connector
 from accounting.models import (
@@ -212,3 +212,8 @@ def _resend(actor, difference: ReconciliationDifference, name: str) -> GLBatch:
         transfer=TransferMethod.DIRECT,
         confirm_resend=True,
     )
+
+
+def payments_refresh(*, actor: AbstractBaseUser) -> dict[str, int]:
+    """Finance's button: bring payments back from the package now (audited)."""
+    return payments.payments_refresh(actor=actor)
