@@ -15,6 +15,8 @@ so. What passes through the door, by what the record apps do with it:
   return a refusal or None, and the services raise it: ``locked_refusal``, ``refuse``;
 - their pages show the audit trail and the batch steps of one record: ``audit_trail``,
   ``more_actions``;
+- their pages and API show what the accounting package says was paid: ``with_payments``,
+  ``payment_state``, ``filter_payment_state``, ``PAYMENT_STATES``;
 - their API shares the audit trail and the unbatch/rebatch steps of one record:
   ``AuditTrailMixin``, ``BatchStepsMixin``, ``BatchActionsMixin``, ``batch_actions_schema``,
   ``unbatch_schema``, ``rebatch_schema``, ``batch_identifier_field``, ``UNBATCH``.
@@ -37,6 +39,7 @@ from accounting.batch_fields import Batching
 from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_cents
 from accounting.locks import lock_rows
 from accounting.models import AuditEvent, GLAccount, GLBatch, TaxCode
+from accounting.payments import PAYMENT_STATES, filter_payment_state, payment_state, with_payments
 from accounting.postables import BatchedKind, register
 from accounting.rules import ensure_unlocked, locked_refusal, record_item
 from accounting.selectors import audit_trail
@@ -45,6 +48,7 @@ from accounting.views import more_actions
 
 __all__ = [
     "BILL",
+    "PAYMENT_STATES",
     "SALE",
     "UNBATCH",
     "AccountBook",
@@ -65,13 +69,16 @@ __all__ = [
     "batch_identifier_field",
     "ensure_unlocked",
     "field_changes",
+    "filter_payment_state",
     "lock_rows",
     "locked_refusal",
     "more_actions",
+    "payment_state",
     "rebatch_schema",
     "record_item",
     "refuse",
     "register",
     "to_cents",
     "unbatch_schema",
+    "with_payments",
 ]

@@ -8,8 +8,9 @@ from celery import shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
-from accounting import transfer
-from accounting.models import GLBatch
+from accounting import payments, reconciliation, selectors, transfer
+from accounting.connectors import has_connector
+from accounting.models import GLBatch, Reconciliation
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,42 @@ def queue_batch_transfer(batch_id: int) -> bool:
         )
         return False
     return True
+
+
+@shared_task(name="accounting.reconciliation_run", acks_late=True, reject_on_worker_lost=True)
+def reconciliation_run(reconciliation_id: int) -> str:
+    return reconciliation.reconciliation_run(reconciliation_id=reconciliation_id).state
+
+
+@shared_task(name="accounting.books_check_nightly", acks_late=False, ignore_result=True)
+def books_check_nightly() -> int | None:
+    """Run by the beat (BOOKS_CHECK_HOUR, BOOKS_CHECK_MINUTE): a books check of
+    everything, when the setup transfers through a connector."""
+    run = reconciliation.nightly_reconciliation()
+    if run is None:
+        return None
+    reconciliation.reconciliation_run(reconciliation_id=run.pk)
+    return run.pk
+
+
+def queue_reconciliation(run: Reconciliation) -> None:
+    """Hand a books check to the queue once its run is committed. A broker that cannot
+    be reached leaves the run queued; starting another one is the way out."""
+    run_id = run.pk
+
+    def hand_over() -> None:
+        try:
+            reconciliation_run.delay(run_id)
+        except (BrokerUnavailable, ConnectionError, TimeoutError):
+            logger.exception("The task queue is unreachable; books check %s stays queued", run_id)
+
+    transaction.on_commit(hand_over)
+
+
+@shared_task(name="accounting.payments_refresh", acks_late=False, ignore_result=True)
+def payments_refresh() -> dict[str, int] | None:
+    """Run by the beat (PAYMENTS_REFRESH_SECONDS): payments back from the package, when
+    the setup transfers through a connector."""
+    if not has_connector(selectors.accounting_setup().package):
+        return None
+    return payments.payments_refresh(actor=None)

@@ -58,6 +58,20 @@ urlpatterns = [
         views.batch_rerecord,
         name="batch_rerecord",
     ),
+    path("finance/books-check/", views.books_check, name="books_check"),
+    path("finance/books-check/start/", views.books_check_start, name="books_check_start"),
+    path("finance/books-check/payments/", views.payments_refresh, name="payments_refresh"),
+    path("finance/books-check/differences.csv", views.books_check_csv, name="books_check_csv"),
+    path(
+        "finance/books-check/<int:run_id>/progress/",
+        views.books_check_progress,
+        name="books_check_progress",
+    ),
+    path(
+        "finance/books-check/differences/<int:difference_id>/fix/",
+        views.books_check_fix,
+        name="books_check_fix",
+    ),
     path(
         "records/<str:record_type>/<int:record_id>/unbatch/",
         views.record_unbatch,

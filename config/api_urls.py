@@ -31,6 +31,14 @@ router.register("companies", company_api.CompanyViewSet, basename="company")
 router.register("accounting/gl-accounts", accounting_api.GLAccountViewSet, basename="gl-account")
 router.register("accounting/tax-codes", accounting_api.TaxCodeViewSet, basename="tax-code")
 router.register("accounting/batches", accounting_api.BatchViewSet, basename="batch")
+router.register(
+    "accounting/reconciliations", accounting_api.ReconciliationViewSet, basename="reconciliation"
+)
+router.register(
+    "accounting/reconciliation-differences",
+    accounting_api.DifferenceViewSet,
+    basename="reconciliation-difference",
+)
 router.register("expense-types", expenses_api.ExpenseTypeViewSet, basename="expense-type")
 router.register("invoice-statuses", invoicing_api.InvoiceStatusViewSet, basename="invoice-status")
 router.register("invoices", invoicing_api.InvoiceViewSet, basename="invoice")

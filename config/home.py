@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounting import selectors as accounting_selectors
-from accounting.models import BatchStatus, TransferState
+from accounting.models import BatchStatus, DifferenceClass, TransferState
 from accounting.postables import kinds
 
 
@@ -33,4 +33,10 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         ).count()
         context["recent"] = list(accounting_selectors.batch_list()[:6])
+        run = context["books_check"] = accounting_selectors.latest_reconciliation()
+        context["books_check_differences"] = [
+            (DifferenceClass(name).label.lower(), count)
+            for name, count in (run.counts if run else {}).items()
+            if count and name != DifferenceClass.IN_STEP
+        ]
     return render(request, "home.html", context)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -239,6 +240,26 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": TRANSFER_SWEEP_SECONDS},
     },
 }
+# The books check (docs/workflows.md) runs every night at BOOKS_CHECK_HOUR:
+# BOOKS_CHECK_MINUTE (TIME_ZONE) on everything sent through the package's connector;
+# BOOKS_CHECK_NIGHTLY=0 leaves it to Finance's button.
+BOOKS_CHECK_NIGHTLY = os.environ.get("BOOKS_CHECK_NIGHTLY", "1") != "0"
+BOOKS_CHECK_HOUR = int(os.environ.get("BOOKS_CHECK_HOUR", "2"))
+BOOKS_CHECK_MINUTE = int(os.environ.get("BOOKS_CHECK_MINUTE", "30"))
+# Payments back from the package's connector every PAYMENTS_REFRESH_SECONDS (0: only
+# Finance's button).
+PAYMENTS_REFRESH_SECONDS = float(os.environ.get("PAYMENTS_REFRESH_SECONDS", "3600"))
+if PAYMENTS_REFRESH_SECONDS:
+    CELERY_BEAT_SCHEDULE["payments-refresh"] = {
+        "task": "accounting.payments_refresh",
+        "schedule": PAYMENTS_REFRESH_SECONDS,
+        "options": {"expires": PAYMENTS_REFRESH_SECONDS},
+    }
+if BOOKS_CHECK_NIGHTLY:
+    CELERY_BEAT_SCHEDULE["books-check"] = {
+        "task": "accounting.books_check_nightly",
+        "schedule": crontab(hour=BOOKS_CHECK_HOUR, minute=BOOKS_CHECK_MINUTE),
+    }
 # Redis: a task a lost worker had taken is delivered again once this many seconds have
 # passed, at the next sweep for such tasks (every CELERY_RESTORE_INTERVAL seconds). The
 # transfer sweep does not wait for it (nor for the lock kombu takes to restore them): a

@@ -55,6 +55,13 @@ class InvoiceSerializer(serializers.Serializer):
     original_batch_id = serializers.IntegerField(allow_null=True)
     lines = InvoiceLineSerializer(many=True, source="lines.all")
     created_at = serializers.DateTimeField()
+    payment_state = serializers.ChoiceField(
+        choices=list(door.PAYMENT_STATES.items()),
+        help_text="What the accounting package says was paid (brought back by its connector).",
+    )
+    amount_paid = money_field(source="paid")
+    balance_due = money_field()
+    last_paid_on = serializers.DateField(allow_null=True, default=None)
 
 
 class InvoiceLineInputSerializer(serializers.Serializer):
@@ -108,10 +115,18 @@ class InvoiceFilter(django_filters.FilterSet):
     )
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    payment = django_filters.ChoiceFilter(
+        choices=list(door.PAYMENT_STATES.items()),
+        method="filter_payment",
+        help_text="paid, partly_paid or unpaid, as the accounting package says.",
+    )
 
     class Meta:
         model = Invoice
         fields: list[str] = []
+
+    def filter_payment(self, queryset, name: str, value: str):
+        return door.filter_payment_state(queryset, value, "total")
 
 
 @read_schema("List invoices")

@@ -3,7 +3,7 @@ decide what may change."""
 
 from django import forms
 
-from accounting.door import TaxCode
+from accounting.door import PAYMENT_STATES, TaxCode
 from invoicing.models import InvoiceStatus
 
 
@@ -17,6 +17,11 @@ class InvoiceSearchForm(forms.Form):
     status = forms.ChoiceField(required=False, label="Status")
     gl_batch = forms.CharField(
         required=False, label="GL batch", widget=forms.TextInput(attrs={"type": "search"})
+    )
+    payment = forms.ChoiceField(
+        required=False,
+        label="Payment",
+        choices=[("", "Any payment"), *PAYMENT_STATES.items()],
     )
 
     def __init__(self, *args, statuses=(), **kwargs):

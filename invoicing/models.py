@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from accounting.door import Batching, GLAccount, TaxCode
+from accounting.door import PAYMENT_STATES, Batching, GLAccount, TaxCode, payment_state
 from core.models import Company
 
 
@@ -67,6 +67,23 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return invoice_reference(self.number)
+
+    # What the accounting package says was paid: `amount_paid` and `last_paid_on` are
+    # annotated by the selectors (accounting.door.with_payments).
+    @property
+    def paid(self) -> Decimal:
+        return getattr(self, "amount_paid", None) or Decimal("0.00")
+
+    @property
+    def payment_state(self) -> str:
+        return payment_state(self.total, self.paid)
+
+    def get_payment_state_display(self) -> str:
+        return PAYMENT_STATES[self.payment_state]
+
+    @property
+    def balance_due(self) -> Decimal:
+        return max(self.total - self.paid, Decimal("0.00"))
 
     def is_locked(self) -> bool:
         return self.batching.is_locked(self)

@@ -2,15 +2,17 @@
 
 from django.db.models import Q, QuerySet
 
+from accounting.door import filter_payment_state, with_payments
 from core.errors import NotFound
 from invoicing.models import Invoice, InvoiceStatus
 
 
 def invoice_queryset() -> QuerySet[Invoice]:
     """Invoices with everything their detail and list views show, joined once."""
-    return Invoice.objects.select_related(
+    invoices = Invoice.objects.select_related(
         "company", "status", "tax_code", "gl_batch", "original_batch"
     ).prefetch_related("lines__gl_account")
+    return with_payments(invoices, "invoice")
 
 
 def invoice_get(*, invoice_id: int) -> Invoice:
@@ -25,12 +27,23 @@ def invoice_status_list() -> QuerySet[InvoiceStatus]:
 
 
 def invoice_search(
-    *, number: str = "", company: str = "", status: str = "", gl_batch: str = ""
+    *,
+    number: str = "",
+    company: str = "",
+    status: str = "",
+    gl_batch: str = "",
+    payment: str = "",
 ) -> QuerySet[Invoice]:
     """Finance > Invoice Search: invoices, newest first, by part of the number, part of
-    the company's name or identifier, status name, and GL batch identifier. Joins only
-    what the result table shows (no lines)."""
-    invoices = Invoice.objects.select_related("company", "status", "gl_batch", "original_batch")
+    the company's name or identifier, status name, GL batch identifier, and payment
+    state (paid, partly_paid, unpaid: what the accounting package says was paid). Joins
+    only what the result table shows (no lines)."""
+    invoices = with_payments(
+        Invoice.objects.select_related("company", "status", "gl_batch", "original_batch"),
+        "invoice",
+    )
+    if payment:
+        invoices = filter_payment_state(invoices, payment, "total")
     if number:
         invoices = invoices.filter(number__icontains=number.strip())
     if company:

@@ -34,6 +34,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         company=filters.get("company", ""),
         status=filters.get("status", ""),
         gl_batch=filters.get("gl_batch", ""),
+        payment=filters.get("payment", ""),
     )
     page = web.paginate(request, invoices)
     return render(

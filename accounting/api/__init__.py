@@ -6,13 +6,15 @@ interface"), one module a topic:
 - `reference`: GL accounts and tax codes;
 - `setup`: the accounting package setup;
 - `unposted`: finished records in no batch;
-- `batches` (and `batch_serializers`): GL batches and the workflows on them.
+- `batches` (and `batch_serializers`): GL batches and the workflows on them;
+- `reconciliations`: the books check's runs, their differences and fixes.
 
 The names the record apps and the URL conf use are re-exported here.
 """
 
 from accounting.api.batch_serializers import BatchSerializer
 from accounting.api.batches import BatchViewSet
+from accounting.api.reconciliations import DifferenceViewSet, ReconciliationViewSet
 from accounting.api.records import (
     REBATCH_CONFLICTS,
     TRANSFER,
@@ -51,7 +53,9 @@ __all__ = [
     "BatchSerializer",
     "BatchStepsMixin",
     "BatchViewSet",
+    "DifferenceViewSet",
     "GLAccountViewSet",
+    "ReconciliationViewSet",
     "RecordTypeField",
     "SetupAuditView",
     "SetupRestoreOptionsView",

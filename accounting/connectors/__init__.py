@@ -6,8 +6,10 @@ package that only takes export files. Connectors read and write only inside the 
 folder (`settings.LEDGER_ROOT`, see `accounting.connectors.files`).
 """
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ApplicationError
@@ -15,14 +17,33 @@ from core.errors import ApplicationError
 if TYPE_CHECKING:
     from accounting.gl import Posting
 
-__all__ = ["Connector", "SentRecord", "get_connector", "has_connector"]
+__all__ = ["Connector", "RecordPayment", "SentRecord", "get_connector", "has_connector"]
 
 
 @dataclass(frozen=True)
 class SentRecord:
+    """A transaction the package holds for a record this product sent. A connector that
+    can read them back also answers the batch it carries, its date and its lines, each
+    (GL account number, debit minus credit), in account order: what the books check
+    compares with the transfer log."""
+
     record_type: str
     record_id: int
     external_reference: str
+    batch_identifier: str = ""
+    date: dt.date | None = None
+    lines: tuple[tuple[str, Decimal], ...] | None = None
+
+
+@dataclass(frozen=True)
+class RecordPayment:
+    """What the package says was paid against a record sent as a sale: the amount paid
+    in all, and the date of the last payment."""
+
+    record_type: str
+    record_id: int
+    amount_paid: Decimal
+    last_paid_on: dt.date
 
 
 class Connector(Protocol):
@@ -47,6 +68,19 @@ class Connector(Protocol):
 
     def find(self, *, record_type: str, record_id: int) -> list[SentRecord]:
         """Every transaction in the package for the record, from any batch."""
+        ...
+
+    def find_sent(self) -> Iterator[SentRecord]:
+        """Every transaction in the package that carries this product's tag, in the
+        order of (record type, record id, batch): what the books check reads. The
+        package is read before the first one is answered, and nothing is held while
+        the caller works through them."""
+        ...
+
+    def find_payments(self) -> Iterator[RecordPayment]:
+        """For each sent record the package holds payments against, the amount paid
+        and the date of the last payment (a connector that cannot read payments
+        answers none)."""
         ...
 
     def remove(

@@ -53,12 +53,13 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from beancount.core.data import Open, Transaction
 from beancount.parser import parser as beancount_parser
 
-from accounting.connectors import SentRecord, files
+from accounting.connectors import RecordPayment, SentRecord, files
 from accounting.exporters.base import clean_text, money
 from accounting.models import GL_ACCOUNT_ROOTS
 from core.errors import ApplicationError
@@ -77,6 +78,8 @@ END_MARKER = "; psa-end"
 _BEGIN_LINE = re.compile(rb"; psa-begin .* ([0-9a-f]{16}) ([0-9]+)\r?")
 CURRENCY = re.compile(r"^[A-Z][A-Z0-9'._-]{0,22}[A-Z0-9]$")
 MAX_NAME_LENGTH = 60
+# The link a record's transactions carry (`link_for`): psa-<type>-<id>.
+_RECORD_LINK = re.compile(r"psa-([A-Za-z0-9_/.-]+)-([0-9]+)")
 
 
 def _words(text: str) -> list[str]:
@@ -219,6 +222,82 @@ class BeancountConnector:
                 )
                 for _, batch in self._transactions_of(entries, record_type, record_id)
             ]
+
+    def find_sent(self) -> Iterator[SentRecord]:
+        with self._locked(exclusive=False):
+            entries, _ = self._parse(repair=False)
+        # Read under the shared lock, answered after it is let go.
+        numbers = {
+            entry.account: str(entry.meta["psa_account_number"])
+            for entry in entries
+            if isinstance(entry, Open) and entry.meta.get("psa_account_number")
+        }
+        found = []
+        for entry in entries:
+            identity = _identity(entry) if isinstance(entry, Transaction) else None
+            if identity is None:
+                continue
+            record_type, record_id, batch = identity
+            lines = sorted(
+                (numbers.get(posting.account, posting.account), posting.units.number)
+                for posting in entry.postings
+                if posting.units is not None and posting.units.number is not None
+            )
+            found.append(
+                SentRecord(
+                    record_type,
+                    record_id,
+                    external_reference(record_type, record_id, batch),
+                    batch_identifier=batch,
+                    date=entry.date,
+                    lines=tuple(lines),
+                )
+            )
+        del entries
+        found.sort(key=lambda sent: (sent.record_type, sent.record_id, sent.batch_identifier))
+        return iter(found)
+
+    def find_payments(self) -> Iterator[RecordPayment]:
+        """Payments are the transactions this connector did not write that carry a
+        record's link (`^psa-invoice-12`) and post to an accounts-receivable account
+        it opened: each posting there is a payment of minus its amount (a credit to
+        the receivable). Answered per record, sorted by (type, id)."""
+        with self._locked(exclusive=False):
+            entries, _ = self._parse(repair=False)
+        receivable = {
+            entry.account
+            for entry in entries
+            if isinstance(entry, Open)
+            and entry.meta.get("psa_account_type") == "accounts_receivable"
+        }
+        paid: dict[tuple[str, int], list] = {}
+        for entry in entries:
+            if not isinstance(entry, Transaction) or _identity(entry) or not entry.links:
+                continue
+            amount = -sum(
+                (
+                    posting.units.number
+                    for posting in entry.postings
+                    if posting.account in receivable
+                    and posting.units is not None
+                    and posting.units.number is not None
+                ),
+                Decimal("0"),
+            )
+            if not amount:
+                continue
+            for link in entry.links:
+                match = _RECORD_LINK.fullmatch(link)
+                if match is None:
+                    continue
+                key = (match[1], int(match[2]))
+                total = paid.setdefault(key, [Decimal("0"), entry.date])
+                total[0] += amount
+                total[1] = max(total[1], entry.date)
+        return iter(
+            RecordPayment(record_type, record_id, amount, last)
+            for (record_type, record_id), (amount, last) in sorted(paid.items())
+        )
 
     def remove(
         self, *, record_type: str, record_id: int, batch_identifier: str | None = None

@@ -44,12 +44,13 @@ import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy import text
 
-from accounting.connectors import SentRecord, files
+from accounting.connectors import RecordPayment, SentRecord, files
 from accounting.exporters.base import clean_text, money
 from core.errors import ApplicationError
 
@@ -205,6 +206,62 @@ class GnuCashConnector:
                 if (t, i) == (record_type, int(record_id))
             ]
 
+    def find_sent(self) -> Iterator[SentRecord]:
+        """Each transaction this connector wrote, with its batch, date and lines (each
+        split's account code, or full name where it has none, and value), read in one
+        pass over the book and answered once the book is closed."""
+        found = []
+        with self._book(write=False) as book:
+            guids = {guid: key for key, guid in self._sent(book).items()}
+            for transaction in self._transactions(book, list(guids)):
+                record_type, record_id, batch = guids[transaction.guid]
+                lines = sorted(
+                    (split.account.code or split.account.fullname, split.value)
+                    for split in transaction.splits
+                )
+                found.append(
+                    SentRecord(
+                        record_type,
+                        record_id,
+                        transaction.guid,
+                        batch_identifier=batch,
+                        date=transaction.post_date,
+                        lines=tuple(lines),
+                    )
+                )
+        return iter(sorted(found, key=lambda r: (r.record_type, r.record_id, r.batch_identifier)))
+
+    def find_payments(self) -> Iterator[RecordPayment]:
+        """Payments are transactions this connector did not write with a split in an
+        accounts-receivable account and the number (Num) of a sent sale, as GnuCash's
+        register is used to settle an invoice: each such split is a payment of minus its
+        value (a credit to the receivable). Answered per record, sorted by (type, id)."""
+        with self._book(write=False) as book:
+            records = {guid: key[:2] for key, guid in self._sent(book).items()}
+            ours = set(records)
+            numbers = {
+                transaction.num: records[transaction.guid]
+                for transaction in self._transactions(book, list(ours))
+                if transaction.num
+            }
+            paid: dict[tuple[str, int], list] = {}
+            for split in (
+                book.session.query(piecash.Split)
+                .join(piecash.Account)
+                .filter(piecash.Account.type == "RECEIVABLE")
+            ):
+                transaction = split.transaction
+                key = numbers.get(transaction.num or "")
+                if transaction.guid in ours or key is None or not split.value:
+                    continue
+                total = paid.setdefault(key, [Decimal("0"), transaction.post_date])
+                total[0] -= split.value
+                total[1] = max(total[1], transaction.post_date)
+        return iter(
+            RecordPayment(record_type, record_id, amount, last)
+            for (record_type, record_id), (amount, last) in sorted(paid.items())
+        )
+
     def remove(
         self, *, record_type: str, record_id: int, batch_identifier: str | None = None
     ) -> int:
@@ -283,15 +340,20 @@ class GnuCashConnector:
         return sent
 
     @staticmethod
-    def _delete(book: Any, guids: list[str]) -> None:
+    def _transactions(book: Any, guids: list[str]) -> list[Any]:
         if not guids:
-            return
-        transactions = (
+            return []
+        return (
             book.session.query(piecash.Transaction)
             .filter(piecash.Transaction.guid.in_(guids))
             .all()
         )
-        for transaction in transactions:
+
+    @classmethod
+    def _delete(cls, book: Any, guids: list[str]) -> None:
+        if not guids:
+            return
+        for transaction in cls._transactions(book, guids):
             book.delete(transaction)
         book.flush()
 

@@ -77,3 +77,52 @@ def write_checklist(rows: Iterable[dict[str, Any]], out: TextIO) -> int:
         count += 1
     writer.flush()
     return count
+
+
+DIFFERENCE_COLUMNS = (
+    "record",
+    "type",
+    "id",
+    "class",
+    "batch",
+    "psa_sent",
+    "psa_now",
+    "package",
+    "fixed",
+)
+
+
+def _lines_text(lines: list | None) -> str:
+    return "; ".join(f"{number} {amount}" for number, amount in lines or [])
+
+
+def write_differences(rows: Iterable[Any], out: TextIO) -> int:
+    """A books check's differences, one CSV row each, with both sides' values: what was
+    sent (batch and lines), the record now (date and lines), and each transaction the
+    package holds (batch, date, lines). Returns the rows."""
+    writer = CSVWriter(out)
+    writer.writerow(DIFFERENCE_COLUMNS)
+    count = 0
+    for row in rows:
+        sent, now = row.psa.get("sent"), row.psa.get("current")
+        writer.writerow(
+            (
+                text_cell(row.reference),
+                text_cell(row.record_type),
+                str(row.record_id),
+                row.get_kind_display(),
+                text_cell(row.batch_identifier),
+                text_cell(f"{sent['batch']}: {_lines_text(sent['lines'])}" if sent else ""),
+                text_cell(f"{now['date']}: {_lines_text(now['lines'])}" if now else ""),
+                text_cell(
+                    " | ".join(
+                        f"{copy['batch']} {copy['date'] or ''}: {_lines_text(copy['lines'])}"
+                        for copy in row.package
+                    )
+                ),
+                row.fix or "",
+            )
+        )
+        count += 1
+    writer.flush()
+    return count

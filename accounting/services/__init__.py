@@ -11,6 +11,7 @@ predicate in `accounting.steps`, which the pages and the API ask too. Locks are 
 - `batches`: delete, close, reopen a batch, retry its transfer;
 - `records`: unbatch and rebatch one record;
 - `setup`: the accounting package setup;
+- `reconciliation`: starting a books check, and the one-click fixes of what it found;
 - `common`: what they share.
 
 A transfer itself, and its state changes, are in `accounting.transfer`; the workflows
@@ -22,11 +23,18 @@ services.batch_create(...)`).
 from accounting.services.batch_creation import BATCH_IDENTIFIER_MAX, batch_create, batch_rerecord
 from accounting.services.batches import batch_close, batch_delete, batch_reopen, batch_retry
 from accounting.services.external import SentRecord, batch_record_external
+from accounting.services.reconciliation import (
+    FIXABLE,
+    difference_fix,
+    payments_refresh,
+    reconciliation_start,
+)
 from accounting.services.records import record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
 
 __all__ = [
     "BATCH_IDENTIFIER_MAX",
+    "FIXABLE",
     "SentRecord",
     "batch_close",
     "batch_create",
@@ -36,6 +44,9 @@ __all__ = [
     "batch_rerecord",
     "batch_retry",
     "batch_transfer_run",
+    "difference_fix",
+    "payments_refresh",
+    "reconciliation_start",
     "record_rebatch",
     "record_unbatch",
 ]

@@ -152,6 +152,8 @@ def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -
     live = selectors.live_sends_in_batch(batch)
     if not live:
         return
+    if batch.transfer_method == TransferMethod.DIRECT:
+        _refuse_paid_resend(batch, live)
     if not confirm_resend:
         items = [
             {
@@ -192,6 +194,29 @@ def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -
         TransferLog.objects.filter(pk__in=log_ids).update(
             removed_at=timezone.now(), removed_by=actor, removal="confirmed", replaced_by=batch
         )
+
+
+def _refuse_paid_resend(batch: GLBatch, live: dict[tuple[str, int], list[dict]]) -> None:
+    """A direct re-send removes the original from the package: one with a payment
+    against it would be voided, and the payment lost. Refused, naming the records."""
+    paid = selectors.paid_records(sorted(live))
+    if not paid:
+        return
+    (record_type, record_id), amount = next(iter(sorted(paid.items())))
+    reference = live[(record_type, record_id)][0]["reference"]
+    raise ApplicationError(
+        f"{reference} has a payment of {amount} in the accounting package"
+        + (f" (and {len(paid) - 1} more of the chosen records)" if len(paid) > 1 else "")
+        + ": sending it again through the connector would void the paid document. Correct "
+        "it in the package instead, or send it in an export file and re-apply the payment.",
+        code="record_paid",
+        extra={
+            "items": [
+                {"type": t, "id": i, "reference": live[(t, i)][0]["reference"]}
+                for t, i in sorted(paid)
+            ]
+        },
+    )
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@ a page or group of steps:
 
 - `unposted`: the unposted tabs with the Creation part;
 - `batches`: Open Batches and a batch's page; `batch_steps`: the steps on one batch;
+- `books_check`: the books check's runs, differences, CSV export and fixes;
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
 - `common`: the permissions, lookups and tabs they share.
 
@@ -27,6 +28,14 @@ from accounting.views.batches import (
     batch_list,
     batch_progress,
 )
+from accounting.views.books_check import (
+    books_check,
+    books_check_csv,
+    books_check_fix,
+    books_check_progress,
+    books_check_start,
+    payments_refresh,
+)
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
 from accounting.views.unposted import interface, unposted
 
@@ -42,8 +51,14 @@ __all__ = [
     "batch_reopen",
     "batch_rerecord",
     "batch_retry",
+    "books_check",
+    "books_check_csv",
+    "books_check_fix",
+    "books_check_progress",
+    "books_check_start",
     "interface",
     "more_actions",
+    "payments_refresh",
     "record_rebatch",
     "record_unbatch",
     "unposted",

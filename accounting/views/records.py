@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounting import services
+from accounting import selectors, services
 from accounting.models import GLBatch
 from accounting.steps import record_refusals
 from accounting.views.common import UNBATCH, kind_or_404, step_action
@@ -45,6 +45,14 @@ def _record_step(request: HttpRequest, record_type: str, record_id: int, step: s
                 "MORE > Rebatch puts it back into the same batch, or send it in a new batch "
                 "(remove the original from the package first).",
             }
+            paid = selectors.paid_amount(kind.type, record.pk)
+            if paid:
+                confirm["note"] = (
+                    f"The accounting package holds a payment of {paid} against {reference}. "
+                    "If you send it again, the payment must be re-applied in the package: "
+                    "a connector that would void the paid document refuses the re-send. "
+                    + confirm["note"]
+                )
         else:
             confirm = {
                 "title": f"Rebatch {reference}?",
@@ -73,6 +81,13 @@ def _record_step(request: HttpRequest, record_type: str, record_id: int, step: s
         messages.success(
             request, f"{reference} is unbatched from {identifier} and can be edited now."
         )
+        paid = selectors.paid_amount(kind.type, record.pk)
+        if paid:
+            messages.warning(
+                request,
+                f"The accounting package holds a payment of {paid} against {reference}: "
+                "after a re-send the payment must be re-applied there.",
+            )
     else:
         identifier = getattr(updated, kind.batch_field).batch_identifier
         messages.success(

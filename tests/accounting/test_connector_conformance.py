@@ -275,3 +275,25 @@ def test_a_connector_opened_anew_sees_what_another_wrote(package, connector):
 
     assert package.transactions() == 4
     assert package.balances() == BALANCES
+
+
+def test_find_sent_reads_back_each_record_with_its_batch_date_and_lines(package, connector):
+    """What the books check compares with the transfer log: every sent record, once per
+    batch, with the lines as sent (GL account number, debit minus credit)."""
+    connector.send(samples.ALL_KINDS, batch_identifier="GL-1")
+    connector.send([samples.EXPENSE], batch_identifier="GL-2")
+
+    found = list(connector.find_sent())
+
+    expected = sorted(
+        [(p.header.type, p.header.id, "GL-1") for p in samples.ALL_KINDS]
+        + [(samples.EXPENSE.header.type, samples.EXPENSE.header.id, "GL-2")]
+    )
+    assert [(s.record_type, s.record_id, s.batch_identifier) for s in found] == expected
+    postings = {(p.header.type, p.header.id): p for p in samples.ALL_KINDS}
+    for sent in found:
+        posting = postings[(sent.record_type, sent.record_id)]
+        assert sent.date == posting.header.date
+        assert sent.lines == tuple(
+            sorted((line.account_number, line.debit - line.credit) for line in posting.lines)
+        )

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from accounting import services as accounting
-from accounting.models import AccountingSetup, GLBatch, TransferState
+from accounting.models import AccountingSetup, GLBatch, Reconciliation, TransferState
 from expenses import services as expense_services
 from procurement import services as po_services
 from tests.helpers import DAY, make_user
@@ -154,6 +154,22 @@ def entry_body(world: World, sheet_id: int) -> dict:
         "amount": "12.00",
         "description": "Parking",
     }
+
+
+def with_connector(world: World) -> tuple[None, dict]:
+    """A setup that transfers through the beancount connector (the run stays queued)."""
+    world.book  # noqa: B018 - the book sets the setup up
+    AccountingSetup.objects.filter(pk=1).update(
+        package="beancount", direct_transfer=True, options={"ledger_path": "books.beancount"}
+    )
+    return None, {}
+
+
+def unknown_difference(world: World) -> tuple[int, dict]:
+    """A difference a books check reports only: Finance is let in, and refused."""
+    run = Reconciliation.objects.create(package="beancount", state="done")
+    difference = run.differences.create(kind="unknown", record_type="invoice", record_id=1)
+    return difference.pk, {}
 
 
 def with_saved_options(world: World) -> tuple[None, dict]:
@@ -387,6 +403,15 @@ STEPS: dict[str, Step] = {
         "/api/v1/accounting/batches/{id}/reopen/",
         lambda w: (w.batch([{"type": "invoice", "id": w.invoice().pk}]).pk, {}),
         {},
+    ),
+    "start a books check": Step(
+        "post", "/api/v1/accounting/reconciliations/", with_connector, only_finance(201)
+    ),
+    "fix a books check difference": Step(
+        "post",
+        "/api/v1/accounting/reconciliation-differences/{id}/fix/",
+        unknown_difference,
+        only_finance(409),
     ),
     "re-record deleted batch": Step(
         "post",

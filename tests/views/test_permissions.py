@@ -7,6 +7,7 @@ The pages are found by walking the URL patterns, so a page added later is covere
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounting.models import Reconciliation
 from config import web_urls
 from tests.helpers import make_user
 
@@ -65,7 +66,11 @@ def world(make_invoice, make_expense, make_purchase_order, send, staff):
         ]
     )
     records = {"invoice": invoice.pk, "expense": entry.pk, "freight": order.pk, "product": line.pk}
+    run = Reconciliation.objects.create(package="beancount", state="done")
+    difference = run.differences.create(kind="unknown", record_type="invoice", record_id=1)
     return {
+        "run_id": run.pk,
+        "difference_id": difference.pk,
         "batch_id": batch.pk,
         "invoice_id": invoice.pk,
         "entry_id": entry.pk,

@@ -1,0 +1,219 @@
+"""The books check's steps: starting a run, and the one-click fixes of a difference it
+found (the run itself is `accounting.reconciliation`)."""
+
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from accounting import payments, selectors, tasks
+from accounting.audit import audit_record
+from accounting.connectors import get_connector, has_connector
+from accounting.models import (
+    BatchStatus,
+    DifferenceClass,
+    GLBatch,
+    Reconciliation,
+    ReconciliationDifference,
+    ReconciliationState,
+    TransferMethod,
+)
+from accounting.postables import get_kind
+from accounting.services.batch_creation import batch_create
+from accounting.services.records import record_unbatch
+from core.errors import ApplicationError, InvalidInput, NotFound
+
+FIXABLE = {
+    DifferenceClass.DUPLICATED: "remove",
+    DifferenceClass.MISSING: "resend",
+    DifferenceClass.CHANGED_IN_PSA: "resend",
+}
+
+
+@transaction.atomic
+def reconciliation_start(
+    *,
+    actor: User,
+    batch_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Reconciliation:
+    """Queue a books check of one batch, of the records dated in a range, or (neither
+    given) of everything sent through the package's connector."""
+    setup = selectors.accounting_setup()
+    if not has_connector(setup.package):
+        raise ApplicationError(
+            f"{setup.get_package_display()} takes export files only: no connector can read "
+            "what it holds. Set up a package with direct transfer to check the books.",
+            code="no_connector",
+        )
+    if batch_id is not None and (date_from or date_to):
+        raise InvalidInput(
+            "Check one batch or a date range, not both.",
+            fields={"batch": ["Leave the batch empty to check a date range."]},
+        )
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput(
+            "The date range ends before it starts.",
+            fields={"date_to": ["On or after the start date."]},
+        )
+    batch = None
+    if batch_id is not None:
+        batch = GLBatch.objects.filter(pk=batch_id).first()
+        if batch is None:
+            raise NotFound(f"There is no GL batch with id {batch_id}.")
+    if Reconciliation.objects.filter(
+        state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]
+    ).exists():
+        raise ApplicationError(
+            "A books check is already under way; wait until it is done, then start another.",
+            code="reconciliation_running",
+        )
+    run = Reconciliation.objects.create(
+        package=setup.package,
+        batch=batch,
+        date_from=date_from,
+        date_to=date_to,
+        created_by=actor,
+    )
+    scope = (
+        {"batch": batch.batch_identifier}
+        if batch
+        else {"date_from": date_from, "date_to": date_to}
+        if date_from or date_to
+        else {"all": True}
+    )
+    audit_record(
+        actor=actor,
+        action="books_check_started",
+        record_type="",
+        record_id=None,
+        batch=batch,
+        changes={"reconciliation": run.pk, **{k: str(v) for k, v in scope.items()}},
+    )
+    tasks.queue_reconciliation(run)
+    return run
+
+
+@transaction.atomic
+def difference_fix(*, actor: User, difference_id: int) -> ReconciliationDifference:
+    """Repair one difference where the connector can: remove the extra copies of a
+    duplicated record, or send a missing record (or one changed in the PSA) again
+    through the re-send guard, which removes the original first. A record changed in
+    the package, or unknown to the PSA, is only reported: the user decides."""
+    difference = (
+        ReconciliationDifference.objects.select_for_update(of=("self",))
+        .filter(pk=difference_id)
+        .first()
+    )
+    if difference is None:
+        raise NotFound(f"There is no books check difference with id {difference_id}.")
+    name = difference.reference or f"{difference.record_type} {difference.record_id}"
+    if difference.fixed_at is not None:
+        raise ApplicationError(
+            f"{name} was fixed already ({difference.fix} on "
+            f"{difference.fixed_at:%d %b %Y %H:%M}); run the books check again to see it now.",
+            code="invalid_transition",
+        )
+    fix = FIXABLE.get(DifferenceClass(difference.kind))
+    if fix is None:
+        raise ApplicationError(
+            f"{name} is {difference.get_kind_display().lower()}: the product does not "
+            "overwrite the package. Correct it in the accounting package (or send the "
+            "record again from the Accounting Interface), then run the books check again.",
+            code="not_fixable",
+        )
+    setup = selectors.accounting_setup()
+    connector = get_connector(setup.package, setup.options)
+    if connector is None:
+        raise ApplicationError(
+            f"{setup.get_package_display()} has no connector, so {name} cannot be fixed "
+            "from here; fix it in the package.",
+            code="no_connector",
+        )
+    if fix == "remove":
+        changes = _remove_extra_copies(connector, difference, name)
+        batch = None
+    else:
+        batch = _resend(actor, difference, name)
+        changes = {"batch": batch.batch_identifier}
+    difference.fixed_at = timezone.now()
+    difference.fixed_by = actor
+    difference.fix = fix
+    difference.save(update_fields=["fixed_at", "fixed_by", "fix"])
+    audit_record(
+        actor=actor,
+        action=f"books_check_{fix}",
+        record_type=difference.record_type,
+        record_id=difference.record_id,
+        batch=batch,
+        changes={
+            "reconciliation": difference.reconciliation_id,
+            "difference": difference.kind,
+            **changes,
+        },
+    )
+    return difference
+
+
+def _remove_extra_copies(connector, difference: ReconciliationDifference, name: str) -> dict:
+    """Remove every copy whose batch is not the one the log says is current (all of
+    them when the log says the record was removed)."""
+    live = selectors.live_sends(difference.record_type, [difference.record_id]).get(
+        difference.record_id, []
+    )
+    keep = live[-1]["batch_identifier"] if live else None
+    copies = {copy["batch"] for copy in difference.package}
+    extra = sorted(batch for batch in copies if batch != keep)
+    if not extra:
+        raise ApplicationError(
+            f"Every copy of {name} in the package carries GL batch {keep}, so the product "
+            "cannot tell the original from the copy. Remove the extra one in the package "
+            "by hand, then run the books check again.",
+            code="not_fixable",
+        )
+    removed = sum(
+        connector.remove(
+            record_type=difference.record_type,
+            record_id=difference.record_id,
+            batch_identifier=batch,
+        )
+        for batch in extra
+    )
+    return {"removed_batches": extra, "removed": removed, "kept_batch": keep}
+
+
+def _resend(actor, difference: ReconciliationDifference, name: str) -> GLBatch:
+    """Send the record again in a batch of its own, with the re-send confirmed: the
+    transfer removes the original from the package before it sends the record as it is
+    now. A record in an open batch is unbatched from it first."""
+    kind = get_kind(difference.record_type)
+    row = (
+        kind.model.objects.filter(pk=difference.record_id)
+        .values_list(f"{kind.batch_field}_id", flat=True)
+        .first()
+    )
+    if row is None and not kind.model.objects.filter(pk=difference.record_id).exists():
+        raise NotFound(f"There is no {kind.label.lower()} with id {difference.record_id}.")
+    if row is not None:
+        batch = GLBatch.objects.get(pk=row)
+        if batch.status != BatchStatus.OPEN:
+            raise ApplicationError(
+                f"{name} is in GL batch {batch.batch_identifier}, which is {batch.status}, "
+                "so it cannot be sent again. An administrator can reopen the batch; then "
+                "fix it again.",
+                code="batch_not_open",
+            )
+        record_unbatch(actor=actor, record_type=kind.type, record_id=difference.record_id)
+    return batch_create(
+        actor=actor,
+        items=[{"type": kind.type, "id": difference.record_id}],
+        transfer=TransferMethod.DIRECT,
+        confirm_resend=True,
+    )
+
+
+def payments_refresh(*, actor: User) -> dict[str, int]:
+    """Finance's button: bring payments back from the package now (audited)."""
+    return payments.payments_refresh(actor=actor)

@@ -1,0 +1,126 @@
+"""Payments back from a real beancount ledger: payments posted to the receivable with
+an invoice's link come back to that invoice (partly or fully paid, balance due); a
+paid invoice's re-send through the connector is refused; the unbatch warns."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounting import services as accounting
+from accounting.models import AccountingSetup, AuditEvent
+from invoicing import selectors as invoice_selectors
+from tests.helpers import refused, send
+
+
+@pytest.fixture
+def ledger(ledger_root, db):
+    AccountingSetup.objects.filter(pk=1).update(
+        package="beancount", direct_transfer=True, options={"ledger_path": "books.beancount"}
+    )
+    return ledger_root / "books.beancount"
+
+
+def receivable_account(text: str) -> str:
+    for line in text.splitlines():
+        if " open Assets:AccountsReceivable:" in line:
+            return line.split()[2]
+    raise AssertionError("no receivable account in the ledger")
+
+
+def pay(ledger, invoice_id: int, amount: str, day: str) -> None:
+    """A payment as a bookkeeper enters it: bank debited, receivable credited, with the
+    invoice's link."""
+    text = ledger.read_text()
+    if "open Assets:Bank" not in text:
+        text += "\n2000-01-01 open Assets:Bank USD\n"
+    text += (
+        f'\n{day} * "Client" "Payment received" ^psa-invoice-{invoice_id}\n'
+        f"  Assets:Bank  {amount} USD\n"
+        f"  {receivable_account(text)}  -{amount} USD\n"
+    )
+    ledger.write_text(text)
+
+
+def test_partial_and_full_payments_come_back_to_the_right_invoices(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    paid, partly, unpaid = make_invoice(), make_invoice(), make_invoice()
+    send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (paid, partly, unpaid)],
+    )
+    pay(ledger, paid.pk, str(paid.total), "2026-11-10")
+    pay(ledger, partly.pk, "500.00", "2026-11-12")
+    pay(ledger, partly.pk, "100.00", "2026-11-15")
+
+    counts = accounting.payments_refresh(actor=finance)
+    assert counts == {"paid_records": 2, "cleared": 0}
+    assert AuditEvent.objects.filter(action="payments_refreshed", actor=finance).exists()
+
+    now = {i.pk: invoice_selectors.invoice_get(invoice_id=i.pk) for i in (paid, partly, unpaid)}
+    assert now[paid.pk].payment_state == "paid" and now[paid.pk].balance_due == 0
+    assert str(now[paid.pk].last_paid_on) == "2026-11-10"
+    assert now[partly.pk].payment_state == "partly_paid"
+    assert now[partly.pk].paid == Decimal("600.00")
+    assert now[partly.pk].balance_due == partly.total - Decimal("600.00")
+    assert str(now[partly.pk].last_paid_on) == "2026-11-15"
+    assert now[unpaid.pk].payment_state == "unpaid" and now[unpaid.pk].balance_due == unpaid.total
+
+    def search(state):
+        return sorted(i.pk for i in invoice_selectors.invoice_search(payment=state))
+
+    assert search("paid") == [paid.pk]
+    assert search("partly_paid") == [partly.pk]
+    assert search("unpaid") == [unpaid.pk]
+
+    # A payment removed from the package goes back to unpaid at the next refresh.
+    text = ledger.read_text()
+    ledger.write_text(text[: text.index("\n2026-11-12 *")] + "\n")
+    assert accounting.payments_refresh(actor=finance) == {"paid_records": 1, "cleared": 1}
+    assert invoice_selectors.invoice_get(invoice_id=partly.pk).payment_state == "unpaid"
+
+
+def test_a_paid_invoice_is_not_sent_again_through_the_connector(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice()
+    send(django_capture_on_commit_callbacks, finance, [{"type": "invoice", "id": invoice.pk}])
+    pay(ledger, invoice.pk, "100.00", "2026-11-10")
+    accounting.payments_refresh(actor=finance)
+    before = ledger.read_text()
+
+    accounting.record_unbatch(actor=finance, record_type="invoice", record_id=invoice.pk)
+    with refused("record_paid") as refusal:
+        accounting.batch_create(
+            actor=finance, items=[{"type": "invoice", "id": invoice.pk}], confirm_resend=True
+        )
+    assert "INV" in refusal.value.message and "payment of 100.00" in refusal.value.message
+    assert "void the paid document" in refusal.value.message
+    assert refusal.value.extra["items"][0]["id"] == invoice.pk
+    assert ledger.read_text() == before
+
+
+def test_the_pages_show_payments_and_the_unbatch_warns(
+    ledger, client, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    partly, unpaid = make_invoice(), make_invoice()
+    send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (partly, unpaid)],
+    )
+    pay(ledger, partly.pk, "100.00", "2026-11-10")
+    client.force_login(finance)
+    client.post("/finance/books-check/payments/")
+
+    page = client.get(f"/finance/invoices/{partly.pk}/").content.decode()
+    assert 'data-payment-state="partly_paid"' in page
+    assert f"data-balance-due>{partly.total - Decimal('100.00'):,}" in page
+    listed = client.get("/finance/invoices/", {"payment": "partly_paid"}).content.decode()
+    assert partly.number in listed and unpaid.number not in listed
+
+    confirm = client.get(f"/records/invoice/{partly.pk}/unbatch/").content.decode()
+    assert "holds a payment of 100.00" in confirm
+    done = client.post(f"/records/invoice/{partly.pk}/unbatch/", follow=True).content.decode()
+    assert "the payment must be re-applied there" in done
