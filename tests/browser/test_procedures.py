@@ -10,21 +10,9 @@ from playwright.sync_api import Page, expect
 from accounting import services as accounting
 from accounting.models import BatchStatus, GLBatch, TransferLog, TransferState
 from invoicing.models import Invoice
+from tests.browser.steps import more, nav
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def nav(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
-
-
-def more(page: Page, action: str) -> None:
-    """MORE > <action>, then OK in the confirmation that opens in the page."""
-    page.locator("summary", has_text="MORE").click()
-    page.locator(".more-list").get_by_role("link", name=action, exact=True).click()
-    dialog = page.get_by_role("alertdialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name="OK").click()
 
 
 def open_invoice(page: Page, number: str) -> None:
