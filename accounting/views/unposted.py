@@ -72,6 +72,15 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
                     for item in resend_items:
                         item["url"] = web.record_url(item["type"], item["id"])
             else:
+                if batch.is_rerecord:
+                    messages.success(
+                        request,
+                        f"These records are unchanged since they were sent in "
+                        f"{batch.batch_identifier}, so they were re-recorded under it: "
+                        "nothing was sent, and the file is for reference only (do not import "
+                        "it: they are in the accounting package already).",
+                    )
+                    return redirect("accounting:batch_detail", batch.pk)
                 messages.success(
                     request,
                     f"GL batch {batch.batch_identifier} created; its transfer "
