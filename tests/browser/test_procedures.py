@@ -109,13 +109,15 @@ def test_delete_batch_procedure_by_clicking(signed_in: Page, finance, make_invoi
         page.get_by_label("Actions").select_option(label="Delete Batches")
         page.get_by_role("button", name="Go").click()
         expect(page.get_by_role("alertdialog")).to_contain_text("Note the batch ID: GL-NOV-01")
-        page.get_by_role("alertdialog").get_by_role("button", name="OK").click()
 
-    # The refusal lists the unbatched invoice, with a link to it.
+    # The confirmation says up front that the delete will be refused, and offers no OK:
+    # it lists the unbatched invoice, with a link to it.
     delete_batch()
-    refusal = page.locator(".message-refusal")
-    expect(refusal).to_contain_text("GL batch GL-NOV-01 cannot be deleted")
+    dialog = page.get_by_role("alertdialog")
+    refusal = dialog.locator(".message-refusal")
+    expect(refusal).to_contain_text("GL batch GL-NOV-01 cannot be deleted yet")
     expect(refusal).to_contain_text("Rebatch it first")
+    expect(dialog.get_by_role("button", name="OK")).to_have_count(0)
     shot("delete-refused")
     refusal.get_by_role("link", name=f"Invoice {unbatched.number}").click()
     more(page, "Rebatch")
@@ -125,7 +127,15 @@ def test_delete_batch_procedure_by_clicking(signed_in: Page, finance, make_invoi
     nav(page, "Accounting Interface")
     page.get_by_role("link", name="Open Batches").click()
     delete_batch()
-    expect(page.locator(".message-success")).to_contain_text("Deleted GL-NOV-01")
+    page.get_by_role("alertdialog").get_by_role("button", name="OK").click()
+    deleted = page.locator(".message-success")
+    expect(deleted).to_contain_text("Deleted GL-NOV-01")
+    # The message links the deleted batch's page, and the Deleted tab lists it.
+    expect(deleted.get_by_role("link", name="GL-NOV-01").first).to_have_attribute(
+        "href", f"/finance/accounting-interface/batches/{batch.pk}/"
+    )
+    expect(page.locator("#batch-table tbody tr", has_text="GL-NOV-01")).to_have_count(0)
+    shot("delete-done")
 
     # Edit one record (open status, edit, closed status).
     open_invoice(page, edited.number)
