@@ -84,13 +84,11 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
                 messages.success(
                     request,
                     f"GL batch {batch.batch_identifier} created; its transfer "
-                    f"({batch.get_transfer_method_display().lower()}) "
-                    + (
-                        "is under way."
-                        if batch.transfer_queued_at
-                        else "is queued: the task queue cannot be reached right now, and "
-                        "the transfer starts by itself when it is back."
-                    ),
+                    f"({batch.get_transfer_method_display().lower()}) is followed on this page."
+                    if batch.transfer_queued_at
+                    else f"GL batch {batch.batch_identifier} created; its transfer is queued: "
+                    "the task queue cannot be reached right now, and the transfer starts by "
+                    "itself when it is back.",
                 )
                 return redirect("accounting:batch_detail", batch.pk)
     else:
