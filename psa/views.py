@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounting import selectors as accounting_selectors
 from accounting.models import BatchStatus, TransferState
 from accounting.postables import kinds
+from expenses.selectors import sheets_to_approve
 from psa import web
 
 
@@ -34,4 +35,6 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         ).count()
         context["recent"] = list(accounting_selectors.batch_list()[:6])
+    elif request.user.has_perm("expenses.approve_expensesheet"):
+        context["to_approve"] = list(sheets_to_approve(request.user))
     return render(request, "home.html", context)
