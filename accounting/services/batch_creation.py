@@ -223,7 +223,8 @@ def batch_create(
             fields={"items": ["Give items, or set all_unposted, not both."]},
         )
     identifier = _clean_identifier(batch_identifier)
-    rerecord_of = _deleted_batch_taking_back(identifier, items)
+    # A re-send the user confirmed stays a re-send (its originals are replaced).
+    rerecord_of = None if confirm_resend else _deleted_batch_taking_back(identifier, items)
     if rerecord_of is not None:
         return batch_rerecord(actor=actor, batch_id=rerecord_of.pk, items=items)
     setup = selectors.accounting_setup()
@@ -277,7 +278,8 @@ def _deleted_batch_taking_back(
 ) -> GLBatch | None:
     """The deleted batch whose ID was typed, when every chosen record is one of its
     unchanged records: the reference's own route back (tick them, type the original
-    batch ID, TRANSFER) is then a re-record, not a re-send."""
+    batch ID, TRANSFER) is then a re-record, not a re-send, unless the re-send was
+    confirmed."""
     if not identifier or not items:
         return None
     holder = selectors.batch_holding(identifier)
