@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounting import records as accounting_selectors
-from accounting.records import GLAccount, more_actions
+from accounting.records import GLAccount, GLAccountType, more_actions
 from invoicing import selectors, services
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
 from invoicing.models import Invoice
@@ -110,7 +110,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     line_ids = [line.gl_account_id for line in invoice.lines.all() if line.gl_account_id]
     accounts = {
         account.pk: account
-        for account in GLAccount.objects.filter(Q(is_active=True) | Q(pk__in=line_ids))
+        # Income accounts only; an account a line holds already stays offered.
+        for account in GLAccount.objects.filter(
+            Q(is_active=True, type=GLAccountType.INCOME) | Q(pk__in=line_ids)
+        )
     }
     choices = [(pk, str(account)) for pk, account in accounts.items()]
     initial = {

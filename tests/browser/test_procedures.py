@@ -275,3 +275,14 @@ def test_a_refused_transfer_is_a_message_in_the_page(signed_in: Page, finance, m
     page.get_by_label("Batch ID").fill("")
     page.get_by_role("button", name="TRANSFER").click()
     expect(page.locator(".message-success")).to_contain_text("created")
+
+
+def test_invoice_lines_offer_income_accounts_only(signed_in: Page, book, make_invoice, shot):
+    page = signed_in
+    invoice = make_invoice(closed=False)
+    open_invoice(page, invoice.number)
+    options = page.get_by_label("Line 1 income account").locator("option").all_inner_texts()
+    shot("invoice-income-accounts")
+    assert str(book["accounts"]["income"]) in options
+    for other in ("accounts_payable", "inventory", "expense", "accounts_receivable"):
+        assert str(book["accounts"][other]) not in options, options
