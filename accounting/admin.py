@@ -2,12 +2,16 @@
 codes and the accounting package setup. Batches, the transfer log and audit events
 are shown read-only: they change only through the workflows."""
 
+import json
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounting.models import (
@@ -20,6 +24,7 @@ from accounting.models import (
     TransferLog,
 )
 from accounting.services import setup as setup_services
+from accounting.setup_options import declared_options
 from core.errors import ApplicationError
 
 
@@ -52,8 +57,8 @@ class AccountingSetupForm(forms.ModelForm):
         fields = ["package", "direct_transfer", "export_format", "options"]
         help_texts = {
             "direct_transfer": "Clearing Direct Transfer clears the package's customised "
-            "options, as in the vendor product; they are kept, and the Restore options "
-            "button puts them back.",
+            "options, as in the vendor product; they are kept, and ticking it again (or the "
+            "Restore options button) puts them back.",
             "options": "The package's customised options (JSON), for example "
             '{"ledger_path": "books/main.beancount"} for beancount: the ledger\'s name '
             "inside the ledger folder the server's operator set (LEDGER_ROOT); "
@@ -72,8 +77,11 @@ class AccountingSetupForm(forms.ModelForm):
         if options is None:
             options = {}
         clearing = not direct_transfer and self.initial.get("direct_transfer")
+        ticking = direct_transfer and not self.initial.get("direct_transfer")
         if clearing and "options" not in self.changed_data:
             options = {}  # clearing Direct Transfer sets them aside, unchecked
+        elif ticking and not options and self.instance.saved_options:
+            options = self.instance.saved_options  # ticking it again brings them back
         errors = setup_services.setup_errors(
             package=cleaned.get("package"),
             export_format=cleaned.get("export_format"),
@@ -88,6 +96,26 @@ class AccountingSetupForm(forms.ModelForm):
                 else:
                     self.add_error(None, text)
         return cleaned
+
+
+def _options_shown(options: Any, package: str, export_format: str) -> str:
+    """Options as a person reads them: each option's label and value, one a line."""
+    if not options:
+        return "None saved"
+    if not isinstance(options, dict):
+        return format_html("<code>{}</code>", json.dumps(options))
+    declared = declared_options(package, export_format)
+    return format_html_join(
+        mark_safe("<br>"),
+        "{}: <code>{}</code>",
+        (
+            (
+                declared[name].label if name in declared else name,
+                value if isinstance(value, str) else json.dumps(value),
+            )
+            for name, value in options.items()
+        ),
+    )
 
 
 @admin.register(AccountingSetup)
@@ -116,9 +144,7 @@ class AccountingSetupAdmin(admin.ModelAdmin):
 
     @admin.display(description="Saved options (restorable)")
     def saved_options_display(self, obj: AccountingSetup) -> str:
-        if not obj.saved_options:
-            return "None saved"
-        return format_html("<code>{}</code>", obj.saved_options)
+        return _options_shown(obj.saved_options, obj.package, obj.export_format)
 
     def save_model(self, request, obj, form, change) -> None:
         fields = {name: form.cleaned_data[name] for name in ("package", "direct_transfer")}

@@ -4,7 +4,8 @@ A record app imports from accounting only what this module names; an import cont
 pyproject.toml ("record apps reach accounting only through accounting.door") keeps it
 so. What passes through the door, by what the record apps do with it:
 
-- their models point at accounting's setup and batch tables: ``GLAccount``, ``GLBatch``,
+- their models point at accounting's setup and batch tables: ``GLAccount`` (of a
+  ``GLAccountType``), ``GLBatch``,
   ``TaxCode``, ``AuditEvent``, and declare when a record is ready and how it is batched:
   ``Batching``;
 - their adapters register their kind and build postings: ``register``, ``BatchedKind``,
@@ -38,7 +39,7 @@ from accounting.audit import audit_record, field_changes
 from accounting.batch_fields import Batching
 from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_cents
 from accounting.locks import lock_rows
-from accounting.models import AuditEvent, GLAccount, GLBatch, TaxCode
+from accounting.models import AuditEvent, GLAccount, GLAccountType, GLBatch, TaxCode
 from accounting.payments import PAYMENT_STATES, filter_payment_state, payment_state, with_payments
 from accounting.postables import BatchedKind, register
 from accounting.rules import ensure_unlocked, locked_refusal, record_item
@@ -59,6 +60,7 @@ __all__ = [
     "BatchedKind",
     "Batching",
     "GLAccount",
+    "GLAccountType",
     "GLBatch",
     "Posting",
     "PostingHeader",

@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounting import selectors as accounting_selectors
 from accounting.models import BatchStatus, DifferenceClass, TransferState
 from accounting.postables import kinds
+from expenses.selectors import sheets_to_approve
 
 
 @login_required
@@ -39,4 +40,6 @@ def home(request: HttpRequest) -> HttpResponse:
             for name, count in (run.counts if run else {}).items()
             if count and name != DifferenceClass.IN_STEP
         ]
+    elif request.user.has_perm("expenses.approve_expensesheet"):
+        context["to_approve"] = list(sheets_to_approve(request.user))
     return render(request, "home.html", context)

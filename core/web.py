@@ -2,6 +2,7 @@
 messages in the page (never an error page), a record's state in words, and the checks an
 action makes before it calls its service."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -67,6 +68,22 @@ def refuse(request: HttpRequest, error: ApplicationError) -> None:
         },
     )
     messages.error(request, mark_safe(html), extra_tags="refusal")
+
+
+def disable(form: forms.BaseForm, names: Iterable[str]) -> None:
+    """Fields the user may not change now: shown with their current value, disabled, and
+    never read from what the browser posts (a disabled field is not posted at all). Call
+    it before the form is validated."""
+    for name in names:
+        form.fields[name].disabled = True
+
+
+def changeable_data(form: forms.BaseForm) -> dict[str, Any]:
+    """The cleaned data of the fields the user may change: what a save passes on, so a
+    field left out is left unchanged."""
+    return {
+        name: value for name, value in form.cleaned_data.items() if not form.fields[name].disabled
+    }
 
 
 def field_errors_to_form(form: forms.BaseForm, error: ApplicationError) -> bool:

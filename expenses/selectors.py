@@ -1,11 +1,11 @@
 """Reads of expense sheets and entries for the API, the browser and accounting."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from core.errors import NotFound
 from core.roles import sees_every_expense
-from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType
+from expenses.models import ExpenseEntry, ExpenseSheet, ExpenseType, SheetStatus
 
 # --- who may see which expense ---------------------------------------------------------------
 # Finance and Approvers (to approve them) see every member's expense sheets and entries;
@@ -27,6 +27,17 @@ def visible_entries(
     `entries` (all of them by default)."""
     entries = ExpenseEntry.objects.all() if entries is None else entries
     return entries if sees_every_expense(actor) else entries.filter(sheet__member_id=actor.pk)
+
+
+def sheets_to_approve(actor: AbstractBaseUser) -> QuerySet[ExpenseSheet]:
+    """The approver's queue: submitted sheets `actor` may see, the longest waiting first."""
+    return (
+        visible_sheets(actor)
+        .filter(status=SheetStatus.SUBMITTED)
+        .select_related("member")
+        .annotate(entry_count=Count("entries"), total=Sum("entries__amount"))
+        .order_by("submitted_at", "pk")
+    )
 
 
 def sheet_visible_to(actor: AbstractBaseUser, sheet: ExpenseSheet) -> bool:

@@ -115,25 +115,22 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
         "description": entry.description,
         "billable": entry.billable,
     }
-    if request.method == "POST":
-        form = ExpenseEntryForm(request.POST, initial=initial)
-        if (
-            web.allowed(request, "expenses.change_expenseentry", "edit expense entries")
-            and form.is_valid()
-        ):
-            try:
-                services.expense_entry_update(actor=request.user, entry=entry, **form.cleaned_data)
-            except ApplicationError as error:
-                web.refuse(request, error)
-                web.field_errors_to_form(form, error)
-            else:
-                messages.success(request, f"Expense {entry.pk} saved.")
-                return redirect("expenses:entry_detail", entry.pk)
-    else:
-        form = ExpenseEntryForm(initial=initial)
-    if not (editable and can_edit):
-        for field in form.fields.values():
-            field.disabled = True
+    form = ExpenseEntryForm(request.POST if request.method == "POST" else None, initial=initial)
+    web.disable(form, [] if editable and can_edit else list(form.fields))
+    if request.method == "POST" and (
+        web.allowed(request, "expenses.change_expenseentry", "edit expense entries")
+        and form.is_valid()
+    ):
+        try:
+            services.expense_entry_update(
+                actor=request.user, entry=entry, **web.changeable_data(form)
+            )
+        except ApplicationError as error:
+            web.refuse(request, error)
+            web.field_errors_to_form(form, error)
+        else:
+            messages.success(request, f"Expense {entry.pk} saved.")
+            return redirect("expenses:entry_detail", entry.pk)
     trail = list(door.audit_trail(record_type=ENTRY_TYPE, record_id=entry.pk))
     return render(
         request,

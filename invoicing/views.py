@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounting import door
-from accounting.door import GLAccount, more_actions
+from accounting.door import GLAccount, GLAccountType, more_actions
 from core import web
 from core.errors import ApplicationError, NotFound
 from invoicing import selectors, services, steps
@@ -111,7 +111,10 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
     line_ids = [line.gl_account_id for line in invoice.lines.all() if line.gl_account_id]
     accounts = {
         account.pk: account
-        for account in GLAccount.objects.filter(Q(is_active=True) | Q(pk__in=line_ids))
+        # Income accounts only; an account a line holds already stays offered.
+        for account in GLAccount.objects.filter(
+            Q(is_active=True, type=GLAccountType.INCOME) | Q(pk__in=line_ids)
+        )
     }
     choices = [(pk, str(account)) for pk, account in accounts.items()]
     initial = {

@@ -101,6 +101,15 @@ def _po_or_404(purchase_order_id: int) -> PurchaseOrder:
         raise Http404(error.message) from None
 
 
+def _po_fixed_fields(order: PurchaseOrder, blocking_tax: int) -> list[str]:
+    """The fields of the order's form the user may not change now."""
+    if order.freight_gl_batch_id is not None:
+        return list(PurchaseOrderForm.base_fields)
+    if not order.is_open():
+        return ["freight_amount", "freight_gl_account", "tax_code"]
+    return ["tax_code"] if blocking_tax else []
+
+
 @login_required
 @permission_required("procurement.view_purchaseorder", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -116,32 +125,25 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
         "freight_gl_account": order.freight_gl_account,
         "tax_code": order.tax_code,
     }
-    if request.method == "POST":
-        form = PurchaseOrderForm(request.POST, initial=initial)
-        if web.allowed(request, CHANGE_PO, "edit purchase orders") and form.is_valid():
-            try:
-                services.purchase_order_update(
-                    actor=request.user, purchase_order=order, **form.cleaned_data
-                )
-            except ApplicationError as error:
-                web.refuse(request, error)
-                web.field_errors_to_form(form, error)
-            else:
-                messages.success(request, f"Purchase order {order.number} saved.")
-                return redirect("procurement:po_detail", order.pk)
-    else:
-        form = PurchaseOrderForm(initial=initial)
-    if freight_locked:
-        for field in form.fields.values():
-            field.disabled = True
-        reopen = steps.reopen_refusal(order) if not order.is_open() else None
-        if reopen is not None:  # closing is always allowed
+    form = PurchaseOrderForm(request.POST if request.method == "POST" else None, initial=initial)
+    web.disable(form, _po_fixed_fields(order, blocking_tax))
+    if request.method == "POST" and (
+        web.allowed(request, CHANGE_PO, "edit purchase orders") and form.is_valid()
+    ):
+        try:
+            services.purchase_order_update(
+                actor=request.user, purchase_order=order, **web.changeable_data(form)
+            )
+        except ApplicationError as error:
+            web.refuse(request, error)
+            web.field_errors_to_form(form, error)
+        else:
+            messages.success(request, f"Purchase order {order.number} saved.")
+            return redirect("procurement:po_detail", order.pk)
+    if order.freight_gl_batch_id is not None and not order.is_open():
+        reopen = steps.reopen_refusal(order)
+        if reopen is not None:  # why its status cannot go back to open
             form.fields["status"].help_text = reopen.message
-    elif not order.is_open():
-        for name in ("freight_amount", "freight_gl_account", "tax_code"):
-            form.fields[name].disabled = True
-    elif blocking_tax:
-        form.fields["tax_code"].disabled = True
 
     context: dict[str, Any] = {
         "order": order,
@@ -230,24 +232,21 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
         "unit_cost": line.unit_cost,
         "gl_account": line.gl_account,
     }
-    if request.method == "POST":
-        form = ProductLineForm(request.POST, initial=initial)
-        if web.allowed(request, CHANGE_LINE, "edit product lines") and form.is_valid():
-            try:
-                services.purchase_order_line_update(
-                    actor=request.user, line=line, **form.cleaned_data
-                )
-            except ApplicationError as error:
-                web.refuse(request, error)
-                web.field_errors_to_form(form, error)
-            else:
-                messages.success(request, f"Product {line.pk} saved.")
-                return redirect("procurement:line_detail", line.pk)
-    else:
-        form = ProductLineForm(initial=initial)
-    if not editable:
-        for field in form.fields.values():
-            field.disabled = True
+    form = ProductLineForm(request.POST if request.method == "POST" else None, initial=initial)
+    web.disable(form, [] if editable else list(form.fields))
+    if request.method == "POST" and (
+        web.allowed(request, CHANGE_LINE, "edit product lines") and form.is_valid()
+    ):
+        try:
+            services.purchase_order_line_update(
+                actor=request.user, line=line, **web.changeable_data(form)
+            )
+        except ApplicationError as error:
+            web.refuse(request, error)
+            web.field_errors_to_form(form, error)
+        else:
+            messages.success(request, f"Product {line.pk} saved.")
+            return redirect("procurement:line_detail", line.pk)
     trail = list(door.audit_trail(record_type=PRODUCT_TYPE, record_id=line.pk))
     closed_form = ClosedBoxForm(initial={"closed": line.closed})
     if locked or not line.received:

@@ -10,13 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounting import selectors, tasks
+from accounting import selectors, tasks, transfer
 from accounting.audit import audit_batch, audit_batch_records
 from accounting.connectors import get_connector
 from accounting.exporters import get_exporter
 from accounting.locks import lock_batch, lock_rows
 from accounting.models import (
     AccountingSetup,
+    BatchStatus,
     GLBatch,
     TransferLog,
     TransferMethod,
@@ -24,7 +25,13 @@ from accounting.models import (
 )
 from accounting.postables import PostableKind, get_kind, kinds, record_refs, unposted_rows
 from accounting.services.common import attach
-from accounting.steps import identifier_in_use, nothing_to_rerecord, refuse, rerecord_state_refusal
+from accounting.steps import (
+    identifier_in_use,
+    nothing_to_rerecord,
+    refuse,
+    rerecord_state_refusal,
+    transferring,
+)
 from core.counters import counter_next
 from core.errors import ApplicationError, InvalidInput, NotFound
 
@@ -239,6 +246,10 @@ def batch_create(
             fields={"items": ["Give items, or set all_unposted, not both."]},
         )
     identifier = _clean_identifier(batch_identifier)
+    # A re-send the user confirmed stays a re-send (its originals are replaced).
+    rerecord_of = None if confirm_resend else _deleted_batch_taking_back(identifier, items)
+    if rerecord_of is not None:
+        return batch_rerecord(actor=actor, batch_id=rerecord_of.pk, items=items)
     setup = selectors.accounting_setup()
     method = _transfer_method(setup, transfer)
     if identifier:
@@ -285,6 +296,33 @@ def batch_create(
     return batch
 
 
+def _deleted_batch_taking_back(
+    identifier: str | None, items: list[dict[str, Any]] | None
+) -> GLBatch | None:
+    """The deleted batch whose ID was typed, when every chosen record is one of its
+    unchanged records: the reference's own route back (tick them, type the original
+    batch ID, TRANSFER) is then a re-record, not a re-send, unless the re-send was
+    confirmed."""
+    if not identifier or not items:
+        return None
+    holder = selectors.batch_holding(identifier)
+    if holder is not None and not (holder.is_rerecord and holder.is_open()):
+        return None
+    deleted = (
+        GLBatch.objects.filter(batch_identifier=identifier, status=BatchStatus.DELETED)
+        .order_by("-pk")
+        .first()
+    )
+    if deleted is None:
+        return None
+    unchanged = {
+        (i["type"], i["id"])
+        for i in selectors.rerecordable(selectors.deleted_batch_changes(deleted))
+    }
+    chosen = {(i["type"], int(i["id"])) for i in items}
+    return deleted if chosen <= unchanged else None
+
+
 def _refuse_what_the_format_cannot_carry(setup: AccountingSetup, counts: dict[str, int]) -> None:
     refusal = get_exporter(setup.export_format).batch_refusal(counts, setup.options)
     if refusal:
@@ -327,20 +365,28 @@ def batch_rerecord(
             },
         )
     refuse(nothing_to_rerecord(deleted, wanted))
-    refuse(identifier_in_use(deleted.batch_identifier))
-    setup = selectors.accounting_setup()
-    batch = _insert_batch(
-        actor=actor,
-        identifier=deleted.batch_identifier,
-        method=TransferMethod.FILE,
-        setup=setup,
-        is_rerecord=True,
-    )
+    # Records of several kinds go back under the one original ID: a later re-record
+    # adds to the open re-record batch that already holds it, and writes its file again.
+    holder = selectors.batch_holding(deleted.batch_identifier)
+    if holder is not None and holder.is_rerecord and holder.is_open():
+        batch = lock_batch(holder.pk)
+        refuse(transferring(batch, "the unchanged records", "batch_not_open"))
+        adding = True
+    else:
+        refuse(identifier_in_use(deleted.batch_identifier))
+        batch = _insert_batch(
+            actor=actor,
+            identifier=deleted.batch_identifier,
+            method=TransferMethod.FILE,
+            setup=selectors.accounting_setup(),
+            is_rerecord=True,
+        )
+        adding = False
     event = audit_batch(
         actor=actor,
         action="batch_rerecorded",
         batch=batch,
-        changes={"from_batch": deleted.pk, "records": len(wanted)},
+        changes={"from_batch": deleted.pk, "records": len(wanted), "added": adding},
     )
     grouped: dict[str, list[int]] = {}
     for record_type, record_id in wanted:
@@ -350,5 +396,7 @@ def batch_rerecord(
             ids = _lock_chosen(kind, grouped[kind.type])
             attach(kind, kind.model._default_manager.filter(pk__in=ids), batch)
             audit_batch_records(event, kind, batch.pk)
+    if adding:
+        transfer.requeue(batch, actor=actor, action="transfer_retried", changes={"added": True})
     tasks.queue_transfer(batch)
     return batch

@@ -158,8 +158,9 @@ def accounting_setup_update(
     """Change the setup; arguments left out stay as they are.
 
     Clearing Direct Transfer moves the current options into `saved_options` (for
-    `accounting_setup_restore_options`) and clears them; options given in the same call
-    are the new ones. `default_accounts` maps a GL account type to its default account
+    `accounting_setup_restore_options`) and clears them; ticking it again without
+    options puts the saved ones back; options given in the same call are the new ones.
+    `default_accounts` maps a GL account type to its default account
     (None removes the default)."""
     errors: dict[str, list[str]] = {}
     if package is not UNSET:
@@ -184,6 +185,9 @@ def accounting_setup_update(
         if not direct_transfer and setup.options:
             setup.saved_options = setup.options
             setup.options = {}
+        elif direct_transfer and options is UNSET and not setup.options:
+            # Ticking the box again, as the reference does, brings the saved options back.
+            setup.options, setup.saved_options = setup.saved_options, {}
         setup.direct_transfer = direct_transfer
     if options is not UNSET:
         setup.options = options

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
@@ -86,6 +87,19 @@ def batch_action(request: HttpRequest) -> HttpResponse:
     web.require(request, permission, doing)
     if not form.cleaned_data["confirmed"]:
         waiting = sum(selectors.unposted_list(record_type=kind.type).count() for kind in kinds())
+        summaries = selectors.batch_summaries([batch.pk for batch in batches])
+        # Said up front: a batch with records unbatched from it will be refused.
+        blocked = [
+            {
+                "batch": batch,
+                "items": [
+                    {**ref.as_item(), "url": web.record_url(ref.type, ref.id)}
+                    for ref in selectors.batch_unbatched_refs(batch)
+                ],
+            }
+            for batch in batches
+            if summaries[batch.pk]["unbatched"]
+        ]
         return render(
             request,
             "accounting/batch_action_confirm.html",
@@ -93,12 +107,14 @@ def batch_action(request: HttpRequest) -> HttpResponse:
                 "tabs": interface_tabs("batches"),
                 "action": action,
                 "batches": batches,
-                "summaries": selectors.batch_summaries([batch.pk for batch in batches]),
+                "summaries": summaries,
+                "blocked": blocked,
+                "all_blocked": len(blocked) == len(batches),
                 "waiting": waiting,
                 "next": back,
             },
         )
-    done = []
+    done: list[GLBatch] = []
     for batch in batches:
         try:
             if action == BatchActionForm.DELETE:
@@ -108,17 +124,30 @@ def batch_action(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             web.refuse(request, error)
         else:
-            done.append(batch.batch_identifier)
+            done.append(batch)
     if done:
+        links = format_html_join(
+            ", ",
+            '<a href="{}">{}</a>',
+            (
+                (reverse("accounting:batch_detail", args=[batch.pk]), batch.batch_identifier)
+                for batch in done
+            ),
+        )
         if action == BatchActionForm.DELETE:
             messages.success(
                 request,
-                f"Deleted {', '.join(done)}. Their records are unposted and can be edited. "
-                "Note the batch ID: on the deleted batch's page you can re-record the "
-                "unchanged records under it without sending them again.",
+                format_html(
+                    "Deleted {}. Their records are unposted and can be edited. Note the batch "
+                    "ID: on the deleted batch's page ({}, also under Open Batches &gt; "
+                    "Deleted) you can re-record the unchanged records under it without "
+                    "sending them again.",
+                    links,
+                    links,
+                ),
             )
         else:
-            messages.success(request, f"Closed {', '.join(done)}.")
+            messages.success(request, format_html("Closed {}.", links))
     return redirect(back)
 
 

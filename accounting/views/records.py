@@ -78,9 +78,9 @@ def _record_step(request: HttpRequest, record_type: str, record_id: int, step: s
         return redirect(back)
     if step == "unbatch":
         identifier = getattr(updated, kind.original_batch_field).batch_identifier
-        messages.success(
-            request, f"{reference} is unbatched from {identifier} and can be edited now."
-        )
+        # What editing it takes next (an open status, a reversed sheet) is the record's
+        # own state, shown on its page.
+        messages.success(request, f"{reference} is unbatched from {identifier}.")
         paid = selectors.paid_amount(kind.type, record.pk)
         if paid:
             messages.warning(

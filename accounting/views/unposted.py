@@ -72,16 +72,23 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
                     for item in resend_items:
                         item["url"] = web.record_url(item["type"], item["id"])
             else:
+                if batch.is_rerecord:
+                    messages.success(
+                        request,
+                        f"These records are unchanged since they were sent in "
+                        f"{batch.batch_identifier}, so they were re-recorded under it: "
+                        "nothing was sent, and the file is for reference only (do not import "
+                        "it: they are in the accounting package already).",
+                    )
+                    return redirect("accounting:batch_detail", batch.pk)
                 messages.success(
                     request,
                     f"GL batch {batch.batch_identifier} created; its transfer "
-                    f"({batch.get_transfer_method_display().lower()}) "
-                    + (
-                        "is under way."
-                        if batch.transfer_queued_at
-                        else "is queued: the task queue cannot be reached right now, and "
-                        "the transfer starts by itself when it is back."
-                    ),
+                    f"({batch.get_transfer_method_display().lower()}) is followed on this page."
+                    if batch.transfer_queued_at
+                    else f"GL batch {batch.batch_identifier} created; its transfer is queued: "
+                    "the task queue cannot be reached right now, and the transfer starts by "
+                    "itself when it is back.",
                 )
                 return redirect("accounting:batch_detail", batch.pk)
     else:

@@ -10,21 +10,9 @@ from playwright.sync_api import Page, expect
 from accounting import services as accounting
 from accounting.models import BatchStatus, GLBatch, TransferLog, TransferState
 from invoicing.models import Invoice
+from tests.browser.steps import more, nav
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def nav(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
-
-
-def more(page: Page, action: str) -> None:
-    """MORE > <action>, then OK in the confirmation that opens in the page."""
-    page.locator("summary", has_text="MORE").click()
-    page.locator(".more-list").get_by_role("link", name=action, exact=True).click()
-    dialog = page.get_by_role("alertdialog")
-    expect(dialog).to_be_visible()
-    dialog.get_by_role("button", name="OK").click()
 
 
 def open_invoice(page: Page, number: str) -> None:
@@ -121,13 +109,15 @@ def test_delete_batch_procedure_by_clicking(signed_in: Page, finance, make_invoi
         page.get_by_label("Actions").select_option(label="Delete Batches")
         page.get_by_role("button", name="Go").click()
         expect(page.get_by_role("alertdialog")).to_contain_text("Note the batch ID: GL-NOV-01")
-        page.get_by_role("alertdialog").get_by_role("button", name="OK").click()
 
-    # The refusal lists the unbatched invoice, with a link to it.
+    # The confirmation says up front that the delete will be refused, and offers no OK:
+    # it lists the unbatched invoice, with a link to it.
     delete_batch()
-    refusal = page.locator(".message-refusal")
-    expect(refusal).to_contain_text("GL batch GL-NOV-01 cannot be deleted")
+    dialog = page.get_by_role("alertdialog")
+    refusal = dialog.locator(".message-refusal")
+    expect(refusal).to_contain_text("GL batch GL-NOV-01 cannot be deleted yet")
     expect(refusal).to_contain_text("Rebatch it first")
+    expect(dialog.get_by_role("button", name="OK")).to_have_count(0)
     shot("delete-refused")
     refusal.get_by_role("link", name=f"Invoice {unbatched.number}").click()
     more(page, "Rebatch")
@@ -137,7 +127,15 @@ def test_delete_batch_procedure_by_clicking(signed_in: Page, finance, make_invoi
     nav(page, "Accounting Interface")
     page.get_by_role("link", name="Open Batches").click()
     delete_batch()
-    expect(page.locator(".message-success")).to_contain_text("Deleted GL-NOV-01")
+    page.get_by_role("alertdialog").get_by_role("button", name="OK").click()
+    deleted = page.locator(".message-success")
+    expect(deleted).to_contain_text("Deleted GL-NOV-01")
+    # The message links the deleted batch's page, and the Deleted tab lists it.
+    expect(deleted.get_by_role("link", name="GL-NOV-01").first).to_have_attribute(
+        "href", f"/finance/accounting-interface/batches/{batch.pk}/"
+    )
+    expect(page.locator("#batch-table tbody tr", has_text="GL-NOV-01")).to_have_count(0)
+    shot("delete-done")
 
     # Edit one record (open status, edit, closed status).
     open_invoice(page, edited.number)
@@ -277,3 +275,14 @@ def test_a_refused_transfer_is_a_message_in_the_page(signed_in: Page, finance, m
     page.get_by_label("Batch ID").fill("")
     page.get_by_role("button", name="TRANSFER").click()
     expect(page.locator(".message-success")).to_contain_text("created")
+
+
+def test_invoice_lines_offer_income_accounts_only(signed_in: Page, book, make_invoice, shot):
+    page = signed_in
+    invoice = make_invoice(closed=False)
+    open_invoice(page, invoice.number)
+    options = page.get_by_label("Line 1 income account").locator("option").all_inner_texts()
+    shot("invoice-income-accounts")
+    assert str(book["accounts"]["income"]) in options
+    for other in ("accounts_payable", "inventory", "expense", "accounts_receivable"):
+        assert str(book["accounts"][other]) not in options, options

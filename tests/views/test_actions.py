@@ -123,6 +123,8 @@ def test_delete_batch_refusal_lists_the_unbatched_items_with_links(
     confirm = finance_client.post(action, {"action": "delete", "batches": [batch.pk]})
     assert confirm.status_code == 200
     assert f"Note the batch ID: {batch.batch_identifier}" in confirm.content.decode()
+    # It says up front that the delete will be refused, and why.
+    assert f"GL batch {batch.batch_identifier} cannot be deleted yet" in confirm.content.decode()
 
     _, html = follow(
         finance_client, action, {"action": "delete", "batches": [batch.pk], "confirmed": "on"}
@@ -137,7 +139,8 @@ def test_delete_batch_refusal_lists_the_unbatched_items_with_links(
     _, html = follow(
         finance_client, action, {"action": "delete", "batches": [batch.pk], "confirmed": "on"}
     )
-    assert f"Deleted {batch.batch_identifier}" in html
+    page = reverse("accounting:batch_detail", args=[batch.pk])
+    assert f'Deleted <a href="{page}">{batch.batch_identifier}</a>' in html
     assert GLBatch.objects.get(pk=batch.pk).status == BatchStatus.DELETED
 
 

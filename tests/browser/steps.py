@@ -1,0 +1,27 @@
+"""Steps a clerk takes in the browser, shared by the procedure tests."""
+
+from playwright.sync_api import Page, expect
+
+from tests.helpers import PASSWORD
+
+
+def nav(page: Page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def more(page: Page, action: str) -> None:
+    """MORE > <action>, then OK in the confirmation that opens in the page."""
+    page.locator("summary", has_text="MORE").click()
+    page.locator(".more-list").get_by_role("link", name=action, exact=True).click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="OK").click()
+
+
+def sign_in(page: Page, username: str) -> Page:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    return page
