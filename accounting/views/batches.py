@@ -131,7 +131,8 @@ def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest):
 def _transfer_context(batch: GLBatch) -> dict[str, Any]:
     return {
         "batch": batch,
-        "polling": batch.current_transfer_state in (TransferState.QUEUED, TransferState.RUNNING),
+        "polling": batch.current_transfer_state
+        in (TransferState.QUEUED, TransferState.RUNNING, TransferState.WAITING),
         "progress_url": reverse("accounting:batch_progress", args=[batch.pk]),
         "file_url": reverse("accounting:batch_file", args=[batch.pk]) if batch.file else "",
     }
