@@ -146,6 +146,9 @@ class TransferState(models.TextChoices):
     # from the database): nothing runs it any more. Finance can retry it, and the
     # periodic sweep queues it again.
     INTERRUPTED = "interrupted", "Interrupted"
+    # Shown, never stored: a running transfer paused by the package's rate limit
+    # (`transfer_waiting_until`); it goes on by itself.
+    WAITING = "waiting", "Waiting for the package's limit"
 
 
 class GLBatch(models.Model):
@@ -171,6 +174,9 @@ class GLBatch(models.Model):
     # Runs since the transfer was last queued by a person: the sweep re-queues an
     # interrupted transfer only a few times, then leaves it to Finance.
     transfer_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Until when a running transfer waits out the accounting package's rate limit
+    # (Xero's 429 and its Retry-After): shown as waiting, not failed.
+    transfer_waiting_until = models.DateTimeField(null=True, blank=True)
     # A batch that records what is already in the accounting package (re-recorded
     # under its original identifier after a delete): its file is for reference only.
     is_rerecord = models.BooleanField(default=False)
@@ -231,7 +237,17 @@ class GLBatch(models.Model):
         is interrupted, even before the sweep has marked it so."""
         if self.lease_expired():
             return TransferState.INTERRUPTED
+        if self.is_waiting():
+            return TransferState.WAITING
         return self.transfer_state
+
+    def is_waiting(self, now=None) -> bool:
+        """A running transfer pausing for the package's rate limit."""
+        return (
+            self.transfer_state == TransferState.RUNNING
+            and self.transfer_waiting_until is not None
+            and self.transfer_waiting_until > (now or timezone.now())
+        )
 
     def get_current_transfer_state_display(self) -> str:
         return TransferState(self.current_transfer_state).label
@@ -496,3 +512,59 @@ class PackagePayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id}: {self.amount_paid} paid"
+
+
+class XeroConnection(models.Model):
+    """How the PSA reaches its Xero organisation: one row. The client secret and the
+    refresh token are stored encrypted (`accounting.secrets`) and never shown back."""
+
+    CUSTOM = "custom"  # a custom connection: the client-credentials grant, one organisation
+    OAUTH = "oauth"  # the OAuth 2.0 code flow, with rotating refresh tokens
+
+    auth = models.CharField(
+        max_length=10,
+        choices=[(CUSTOM, "Custom connection"), (OAUTH, "OAuth 2.0 (sign in to Xero)")],
+        default=CUSTOM,
+    )
+    client_id = models.CharField(max_length=100, blank=True)
+    client_secret = models.TextField(blank=True)  # encrypted
+    refresh_token = models.TextField(blank=True)  # encrypted; rotates on each use
+    tenant_id = models.CharField(max_length=64, blank=True)
+    organisation_name = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="xero_connection_single_row")]
+
+    def __str__(self) -> str:
+        return self.organisation_name or "Xero connection"
+
+
+class XeroDocument(models.Model):
+    """A sales invoice or bill the Xero connector created: what `find` and `remove`
+    answer from, written as soon as Xero answers the create (a retried create carries
+    the same Idempotency-Key, so Xero answers the same document again). A record Xero
+    refused has a row without an invoice id, counting the refusals: the next create
+    carries a new key, so that Xero tries it again instead of answering the refusal."""
+
+    record_type = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+    batch_identifier = models.CharField(max_length=50)
+    invoice_id = models.CharField(max_length=64, blank=True)
+    refusals = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removal = models.CharField(
+        max_length=10, blank=True, choices=[("voided", "Voided"), ("deleted", "Deleted")]
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record_type", "record_id", "batch_identifier"],
+                name="xero_document_once_per_batch",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type}:{self.record_id}@{self.batch_identifier}"

@@ -142,11 +142,39 @@ XERO_CURRENCY = Option(
     "Currency",
     "The Currency column of every row, for example NZD; left empty when not set.",
 )
+XERO_STATUS = Option(
+    "xero_status",
+    CHOICE,
+    "Status in Xero",
+    "AUTHORISED: invoices and bills are approved as they arrive (a re-send voids them); "
+    "DRAFT: they wait for approval in Xero (a re-send deletes them).",
+    default="AUTHORISED",
+    choices=("AUTHORISED", "DRAFT"),
+)
+XERO_API_TAX_TYPE = Option(
+    "xero_api_tax_type",
+    TEXT,
+    "Tax type",
+    "The Xero tax type code on every line (for example NONE, EXEMPTOUTPUT): a zero "
+    "rate, as the PSA has already computed the tax, which is a line of its own.",
+    default="NONE",
+)
+XERO_TAX_TYPES = Option(
+    "xero_tax_types",
+    MAPPING,
+    "Tax types",
+    'The Xero tax type code of each PSA tax code (for example {"EXEMPT": '
+    '"EXEMPTOUTPUT"}); a code not listed takes the tax type above.',
+    default={},
+)
 
 # Each package's direct-transfer options (a package not listed has no direct transfer).
 DIRECT_TRANSFER_OPTIONS: dict[str, tuple[Option, ...]] = {
     "beancount": (LEDGER_PATH, BEANCOUNT_CURRENCY),
     "gnucash": (GNUCASH_BOOK_DATABASE, GNUCASH_BOOK_PATH),
+    # The connection itself (client id and secret, the organisation) is not an option:
+    # its secrets are kept encrypted, apart (accounting.models.XeroConnection).
+    "xero": (XERO_STATUS, XERO_API_TAX_TYPE, XERO_TAX_TYPES, XERO_CURRENCY),
 }
 # Each export format's options.
 EXPORT_FORMAT_OPTIONS: dict[str, tuple[Option, ...]] = {

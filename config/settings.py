@@ -167,6 +167,22 @@ LEDGER_MAX_BYTES = int(os.environ.get("LEDGER_MAX_BYTES", 512 * 1024 * 1024))
 # URL, for example postgresql://user:password@host/books. A secret: only the environment
 # holds it; the setup, the API, the pages and the logs never show it.
 GNUCASH_DATABASE_URL = os.environ.get("GNUCASH_DATABASE_URL", "")
+# The key that encrypts the secrets the PSA keeps for accounting packages (Xero's client
+# secret and refresh token): a Fernet key (`python -m accounting.secrets`). Without it
+# no secret can be stored or read; changing it means connecting the package again.
+SECRETS_ENCRYPTION_KEY = os.environ.get("SECRETS_ENCRYPTION_KEY", "")
+# Xero's endpoints (the operator's, never the setup's: the secrets go to them) and its
+# limits per organisation: calls a minute (over XERO_MINUTE_SECONDS) and in flight, and
+# the longest wait for a limit a transfer sits out before it stops with the time to
+# retry.
+XERO_API_URL = os.environ.get("XERO_API_URL", "https://api.xero.com/api.xro/2.0")
+XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com")
+# Where Xero lists the organisations a token reaches (its /Connections).
+XERO_CONNECTIONS_API_URL = os.environ.get("XERO_CONNECTIONS_API_URL", "https://api.xero.com")
+XERO_CALLS_A_MINUTE = int(os.environ.get("XERO_CALLS_A_MINUTE", "60"))
+XERO_MINUTE_SECONDS = float(os.environ.get("XERO_MINUTE_SECONDS", "60"))
+XERO_CALLS_IN_FLIGHT = int(os.environ.get("XERO_CALLS_IN_FLIGHT", "5"))
+XERO_MAX_WAIT_SECONDS = float(os.environ.get("XERO_MAX_WAIT_SECONDS", "600"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

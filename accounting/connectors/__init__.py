@@ -103,11 +103,17 @@ class Connector(Protocol):
         per record in what the connector already knows of the package."""
         ...
 
+    # Optional, for a package that refuses single documents (Xero): `refusals` maps
+    # (type, id) to why a record was not sent, or why its original was not removed
+    # (the transfer then does not send it again); the rest of the batch goes on.
+    # `on_wait(until)` is set by the transfer: the connector calls it while it waits
+    # out the package's rate limit (None when the wait is over).
+
 
 def has_connector(package: str) -> bool:
     """Whether the package takes direct transfers (its options are declared in
     `accounting.setup_options.DIRECT_TRANSFER_OPTIONS`)."""
-    return package in ("beancount", "gnucash")
+    return package in ("beancount", "gnucash", "xero")
 
 
 def get_connector(package: str, options: dict) -> Connector | None:
@@ -124,6 +130,10 @@ def get_connector(package: str, options: dict) -> Connector | None:
     values = direct_transfer_options(package, options)
     if package == "gnucash":
         return _gnucash_connector(values)
+    if package == "xero":
+        from accounting.connectors.xero import XeroConnector
+
+        return XeroConnector(options=values)
     from accounting.connectors.beancount import BeancountConnector
 
     if not values["ledger_path"]:

@@ -26,14 +26,16 @@ Currency is `options["currency"]` when set. Xero takes at most 500 invoices or b
 file; a bigger batch stops with an error before the 501st.
 """
 
+import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from accounting.exporters.base import (
     BILL_CONTROL_TYPES,
     INVOICE_CONTROL_TYPES,
     CSVWriter,
     ExportError,
+    clean_text,
     day_first_date,
     document_kinds,
     money,
@@ -89,6 +91,8 @@ BILL_COLUMNS = tuple(
 MAX_DOCUMENTS_PER_FILE = 500
 SALES = "sales"
 BILLS = "bills"
+ACCREC = "ACCREC"  # Xero's sales invoice
+ACCPAY = "ACCPAY"  # Xero's bill
 
 
 class XeroCSVExporter:
@@ -165,41 +169,88 @@ class XeroCSVExporter:
         return count
 
     def _rows(self, posting: "Posting", *, layout: str, date_text, tax_type: str, currency: str):
-        require_balanced(posting)
-        header = posting.header
-        columns: tuple[str, ...]
-        if layout == SALES:
-            control, others = split_control(posting, INVOICE_CONTROL_TYPES)
-            require_control(posting, control, "accounts receivable", "Xero sales invoice")
-            columns, sign = SALES_INVOICE_COLUMNS, -1
-        else:
-            control, others = split_control(posting, BILL_CONTROL_TYPES)
-            require_control(posting, control, "accounts payable", "Xero bill")
-            columns, sign = BILL_COLUMNS, 1
-        if not others:
-            raise ExportError(
-                f"{header.reference} has no lines besides its total.", posting=posting
-            )
+        document = xero_document(posting)  # its type is the layout's (checked in write)
+        columns = SALES_INVOICE_COLUMNS if layout == SALES else BILL_COLUMNS
         common = {
-            "ContactName": text_cell(header.company),
-            "InvoiceNumber": text_cell(header.number),
-            "Reference": text_cell(header.reference),
-            "InvoiceDate": date_text(header.date),
-            "DueDate": date_text(header.due_date or header.date),
+            "ContactName": text_cell(document.contact),
+            "InvoiceNumber": text_cell(document.number),
+            "Reference": text_cell(document.reference),
+            "InvoiceDate": date_text(document.date),
+            "DueDate": date_text(document.due_date),
             "Quantity": "1",
             "TaxType": tax_type,
             "Currency": currency,
         }
         rows = []
-        for line in others:
+        for line in document.lines:
             fields = {
                 **common,
-                # Xero requires a description on every line.
-                "Description": text_cell(line.memo)
-                or text_cell(line.account_name)
-                or common["Reference"],
-                "UnitAmount": money(sign * net_debit(line)),
-                "AccountCode": text_cell(line.account_number),
+                "Description": text_cell(line.description),
+                "UnitAmount": line.unit_amount,
+                "AccountCode": text_cell(line.account_code),
             }
             rows.append(tuple(fields.get(column, "") for column in columns))
         return rows
+
+
+class XeroLine(NamedTuple):
+    description: str
+    unit_amount: str  # as `money` writes it: "12.50", "-3.00"
+    account_code: str
+
+
+class XeroDocument(NamedTuple):
+    """A posting as one Xero sales invoice (ACCREC) or bill (ACCPAY): what the CSV rows
+    carry and the Accounting API's invoice is made of (`accounting.connectors.xero`),
+    so that both put the same contact, number, dates and amounts into Xero."""
+
+    type: str  # ACCREC or ACCPAY
+    contact: str
+    number: str
+    reference: str
+    date: dt.date
+    due_date: dt.date
+    lines: tuple[XeroLine, ...]
+
+
+def xero_document(posting: "Posting") -> XeroDocument:
+    """The posting's invoice or bill: one line per GL line other than the receivable
+    (an invoice: the line's credit, a debit such as a discount negative) or the payable
+    or reimbursement (a bill: the line's debit). Text is one line (`clean_text`); an
+    export file's cells add `text_cell`'s guard on top. Raises ExportError for a posting
+    Xero's invoices and bills cannot carry."""
+    header = posting.header
+    if header.document not in (SALE, BILL):
+        raise ExportError(
+            f"{header.reference} is a {header.type}, which Xero's invoices and bills cannot carry.",
+            posting=posting,
+        )
+    require_balanced(posting)
+    if header.document == SALE:
+        control, others = split_control(posting, INVOICE_CONTROL_TYPES)
+        require_control(posting, control, "accounts receivable", "Xero sales invoice")
+        document_type, sign = ACCREC, -1
+    else:
+        control, others = split_control(posting, BILL_CONTROL_TYPES)
+        require_control(posting, control, "accounts payable", "Xero bill")
+        document_type, sign = ACCPAY, 1
+    if not others:
+        raise ExportError(f"{header.reference} has no lines besides its total.", posting=posting)
+    reference = clean_text(header.reference)
+    return XeroDocument(
+        type=document_type,
+        contact=clean_text(header.company),
+        number=clean_text(header.number),
+        reference=reference,
+        date=header.date,
+        due_date=header.due_date or header.date,
+        lines=tuple(
+            XeroLine(
+                # Xero requires a description on every line.
+                description=clean_text(line.memo) or clean_text(line.account_name) or reference,
+                unit_amount=money(sign * net_debit(line)),
+                account_code=clean_text(line.account_number),
+            )
+            for line in others
+        ),
+    )

@@ -20,6 +20,7 @@ from accounting.exporters import get_exporter
 from accounting.gl import AccountBook, Posting, fewer_collections
 from accounting.models import AccountingSetup, GLBatch, TransferLog, TransferMethod
 from accounting.postables import batched_rows, kinds
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 CHUNK = 2000
@@ -287,6 +288,11 @@ def _send_direct(
 ) -> None:
     connector = get_connector(batch.package, setup.options)
     assert connector is not None, "a batch is sent directly only to a package with a connector"
+    if hasattr(connector, "on_wait"):
+        connector.on_wait = lambda until: _show_waiting(batch, until)
+    # Records the package refused (`refusals`, where a connector keeps them): not sent,
+    # and said why at the end.
+    refusals: dict[tuple[str, int], str] = getattr(connector, "refusals", {})
     # Originals of records sent again: the connector removes them itself, all in one
     # pass over the package, with the batch's first chunk (in the same database
     # transaction, where the package has them).
@@ -298,26 +304,70 @@ def _send_direct(
     replacing = [(t, i, send["batch_identifier"]) for t, i, send in live]
     # Each chunk is logged as soon as the package has it, before the next is sent.
     fresh = not _has_log_rows(batch)
+    names: dict[tuple[str, int], str] = {}
     for chunk in _chunks(batch_postings(batch, counts), CHUNK):
+        # The whole chunk goes to the connector (a package that groups records into
+        # requests groups the same records again on a retry); it leaves out refused ones.
         references = connector.send(
-            chunk, batch_identifier=batch.batch_identifier, replacing=replacing
+            [p for p in chunk if (p.header.type, p.header.id) not in refusals]
+            if refusals
+            else chunk,
+            batch_identifier=batch.batch_identifier,
+            replacing=replacing,
         )
         if replacing:
-            _replaced(batch, live)
+            _replaced(batch, live, refusals)
             replacing = []
         _remove_orphans(batch, connector, chunk)
-        _log_rows(batch, chunk, references, fresh=fresh)
+        sent = [p for p in chunk if (p.header.type, p.header.id) in references]
+        if len(sent) < len(chunk):
+            names.update(
+                {
+                    (p.header.type, p.header.id): p.header.reference
+                    for p in chunk
+                    if (p.header.type, p.header.id) in refusals
+                }
+            )
+        _log_rows(batch, sent, references, fresh=fresh)
         tracker.advance(len(chunk))
     if replacing:  # a batch with nothing left to send still replaces its originals
         connector.remove_sent(replacing)
-        _replaced(batch, live)
+        _replaced(batch, live, refusals)
+    if refusals:
+        raise ApplicationError(
+            _refusals_text(refusals, names),
+            code="records_refused",
+            extra={"refused": len(refusals)},
+        )
 
 
-def _replaced(batch: GLBatch, live: list) -> None:
-    """The transfer-log rows of the originals the connector removed say so."""
-    TransferLog.objects.filter(pk__in=[send["log_id"] for _t, _i, send in live]).update(
-        removed_at=timezone.now(), removal="connector", replaced_by=batch
+def _replaced(batch: GLBatch, live: list, refusals: dict[tuple[str, int], str]) -> None:
+    """The transfer-log rows of the originals the connector removed say so (an original
+    the package would not remove, for example one with payments, stays logged)."""
+    TransferLog.objects.filter(
+        pk__in=[send["log_id"] for t, i, send in live if (t, i) not in refusals]
+    ).update(removed_at=timezone.now(), removal="connector", replaced_by=batch)
+
+
+def _refusals_text(refusals: dict[tuple[str, int], str], names: dict) -> str:
+    """What a user reads of the records the package refused: each one by reference."""
+    shown = [
+        f"{names.get(key) or f'{key[0]} {key[1]}'}: {why}"
+        for key, why in list(refusals.items())[:20]
+    ]
+    more = f" (and {len(refusals) - 20} more)" if len(refusals) > 20 else ""
+    return (
+        f"{len(refusals)} record(s) were not sent; the rest of the batch was. "
+        + " ".join(shown)
+        + more
+        + " Correct them, then retry the transfer: what was sent is not sent twice."
     )
+
+
+def _show_waiting(batch: GLBatch, until) -> None:
+    """Shows the batch as waiting for the package's limit until `until` (None: no
+    longer)."""
+    GLBatch.objects.filter(pk=batch.pk).update(transfer_waiting_until=until)
 
 
 def _remove_orphans(batch: GLBatch, connector: Connector, chunk: list[Posting]) -> None:

@@ -171,7 +171,8 @@ def _transfer_context(request: HttpRequest, batch: GLBatch) -> dict[str, Any]:
     return {
         "batch": batch,
         "retry": _retry_action(request, batch),
-        "polling": batch.current_transfer_state in (TransferState.QUEUED, TransferState.RUNNING),
+        "polling": batch.current_transfer_state
+        in (TransferState.QUEUED, TransferState.RUNNING, TransferState.WAITING),
         "progress_url": reverse("accounting:batch_progress", args=[batch.pk]),
         "file_url": reverse("accounting:batch_file", args=[batch.pk]) if batch.file else "",
     }

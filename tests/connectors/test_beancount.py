@@ -77,8 +77,8 @@ def connector(ledger) -> BeancountConnector:
     return get_connector("beancount", {"ledger_path": "books/psa.beancount"})
 
 
-def test_only_beancount_has_a_connector_and_it_needs_a_ledger_path(ledger_root):
-    for package in ("quickbooks_desktop", "quickbooks_online", "xero", "other"):
+def test_file_only_packages_have_no_connector_and_beancount_needs_a_ledger_path(ledger_root):
+    for package in ("quickbooks_desktop", "quickbooks_online", "other"):
         assert get_connector(package, {"ledger_path": "x"}) is None
     with pytest.raises(ApplicationError, match="ledger_path") as error:
         get_connector("beancount", {})
