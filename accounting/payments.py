@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from accounting import selectors
 from accounting.audit import audit_record
-from accounting.connectors import get_connector
+from accounting.connectors import ensure_reads_back, get_connector
 from accounting.models import PackagePayment
-from core.errors import ApplicationError
 
 PAID = "paid"
 PARTLY_PAID = "partly_paid"
@@ -29,13 +28,9 @@ def payments_refresh(*, actor: AbstractBaseUser | None) -> dict[str, int]:
     from the package goes back to nothing paid. The package is read before the
     database is written, and no lock is held while it is. Audited (one event)."""
     setup = selectors.accounting_setup()
+    ensure_reads_back(setup.package, setup.get_package_display(), "bring payments back")
     connector = get_connector(setup.package, setup.options)
-    if connector is None:
-        raise ApplicationError(
-            f"{setup.get_package_display()} takes export files only: no connector can read "
-            "its payments.",
-            code="no_connector",
-        )
+    assert connector is not None, "a package read back has a connector"
     reported = {(p.record_type, p.record_id): p for p in connector.find_payments()}
     now = timezone.now()
     with transaction.atomic():

@@ -37,7 +37,7 @@ from django.db.models.functions import Collate
 from django.utils import timezone
 
 from accounting import selectors
-from accounting.connectors import SentRecord, get_connector, has_connector
+from accounting.connectors import SentRecord, get_connector, reads_back
 from accounting.gl import AccountBook, Posting, fewer_collections
 from accounting.models import (
     DifferenceClass,
@@ -377,7 +377,7 @@ def nightly_reconciliation() -> Reconciliation | None:
     """The run the beat starts each night: everything, for the setup's package, when
     it transfers through a connector and no run is under way."""
     setup = selectors.accounting_setup()
-    if not has_connector(setup.package):
+    if not reads_back(setup.package):
         return None
     if Reconciliation.objects.filter(
         state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]

@@ -9,7 +9,7 @@ from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from accounting import payments, reconciliation, selectors, transfer
-from accounting.connectors import has_connector
+from accounting.connectors import reads_back
 from accounting.models import GLBatch, Reconciliation
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,6 @@ def queue_reconciliation(run: Reconciliation) -> None:
 def payments_refresh() -> dict[str, int] | None:
     """Run by the beat (PAYMENTS_REFRESH_SECONDS): payments back from the package, when
     the setup transfers through a connector."""
-    if not has_connector(selectors.accounting_setup().package):
+    if not reads_back(selectors.accounting_setup().package):
         return None
     return payments.payments_refresh(actor=None)

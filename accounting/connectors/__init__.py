@@ -116,6 +116,29 @@ def has_connector(package: str) -> bool:
     return package in ("beancount", "gnucash", "xero")
 
 
+def reads_back(package: str) -> bool:
+    """Whether the package's connector reads back what the package holds, for the books
+    check and payments (`find_sent`, `find_payments`); Xero's does not yet."""
+    return package in ("beancount", "gnucash")
+
+
+def ensure_reads_back(package: str, label: str, doing: str) -> None:
+    """Refuse, with the way out, what needs the package read back when it cannot be."""
+    if reads_back(package):
+        return
+    if has_connector(package):
+        message = (
+            f"The product cannot read {label} back yet to {doing}; it reads beancount "
+            "ledgers and GnuCash books. Check it in the package itself."
+        )
+    else:
+        message = (
+            f"{label} takes export files only: no connector can read what it holds. Set "
+            f"up a package with direct transfer to {doing}."
+        )
+    raise ApplicationError(message, code="no_connector")
+
+
 def get_connector(package: str, options: dict) -> Connector | None:
     """The package's connector, from the setup's options as they are held. Options it
     cannot use raise an ApplicationError in the product's words (the ledger's disk is

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounting import payments, selectors, tasks
 from accounting.audit import audit_record
-from accounting.connectors import get_connector, has_connector
+from accounting.connectors import ensure_reads_back, get_connector
 from accounting.models import (
     BatchStatus,
     DifferenceClass,
@@ -42,12 +42,7 @@ def reconciliation_start(
     """Queue a books check of one batch, of the records dated in a range, or (neither
     given) of everything sent through the package's connector."""
     setup = selectors.accounting_setup()
-    if not has_connector(setup.package):
-        raise ApplicationError(
-            f"{setup.get_package_display()} takes export files only: no connector can read "
-            "what it holds. Set up a package with direct transfer to check the books.",
-            code="no_connector",
-        )
+    ensure_reads_back(setup.package, setup.get_package_display(), "check the books")
     if batch_id is not None and (date_from or date_to):
         raise InvalidInput(
             "Check one batch or a date range, not both.",
