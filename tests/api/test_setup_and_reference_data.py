@@ -50,7 +50,7 @@ def test_clearing_direct_transfer_keeps_the_options_for_one_click_restore(
 
 def test_direct_transfer_needs_a_package_with_a_connector(api, finance, book):
     client = api(finance)
-    response = client.patch(SETUP, {"package": "xero", "direct_transfer": True})
+    response = client.patch(SETUP, {"package": "quickbooks_online", "direct_transfer": True})
     assert response.status_code == 400 and "direct_transfer" in response.json()["fields"]
     response = client.patch(SETUP, {"package": "beancount", "direct_transfer": True})
     assert response.status_code == 400 and "options.ledger_path" in response.json()["fields"]
