@@ -1,7 +1,8 @@
 """Audit events: written by every workflow step in the same transaction as the step."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, models
@@ -56,6 +57,36 @@ def audit_record(
         record_id=record_id,
         batch=batch,
         changes=changes or {},
+    )
+
+
+R = TypeVar("R", bound=models.Model)
+
+
+def save_audited(
+    record: R,
+    changes: dict[str, Any],
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    record_type: str,
+    state: Callable[[R], dict[str, Any]],
+    noted: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audited step on a locked record: set `changes` ({field: new value}) on it,
+    save those fields only, and audit what `state` (the record's audited fields) shows
+    changed, plus `noted` (what the state does not show, such as the lines replaced or
+    the entries moved with it)."""
+    before = state(record)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    record.save(update_fields=list(changes))
+    return audit_record(
+        actor=actor,
+        action=action,
+        record_type=record_type,
+        record_id=record.pk,
+        changes=field_changes(before, state(record)) | (noted or {}),
     )
 
 

@@ -11,7 +11,8 @@ so. What passes through the door, by what the record apps do with it:
 - their adapters register their kind and build postings: ``register``, ``BatchedKind``,
   ``AccountBook``, ``Posting``, ``PostingHeader``, ``to_cents``, ``SALE``, ``BILL``;
 - their services lock, refuse changes to records in a batch, and audit each step:
-  ``lock_rows``, ``ensure_unlocked``, ``record_item``, ``audit_record``, ``field_changes``;
+  ``lock_rows``, ``ensure_unlocked``, ``record_item``, ``audit_record``, ``field_changes``,
+  and save a change to a record with its audit event in one call: ``save_audited``;
 - their step predicates (one per step, asked by the services and the pages alike)
   return a refusal or None, and the services raise it: ``locked_refusal``, ``refuse``;
 - their pages show the audit trail and the batch steps of one record: ``audit_trail``,
@@ -35,7 +36,7 @@ from accounting.api import (
     rebatch_schema,
     unbatch_schema,
 )
-from accounting.audit import audit_record, field_changes
+from accounting.audit import audit_record, field_changes, save_audited
 from accounting.batch_fields import Batching
 from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_cents
 from accounting.locks import lock_rows
@@ -80,6 +81,7 @@ __all__ = [
     "record_item",
     "refuse",
     "register",
+    "save_audited",
     "to_cents",
     "unbatch_schema",
     "with_payments",

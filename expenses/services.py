@@ -24,6 +24,7 @@ from accounting.door import (
     field_changes,
     lock_rows,
     refuse,
+    save_audited,
 )
 from core.errors import ApplicationError
 from core.inputs import (
@@ -301,16 +302,8 @@ def expense_entry_update(
     ensure_unlocked(record_type=ENTRY_TYPE, record=locked)
     _refuse_unless_open(locked_sheet, f"Expense {locked.pk} on it cannot be edited")
 
-    before = _entry_state(locked)
-    for name, value in edits.items():
-        setattr(locked, name, value)
-    locked.save(update_fields=list(edits))
-    audit_record(
-        actor=actor,
-        action="edited",
-        record_type=ENTRY_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _entry_state(locked)),
+    save_audited(
+        locked, edits, actor=actor, action="edited", record_type=ENTRY_TYPE, state=_entry_state
     )
     return locked
 
@@ -320,16 +313,13 @@ def expense_sheet_submit(*, actor: AbstractBaseUser | None, sheet: ExpenseSheet)
     """Open -> submitted; a sheet needs at least one entry."""
     locked = _lock_sheet(sheet.pk)
     refuse(submit_refusal(actor, locked))
-    before = _sheet_state(locked)
-    locked.status = SheetStatus.SUBMITTED
-    locked.submitted_at = timezone.now()
-    locked.save(update_fields=["status", "submitted_at"])
-    audit_record(
+    save_audited(
+        locked,
+        {"status": SheetStatus.SUBMITTED, "submitted_at": timezone.now()},
         actor=actor,
         action="submitted",
         record_type=SHEET_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _sheet_state(locked)),
+        state=_sheet_state,
     )
     return locked
 
@@ -340,18 +330,17 @@ def expense_sheet_approve(*, actor: AbstractBaseUser, sheet: ExpenseSheet) -> Ex
     it becomes ready for accounting."""
     locked = _lock_sheet(sheet.pk)
     refuse(approve_refusal(actor, locked))
-    before = _sheet_state(locked)
-    locked.status = SheetStatus.APPROVED
-    locked.approved_at = timezone.now()
-    locked.approved_by = actor
-    locked.save(update_fields=["status", "approved_at", "approved_by"])
     entry_ids = _set_entries_approved(
         actor=actor, sheet=locked, approved=True, action="sheet_approved"
     )
-    changes = field_changes(before, _sheet_state(locked))
-    changes["entries"] = {"before": None, "after": entry_ids}
-    audit_record(
-        actor=actor, action="approved", record_type=SHEET_TYPE, record_id=locked.pk, changes=changes
+    save_audited(
+        locked,
+        {"status": SheetStatus.APPROVED, "approved_at": timezone.now(), "approved_by": actor},
+        actor=actor,
+        action="approved",
+        record_type=SHEET_TYPE,
+        state=_sheet_state,
+        noted={"entries": {"before": None, "after": entry_ids}},
     )
     return locked
 
@@ -365,18 +354,21 @@ def expense_sheet_reverse(*, actor: AbstractBaseUser, sheet: ExpenseSheet) -> Ex
     """
     locked = _lock_sheet(sheet.pk)
     refuse(reverse_refusal(actor, locked))
-    before = _sheet_state(locked)
-    locked.status = SheetStatus.OPEN
-    locked.submitted_at = None
-    locked.approved_at = None
-    locked.approved_by = None
-    locked.save(update_fields=["status", "submitted_at", "approved_at", "approved_by"])
     entry_ids = _set_entries_approved(
         actor=actor, sheet=locked, approved=False, action="sheet_reversed"
     )
-    changes = field_changes(before, _sheet_state(locked))
-    changes["entries"] = {"before": None, "after": entry_ids}
-    audit_record(
-        actor=actor, action="reversed", record_type=SHEET_TYPE, record_id=locked.pk, changes=changes
+    save_audited(
+        locked,
+        {
+            "status": SheetStatus.OPEN,
+            "submitted_at": None,
+            "approved_at": None,
+            "approved_by": None,
+        },
+        actor=actor,
+        action="reversed",
+        record_type=SHEET_TYPE,
+        state=_sheet_state,
+        noted={"entries": {"before": None, "after": entry_ids}},
     )
     return locked

@@ -21,6 +21,7 @@ from accounting.door import (
     field_changes,
     record_item,
     refuse,
+    save_audited,
     to_cents,
 )
 from core.counters import counter_next
@@ -173,7 +174,8 @@ def _lines_text(lines: Sequence[LineInput | InvoiceLine]) -> str:
     return "; ".join(parts)
 
 
-def _state(invoice: Invoice, lines: Sequence[LineInput | InvoiceLine]) -> dict[str, Any]:
+def _invoice_state(invoice: Invoice) -> dict[str, Any]:
+    """The invoice's audited fields; its lines are audited as one text (see `_state`)."""
     return {
         "company": invoice.company,
         "date": invoice.date,
@@ -184,8 +186,11 @@ def _state(invoice: Invoice, lines: Sequence[LineInput | InvoiceLine]) -> dict[s
         "subtotal": f"{invoice.subtotal:.2f}",
         "tax": f"{invoice.tax:.2f}",
         "total": f"{invoice.total:.2f}",
-        "lines": _lines_text(lines),
     }
+
+
+def _state(invoice: Invoice, lines: Sequence[LineInput | InvoiceLine]) -> dict[str, Any]:
+    return {**_invoice_state(invoice), "lines": _lines_text(lines)}
 
 
 def _insert_lines(invoice: Invoice, lines: Sequence[LineInput]) -> list[InvoiceLine]:
@@ -339,28 +344,27 @@ def invoice_update(
             extra={"items": [record_item(RECORD_TYPE, locked)]},
         )
 
-    before = _state(locked, current_lines)
+    fields = {name: value for name, value in edits.items() if name != "lines"}
     final_lines: Sequence[LineInput | InvoiceLine] = current_lines
-    for name in ("company", "date", "due_date", "tax_code"):
-        if name in edits:
-            setattr(locked, name, edits[name])
     if "lines" in edits:
         locked.lines.all().delete()
         final_lines = _insert_lines(locked, edits["lines"])
-    locked.subtotal, locked.tax, locked.total = _totals(final_lines, locked.tax_code)
-    _refuse_total_too_large(locked.total)
+    subtotal, tax, total = _totals(final_lines, fields.get("tax_code", locked.tax_code))
+    _refuse_total_too_large(total)
+    fields.update(subtotal=subtotal, tax=tax, total=total)
     if changes_status:
-        locked.status = new_status
-        locked.is_closed = new_status.is_closed
-    locked.save()
+        fields.update(status=new_status, is_closed=new_status.is_closed)
 
-    action = "status_changed" if changes_status and not edits else "edited"
-    audit_record(
+    save_audited(
+        locked,
+        fields,
         actor=actor,
-        action=action,
+        action="status_changed" if changes_status and not edits else "edited",
         record_type=RECORD_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _state(locked, final_lines)),
+        state=_invoice_state,
+        noted=field_changes(
+            {"lines": _lines_text(current_lines)}, {"lines": _lines_text(final_lines)}
+        ),
     )
     return locked
 

@@ -11,7 +11,6 @@ touch one line lock only that line.
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -29,26 +28,30 @@ from accounting.door import (
     lock_rows,
     record_item,
     refuse,
+    save_audited,
     to_cents,
 )
 from core.counters import counter_next
 from core.errors import ApplicationError, InvalidInput
 from core.inputs import (
     UNSET,
-    add_nested_errors,
-    check_bool,
     check_date,
-    check_description,
     check_instance,
-    check_line_list,
-    check_line_object,
     fits_money,
-    parse_non_negative_money,
-    parse_quantity,
     raise_if_errors,
 )
 from core.models import Company
 from procurement import selectors
+from procurement.inputs import (
+    LineInput,
+    check_totals_fit,
+    fits_with_tax,
+    parse_added_line,
+    parse_freight_amount,
+    parse_line_changes,
+    parse_lines,
+    parse_order_changes,
+)
 from procurement.models import POStatus, PurchaseOrder, PurchaseOrderLine
 from procurement.postables import purchase_tax
 from procurement.steps import (
@@ -58,98 +61,6 @@ from procurement.steps import (
     reopen_refusal,
     unreceive_refusal,
 )
-
-LINE_FIELDS = {"description", "quantity", "unit_cost", "gl_account"}
-
-
-@dataclass(frozen=True)
-class LineInput:
-    description: str
-    quantity: Decimal
-    unit_cost: Decimal
-    gl_account: GLAccount | None
-
-    @property
-    def amount(self) -> Decimal:
-        return to_cents(self.quantity * self.unit_cost)
-
-
-# Input checks -----------------------------------------------------------------------
-
-
-def _unit_cost(value: Any, *, field: str, errors: dict[str, list[str]]) -> Decimal | None:
-    return parse_non_negative_money(value, field=field, errors=errors, noun="unit cost")
-
-
-def _freight_amount(value: Any, errors: dict[str, list[str]]) -> Decimal | None:
-    return parse_non_negative_money(value, field="freight_amount", errors=errors, noun="freight")
-
-
-def _check_amount_fits(line: LineInput, *, field: str, errors: dict[str, list[str]]) -> bool:
-    if not fits_money(line.quantity * line.unit_cost):
-        errors.setdefault(field, []).append("Quantity times unit cost is too large.")
-        return False
-    return True
-
-
-def _fits_with_tax(amount: Decimal, tax_code: TaxCode | None) -> bool:
-    """Whether a product line's total with the purchase order's tax fits a money column."""
-    return fits_money(amount + purchase_tax(amount, tax_code))
-
-
-def _check_totals_fit(
-    lines: Sequence[LineInput],
-    tax_code: TaxCode | None,
-    *,
-    prefix: str,
-    errors: dict[str, list[str]],
-) -> None:
-    """A line's total with the purchase order's tax must fit too."""
-    for index, line in enumerate(lines):
-        if not _fits_with_tax(line.amount, tax_code):
-            errors.setdefault(f"{prefix}[{index}].unit_cost", []).append(
-                "The line's total with tax is too large."
-            )
-
-
-def _parse_line(line: Any, prefix: str, errors: dict[str, list[str]]) -> LineInput | None:
-    if not check_line_object(line, LINE_FIELDS, field=prefix, errors=errors):
-        return None
-    line_errors: dict[str, list[str]] = {}
-    description = line.get("description")
-    check_description(description, field="description", errors=line_errors, noun="product")
-    quantity = parse_quantity(line.get("quantity"), field="quantity", errors=line_errors)
-    unit_cost = _unit_cost(line.get("unit_cost"), field="unit_cost", errors=line_errors)
-    gl_account = line.get("gl_account")
-    check_instance(gl_account, GLAccount, field="gl_account", errors=line_errors, required=False)
-    add_nested_errors(errors, prefix, line_errors)
-    # `prefix` itself has messages only for unknown fields (see check_line_object).
-    if line_errors or prefix in errors:
-        return None
-    parsed = LineInput(description.strip(), quantity, unit_cost, gl_account)
-    if not _check_amount_fits(parsed, field=f"{prefix}.quantity", errors=errors):
-        return None
-    return parsed
-
-
-def _parse_lines(lines: Any, errors: dict[str, list[str]]) -> list[LineInput]:
-    if lines is None:
-        return []
-    if not check_line_list(lines, errors=errors):
-        return []
-    parsed = [_parse_line(line, f"lines[{index}]", errors) for index, line in enumerate(lines)]
-    return [line for line in parsed if line is not None]
-
-
-def _status(value: Any, errors: dict[str, list[str]]) -> POStatus | None:
-    try:
-        return POStatus(value)
-    except ValueError:
-        errors.setdefault("status", []).append(
-            f"'{value}' is not a purchase order status; use open or closed."
-        )
-        return None
-
 
 # References, refusals, audit -------------------------------------------------------------
 
@@ -278,12 +189,12 @@ def purchase_order_create(
     check_instance(vendor, Company, field="vendor", errors=errors, required=True)
     check_date(date, field="date", errors=errors)
     check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
-    parsed_freight = _freight_amount(freight_amount, errors)
+    parsed_freight = parse_freight_amount(freight_amount, errors)
     check_instance(
         freight_gl_account, GLAccount, field="freight_gl_account", errors=errors, required=False
     )
-    parsed_lines = _parse_lines(lines, errors)
-    _check_totals_fit(parsed_lines, tax_code, prefix="lines", errors=errors)
+    parsed_lines = parse_lines(lines, errors)
+    check_totals_fit(parsed_lines, tax_code, prefix="lines", errors=errors)
     raise_if_errors(errors, "purchase order")
 
     purchase_order = PurchaseOrder.objects.create(
@@ -330,20 +241,12 @@ def purchase_order_update(
     """
     locked = _lock_po(purchase_order.pk)
 
-    errors: dict[str, list[str]] = {}
-    new_status = _status(status, errors) if status is not None else None
-    new_freight = _freight_amount(freight_amount, errors) if freight_amount is not None else None
-    if freight_gl_account is not UNSET:
-        check_instance(
-            freight_gl_account,
-            GLAccount,
-            field="freight_gl_account",
-            errors=errors,
-            required=False,
-        )
-    if tax_code is not UNSET:
-        check_instance(tax_code, TaxCode, field="tax_code", errors=errors, required=False)
-    raise_if_errors(errors, "purchase order")
+    new_status, new_freight = parse_order_changes(
+        status=status,
+        freight_amount=freight_amount,
+        freight_gl_account=freight_gl_account,
+        tax_code=tax_code,
+    )
 
     freight_edits: dict[str, Any] = {}
     if new_freight is not None and new_freight != locked.freight_amount:
@@ -375,30 +278,23 @@ def purchase_order_update(
         _refuse_unless_po_open(locked, "its tax code cannot be changed")
         _refuse_unless_products_unreceived(locked)
 
-    before = _freight_state(locked)
-    for name, value in freight_edits.items():
-        setattr(locked, name, value)
+    fields = dict(freight_edits)
     if changes_tax:
-        locked.tax_code = tax_code
+        fields["tax_code"] = tax_code
         lines = list(locked.lines.all())
         for line in lines:
             line.total = line.amount + purchase_tax(line.amount, tax_code)
         PurchaseOrderLine.objects.bulk_update(lines, ["total"])
     if changes_status:
-        locked.status = new_status
-        locked.closed_at = timezone.now() if new_status == POStatus.CLOSED else None
-    locked.save()
+        fields["status"] = new_status
+        fields["closed_at"] = timezone.now() if new_status == POStatus.CLOSED else None
 
     if freight_edits or changes_tax:
         action = "edited"
     else:
         action = "closed" if new_status == POStatus.CLOSED else "reopened"
-    audit_record(
-        actor=actor,
-        action=action,
-        record_type=FREIGHT_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _freight_state(locked)),
+    save_audited(
+        locked, fields, actor=actor, action=action, record_type=FREIGHT_TYPE, state=_freight_state
     )
     return locked
 
@@ -437,22 +333,15 @@ def purchase_order_line_add(
 ) -> PurchaseOrderLine:
     """A new product line on an open purchase order."""
     locked = _lock_po(purchase_order.pk)
-    errors: dict[str, list[str]] = {}
-    parsed = _parse_line(
+    parsed = parse_added_line(
         {
             "description": description,
             "quantity": quantity,
             "unit_cost": unit_cost,
             "gl_account": gl_account,
         },
-        "line",
-        errors,
+        locked.tax_code,
     )
-    # Field names as the caller passed them, not prefixed.
-    errors = {name.removeprefix("line."): messages for name, messages in errors.items()}
-    if parsed is not None and not _fits_with_tax(parsed.amount, locked.tax_code):
-        errors.setdefault("unit_cost", []).append("The line's total with tax is too large.")
-    raise_if_errors(errors, "product line")
     _refuse_unless_po_open(locked, "no product line can be added to it")
 
     last = PurchaseOrderLine.objects.filter(purchase_order=locked).aggregate(last=Max("position"))[
@@ -485,20 +374,13 @@ def purchase_order_line_update(
     """
     locked = _lock_line(line.pk)
 
-    errors: dict[str, list[str]] = {}
-    if description is not None:
-        check_description(description, field="description", errors=errors, noun="product")
-    new_quantity = (
-        parse_quantity(quantity, field="quantity", errors=errors) if quantity is not None else None
+    new_quantity, new_unit_cost = parse_line_changes(
+        description=description,
+        quantity=quantity,
+        unit_cost=unit_cost,
+        gl_account=gl_account,
+        closed=closed,
     )
-    new_unit_cost = (
-        _unit_cost(unit_cost, field="unit_cost", errors=errors) if unit_cost is not None else None
-    )
-    if gl_account is not UNSET:
-        check_instance(gl_account, GLAccount, field="gl_account", errors=errors, required=False)
-    if closed is not None:
-        check_bool(closed, field="closed", errors=errors)
-    raise_if_errors(errors, "product line")
 
     edits: dict[str, Any] = {}
     if description is not None and description.strip() != locked.description:
@@ -531,29 +413,25 @@ def purchase_order_line_update(
             extra={"items": [_product_item(locked)]},
         )
 
-    before = _line_state(locked)
-    for name, value in edits.items():
-        setattr(locked, name, value)
-    product = locked.quantity * locked.unit_cost
+    product = edits.get("quantity", locked.quantity) * edits.get("unit_cost", locked.unit_cost)
     tax_code = locked.purchase_order.tax_code
-    if not fits_money(product) or not _fits_with_tax(to_cents(product), tax_code):
+    if not fits_money(product) or not fits_with_tax(to_cents(product), tax_code):
         raise InvalidInput(
             "The product line has errors; correct the fields listed.",
             fields={"quantity": ["Quantity times unit cost is too large."]},
         )
-    locked.amount = to_cents(product)
-    locked.total = locked.amount + purchase_tax(locked.amount, tax_code)
+    amount = to_cents(product)
+    fields = {**edits, "amount": amount, "total": amount + purchase_tax(amount, tax_code)}
     if changes_closed:
-        locked.closed = closed
-    locked.save()
-    # A change of the Closed box alone is its own step in the audit trail.
-    action = "edited" if edits else ("closed" if closed else "reopened")
-    audit_record(
+        fields["closed"] = closed
+    save_audited(
+        locked,
+        fields,
         actor=actor,
-        action=action,
+        # A change of the Closed box alone is its own step in the audit trail.
+        action="edited" if edits else ("closed" if closed else "reopened"),
         record_type=PRODUCT_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _line_state(locked)),
+        state=_line_state,
     )
     return locked
 
@@ -573,17 +451,17 @@ def purchase_order_line_receive(
         check_date(received_date, field="received_date", errors=errors)
     raise_if_errors(errors, "receipt")
     refuse(receive_refusal(locked))
-    before = _line_state(locked)
-    locked.received = True
-    locked.closed = True
-    locked.received_date = received_date or timezone.localdate()
-    locked.save(update_fields=["received", "closed", "received_date"])
-    audit_record(
+    save_audited(
+        locked,
+        {
+            "received": True,
+            "closed": True,
+            "received_date": received_date or timezone.localdate(),
+        },
         actor=actor,
         action="received",
         record_type=PRODUCT_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _line_state(locked)),
+        state=_line_state,
     )
     return locked
 
@@ -595,15 +473,12 @@ def purchase_order_line_unreceive(
     """Unreceive a product line whose Closed box is clear and that is in no batch."""
     locked = _lock_line(line.pk)
     refuse(unreceive_refusal(locked))
-    before = _line_state(locked)
-    locked.received = False
-    locked.received_date = None
-    locked.save(update_fields=["received", "received_date"])
-    audit_record(
+    save_audited(
+        locked,
+        {"received": False, "received_date": None},
         actor=actor,
         action="unreceived",
         record_type=PRODUCT_TYPE,
-        record_id=locked.pk,
-        changes=field_changes(before, _line_state(locked)),
+        state=_line_state,
     )
     return locked
