@@ -1,74 +1,27 @@
-"""Direct transfer into a GnuCash book, through `piecash`: a SQLite book file inside the
-ledger folder (`options["ledger_path"]`, confined as ledgers are, see
-`accounting.connectors.files`), or a book in a PostgreSQL database whose connection URL
-the server's operator sets (`settings.GNUCASH_DATABASE_URL`, a secret: never stored in
-the setup, shown back or logged).
+"""The GnuCash connector's interface (see the package's description): send,
+find, read back what was sent and the payments, remove, and test the connection;
+and the transactions it wrote, known by their `psa-record` and `psa-batch` slots."""
 
-What it writes
-- One GnuCash transaction per record: description the record's reference ("Invoice
-  INV-1001"), number the document number, notes the company (or employee), dated the
-  record's date, in the book's default currency. One split per GL line, debit positive
-  and credit negative, with the line's memo. An invoice (a SALE posting) so debits
-  Accounts Receivable against its income and tax accounts; an expense, freight or
-  product (a BILL posting) credits Accounts Payable (or the reimbursement account).
-- Two string slots identify what this connector wrote: `psa-record` ("invoice:42") and
-  `psa-batch` (the batch identifier); `find` and the removals read nothing else.
-- Accounts are the book's own: each GL account is found by its code (the GL account
-  number), else by its full name ("Income:Consulting" or the GL account's name). None
-  is ever created: a send whose GL accounts the book lacks is refused before anything is
-  written, naming every missing account. A placeholder account, or one in another
-  currency than the book's, is refused the same way.
-
-Safety
-- Every send and removal is one database transaction in the book: committed whole, or
-  rolled back whole when anything fails (a refused record, an error, a killed process:
-  SQLite's journal and PostgreSQL undo what was not committed). A send given the sends
-  it replaces (`replacing`) removes them in the same transaction.
-- A (record, batch) already in the book is not written again: its transaction's id is
-  answered, so a retried or redelivered transfer never duplicates a record.
-- Writers take turns: an exclusive `fcntl` lock on `<book>.lock` beside a SQLite book
-  (as the beancount connector does), a transaction-scoped advisory lock in a PostgreSQL
-  book. A book GnuCash itself has open (its lock row in `gnclock`) is not written to.
-- A SQLite book is located inside the ledger folder each time and opened through its
-  folder's descriptor (`/proc/self/fd/<folder>/<file>`), so a folder swapped for a
-  symbolic link after the check is never followed; the file itself must be a regular
-  file (not a link) no larger than `LEDGER_MAX_BYTES`, and the file opened must be the
-  one checked. A missing book is refused: it is made in GnuCash (or by
-  `manage.py demo_gnucash` for the demo), never by a transfer.
-"""
-
-import contextlib
-import logging
 import os
-import warnings
-import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exc as sqlalchemy_errors
+import piecash
 from sqlalchemy import text
 
 from accounting.connectors import RecordPayment, SentRecord, files
+from accounting.connectors.gnucash.book import (
+    BookAccess,
+    BookAccounts,
+    _account_problem,
+    accounts_of,
+)
 from accounting.exporters.base import clean_text, money
 from core.errors import ApplicationError
 
-# piecash is written for SQLAlchemy 1.4 (it pins it): SQLAlchemy's notice that 2.0 will
-# not take some of its calls is not ours to act on. And piecash's mappings share the
-# slots table between every kind of object, which SQLAlchemy warns about once per
-# process: it is how GnuCash's schema is, not a fault.
-warnings.filterwarnings("ignore", category=sqlalchemy_errors.RemovedIn20Warning)
-warnings.filterwarnings(
-    "ignore", message=r"relationship '.*' will copy column", category=sqlalchemy_errors.SAWarning
-)
-
-import piecash  # noqa: E402  (after the filters above)
-
 if TYPE_CHECKING:
     from accounting.gl import Posting
-
-logger = logging.getLogger(__name__)
 
 RECORD_SLOT = "psa-record"
 BATCH_SLOT = "psa-batch"
@@ -79,36 +32,9 @@ _SENT = text(
     "JOIN transactions t ON t.guid = r.obj_guid "
     "WHERE r.name = :record_slot"
 )
-# A PostgreSQL book's writers take turns on this advisory lock (a constant of ours).
-_ADVISORY_LOCK = zlib.crc32(b"psa-gnucash-book")
 
 
-@dataclass(frozen=True)
-class BookAccounts:
-    """The book's accounts, by code and by full name, and its currency."""
-
-    by_code: dict[str, list[Any]]
-    by_full_name: dict[str, Any]
-    currency: Any
-
-    def find(self, number: str, name: str) -> Any | None:
-        coded = self.by_code.get(number.strip())
-        if coded:
-            return coded[0]
-        return self.by_full_name.get(name.strip())
-
-
-def accounts_of(book: Any) -> BookAccounts:
-    by_code: dict[str, list[Any]] = {}
-    by_full_name: dict[str, Any] = {}
-    for account in book.accounts:
-        if account.code and account.code.strip():
-            by_code.setdefault(account.code.strip(), []).append(account)
-        by_full_name[account.fullname] = account
-    return BookAccounts(by_code, by_full_name, book.default_currency)
-
-
-class GnuCashConnector:
+class GnuCashConnector(BookAccess):
     def __init__(
         self,
         *,
@@ -394,240 +320,6 @@ class GnuCashConnector:
             )
         return chosen
 
-    @contextlib.contextmanager
-    def _book(self, *, write: bool) -> Iterator[Any]:
-        opener = self._database_book if self._database_url else self._file_book
-        with opener(write=write) as book:
-            try:
-                yield book
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    book.cancel()
-                raise
-
-    @contextlib.contextmanager
-    def _database_book(self, *, write: bool) -> Iterator[Any]:
-        assert self._database_url is not None, "a book in PostgreSQL is reached by its URL"
-        book = self._open(self._database_url, write=write)
-        try:
-            if write:  # held until the transaction ends: writers take turns
-                book.session.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK}
-                )
-            yield book
-        finally:
-            _close(book)
-
-    @contextlib.contextmanager
-    def _file_book(self, *, write: bool) -> Iterator[Any]:
-        location = files.locate(self.book_path, root=self.root)
-        with files.locked(location, exclusive=write, name=self.name) as folder:
-            checked = files.open_in_folder(folder, location.file, os.O_RDONLY, name=self.name)
-            if checked is None:
-                raise _book_missing(self.name)
-            try:
-                _check_size(checked, self.name)
-                book = self._open(f"sqlite:////proc/self/fd/{folder}/{location.file}", write=write)
-                try:
-                    # The file SQLite opened is the one checked (not a link swapped in).
-                    opened = os.stat(location.file, dir_fd=folder, follow_symlinks=False)
-                    if (opened.st_ino, opened.st_dev) != _identity(checked):
-                        raise files.LedgerFileError(
-                            f"The GnuCash book {self.name} changed while it was opened; "
-                            "retry the transfer.",
-                            problem="It changed while it was opened.",
-                        )
-                    yield book
-                finally:
-                    _close(book)
-            finally:
-                os.close(checked)
-
-    def _open(self, uri: str, *, write: bool) -> Any:
-        """The book through piecash; what goes wrong is told in the product's words (the
-        library's own words, which may quote the location, go nowhere)."""
-        try:
-            return piecash.open_book(
-                uri_conn=uri,
-                readonly=not write,
-                open_if_lock=not write,
-                do_backup=False,
-                check_exists=False,
-            )
-        except piecash.GnucashException as error:
-            if "Lock" in str(error):
-                raise ApplicationError(
-                    f"The GnuCash book {self.name} is open in GnuCash (it holds the book's "
-                    "lock); close it there, then retry.",
-                    code="book_locked",
-                ) from None
-            raise self._unreadable(error) from None
-        except (
-            ValueError,
-            AssertionError,
-            ImportError,
-            sqlalchemy_errors.SQLAlchemyError,
-            OSError,
-        ) as error:
-            raise self._unreadable(error) from None
-
-    def _unreadable(self, error: Exception) -> ApplicationError:
-        logger.warning(
-            "The GnuCash book %s could not be opened (%s)", self.name, type(error).__name__
-        )
-        return ApplicationError(
-            f"The GnuCash book {self.name} cannot be opened as a GnuCash book (GnuCash 3 "
-            "or 4, SQLite or PostgreSQL); check it in GnuCash, then retry.",
-            code="book_invalid",
-        )
-
-
-# Where create_book puts each type of GL account: GnuCash's account type, under the root
-# accounting's models give it (Assets, Liabilities, Income, Expenses).
-GNUCASH_TYPES = {
-    "accounts_receivable": "RECEIVABLE",
-    "inventory": "ASSET",
-    "accounts_payable": "PAYABLE",
-    "sales_tax": "LIABILITY",
-    "reimbursement": "LIABILITY",
-    "income": "INCOME",
-    "expense": "EXPENSE",
-    "freight": "EXPENSE",
-}
-_ROOT_TYPES = {
-    "Assets": "ASSET",
-    "Liabilities": "LIABILITY",
-    "Income": "INCOME",
-    "Expenses": "EXPENSE",
-}
-
-
-def create_book(
-    book_path: str,
-    gl_accounts: Iterable[tuple[str, str, str]],
-    *,
-    currency: str = "USD",
-    root: str | os.PathLike | None = None,
-) -> None:
-    """Make a new SQLite GnuCash book inside the ledger folder with an account for each
-    (number, name, type) GL account: named as the GL account, its code the GL account's
-    number, under a placeholder Assets, Liabilities, Income or Expenses. For a demo or a
-    first book; an existing book is refused, never overwritten."""
-    location = files.locate(book_path, root=root)
-    with files.folder_descriptor(location) as folder:
-        # Made empty here (no link followed, refused if it exists), then filled in.
-        try:
-            made = os.open(
-                location.file,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                0o644,
-                dir_fd=folder,
-            )
-        except FileExistsError:
-            raise files.LedgerFileError(
-                f"The GnuCash book {book_path} exists already; it is left as it is.",
-                problem="A book of that name exists already.",
-            ) from None
-        os.close(made)
-        try:
-            # The file just made empty is the one piecash fills ("overwrite" it).
-            _made_book(
-                f"sqlite:////proc/self/fd/{folder}/{location.file}",
-                gl_accounts,
-                currency,
-                overwrite=True,
-            )
-        except BaseException:
-            os.unlink(location.file, dir_fd=folder)
-            raise
-
-
-def create_database_book(
-    database_url: str, gl_accounts: Iterable[tuple[str, str, str]], *, currency: str = "USD"
-) -> None:
-    """Make a new GnuCash book in the PostgreSQL database `database_url` (a database
-    that exists already is refused), with the accounts `create_book` makes."""
-    _made_book(database_url, gl_accounts, currency, overwrite=False)
-
-
-def _made_book(
-    uri: str, gl_accounts: Iterable[tuple[str, str, str]], currency: str, *, overwrite: bool
-) -> None:
-    from accounting.models import GL_ACCOUNT_ROOTS
-
-    book = piecash.create_book(uri_conn=uri, currency=currency, overwrite=overwrite)
-    try:
-        parents: dict[str, Any] = {}
-        for number, name, gl_type in gl_accounts:
-            top = str(GL_ACCOUNT_ROOTS[gl_type])
-            if top not in parents:
-                parents[top] = piecash.Account(
-                    top,
-                    _ROOT_TYPES[top],
-                    book.default_currency,
-                    parent=book.root_account,
-                    placeholder=1,  # an integer column in PostgreSQL books
-                )
-            piecash.Account(
-                name,
-                GNUCASH_TYPES[gl_type],
-                book.default_currency,
-                parent=parents[top],
-                code=number,
-            )
-        book.save()
-    finally:
-        _close(book)
-
-
-def _account_problem(accounts: BookAccounts, number: str, name: str) -> str | None:
-    coded = accounts.by_code.get(number.strip(), [])
-    if len(coded) > 1:
-        return (
-            f"GL account {number} {name}: the book has {len(coded)} accounts with the code "
-            f"{number} ({', '.join(sorted(a.fullname for a in coded))})."
-        )
-    account = accounts.find(number, name)
-    if account is None:
-        return (
-            f"GL account {number} {name} has no account in the book (by code {number} "
-            f"or full name '{name}')."
-        )
-    if account.placeholder:
-        return (
-            f"GL account {number} {name}: the book's account {account.fullname} is a placeholder."
-        )
-    if account.commodity != accounts.currency:
-        return (
-            f"GL account {number} {name}: the book's account {account.fullname} is in "
-            f"{account.commodity.mnemonic}, not the book's {accounts.currency.mnemonic}."
-        )
-    return None
-
-
-def _identity(descriptor: int) -> tuple[int, int]:
-    state = os.fstat(descriptor)
-    return state.st_ino, state.st_dev
-
-
-def _check_size(descriptor: int, name: str) -> None:
-    from django.conf import settings
-
-    if os.fstat(descriptor).st_size > settings.LEDGER_MAX_BYTES:
-        raise files.LedgerFileError(
-            f"The GnuCash book {name} is larger than the server reads (LEDGER_MAX_BYTES); "
-            "ask the server's operator to raise the limit.",
-            problem="It is larger than the server reads (LEDGER_MAX_BYTES).",
-        )
-
-
-def _close(book: Any) -> None:
-    engine = book.session.bind
-    try:
-        book.close()
-    finally:
-        engine.dispose()  # no pooled connection outlives the folder's descriptor
-
 
 def _record_key(record_type: str, record_id: int) -> str:
     return f"{record_type}:{record_id}"
@@ -642,12 +334,3 @@ def _batch(batch_identifier: str) -> str:
             status_code=400,
         )
     return batch
-
-
-def _book_missing(name: str) -> files.LedgerFileError:
-    return files.LedgerFileError(
-        f"The GnuCash book {name} does not exist in the ledger folder; create it in GnuCash "
-        "(File > Save As, SQLite) with the accounts of the GL account mapping, or set "
-        "ledger_path in the accounting package setup to the book's name, then retry.",
-        problem="No GnuCash book of that name in the ledger folder.",
-    )

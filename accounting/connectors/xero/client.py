@@ -1,0 +1,260 @@
+"""The Xero connector's client: Xero's SDK for the organisation of the stored
+connection, its tokens (obtained, refreshed and stored again), the calls it
+makes, and the limits it keeps per organisation (waiting out Xero's 429s); what
+goes wrong, in the product's words."""
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from django.utils import timezone
+from xero_python.accounting import AccountingApi
+from xero_python.api_client import ApiClient, Configuration
+from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+from xero_python.exceptions import ApiException, RateLimitException
+from xero_python.identity import IdentityApi
+
+from accounting.models import XeroConnection
+from accounting.secrets import decrypt, encrypt
+from core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+SCOPES = "accounting.transactions accounting.contacts accounting.settings.read offline_access"
+
+
+def _unreachable(error: Exception) -> ApplicationError:
+    return ApplicationError(
+        f"Xero could not be reached ({type(error).__name__}); retry the transfer: what "
+        "Xero has already is not sent twice.",
+        code="package_unreachable",
+        status_code=502,
+    )
+
+
+class _Limits:
+    """One organisation's limits as this process keeps them: calls in the last minute
+    and calls in flight."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: deque[float] = deque()
+        self.in_flight = threading.BoundedSemaphore(settings.XERO_CALLS_IN_FLIGHT)
+
+    def wait_turn(self, on_wait: Callable[[datetime | None], None]) -> bool:
+        """Takes a call's place in the minute; answers whether it had to wait."""
+        waited = False
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                window = settings.XERO_MINUTE_SECONDS
+                while self.calls and self.calls[0] <= now - window:
+                    self.calls.popleft()
+                if len(self.calls) < settings.XERO_CALLS_A_MINUTE:
+                    self.calls.append(now)
+                    return waited
+                pause = self.calls[0] + window - now
+            waited = True
+            on_wait(timezone.now() + timedelta(seconds=pause))
+            time.sleep(pause)
+
+
+_limits: dict[str, _Limits] = {}
+_limits_lock = threading.Lock()
+
+
+def limits_of(tenant: str) -> _Limits:
+    with _limits_lock:
+        return _limits.setdefault(tenant, _Limits())
+
+
+class _Token(OAuth2Token):
+    """The SDK's token, sent to the identity server the settings name."""
+
+    def _token_api(self, api_client) -> TokenApi:
+        api = TokenApi(api_client, self.client_id, self.client_secret)
+        url = settings.XERO_IDENTITY_URL.rstrip("/")
+        api.client_credentials_token_url = api.refresh_token_url = f"{url}/connect/token"
+        api.revoke_token_url = f"{url}/connect/revocation"
+        return api
+
+    def get_client_credentials_access_token(self, api_client, app_store_billing=False):
+        new_token = self._token_api(api_client).get_client_credentials_token(app_store_billing)
+        self.update_token(**new_token)
+        api_client.set_oauth2_token(new_token)
+        return True
+
+    def refresh_access_token(self, api_client):
+        if not self.can_refresh_access_token():
+            return False
+        new_token = self.fetch_access_token(self._token_api(api_client))
+        self.update_token(**new_token)
+        api_client.set_oauth2_token(new_token)
+        return True
+
+
+class XeroClient:
+    """The SDK's client for the organisation of the stored connection: tokens (the
+    client-credentials grant, or the refresh token, which rotates and is stored again
+    at once), the tenant, and every call under the organisation's limits."""
+
+    def __init__(self, connection: XeroConnection | None = None) -> None:
+        found = connection or XeroConnection.objects.filter(pk=1).first()
+        if found is None or not found.client_id:
+            raise ApplicationError(
+                "Xero is not connected: enter the client id and secret of the PSA's Xero "
+                'app in the accounting package setup (README, "How to connect Xero").',
+                code="validation_error",
+                status_code=400,
+            )
+        self.connection: XeroConnection = found
+        self.on_wait: Callable[[datetime | None], None] = lambda until: None
+        self._waited = False
+        self._token: dict[str, Any] = {}
+        self.oauth2 = _Token(
+            client_id=self.connection.client_id,
+            client_secret=decrypt(self.connection.client_secret),
+        )
+        self.api_client = ApiClient(
+            Configuration(oauth2_token=self.oauth2),
+            oauth2_token_getter=lambda: self._token,
+            oauth2_token_saver=self._save_token,
+            pool_threads=1,
+        )
+        # A 429 is the connector's to wait out (and report): urllib3 would sleep through
+        # Retry-After by itself, for as long as Xero says, however long that is.
+        self.api_client.rest_client.pool_manager.connection_pool_kw["retries"] = urllib3.Retry(
+            total=2, read=0, status=0, redirect=0, respect_retry_after_header=False
+        )
+        self.accounting = AccountingApi(self.api_client, base_url=settings.XERO_API_URL)
+        self.identity = IdentityApi(self.api_client, base_url=settings.XERO_CONNECTIONS_API_URL)
+
+    # Tokens and tenant ---------------------------------------------------------------
+
+    def _save_token(self, token: dict[str, Any]) -> None:
+        self._token = dict(token)
+        if self.connection.auth == XeroConnection.OAUTH and token.get("refresh_token"):
+            # Xero's refresh tokens rotate: the old one is spent, so the new one is
+            # stored before anything else happens.
+            self.connection.refresh_token = encrypt(token["refresh_token"])
+            XeroConnection.objects.filter(pk=self.connection.pk).update(
+                refresh_token=self.connection.refresh_token, updated_at=timezone.now()
+            )
+
+    def _authorise(self) -> None:
+        expires_at = self._token.get("expires_at")
+        if self._token and (expires_at is None or expires_at > time.time() + 60):
+            return
+        try:
+            if self.connection.auth == XeroConnection.OAUTH:
+                refresh = decrypt(self.connection.refresh_token)
+                if not refresh:
+                    raise _not_authorised()
+                self.oauth2.update_token(
+                    access_token=None,
+                    scope=SCOPES.split(),
+                    expires_in=0,
+                    token_type="Bearer",
+                    expires_at=0,
+                    refresh_token=refresh,
+                )
+                self.oauth2.refresh_access_token(self.api_client)
+            else:
+                self.oauth2.get_client_credentials_access_token(self.api_client)
+        except ApplicationError:
+            raise
+        except urllib3.exceptions.HTTPError as error:
+            raise _unreachable(error) from None
+        except Exception:
+            # The SDK's error quotes Xero's answer; Xero refused the credentials.
+            raise _not_authorised() from None
+
+    @property
+    def tenant(self) -> str:
+        if not self.connection.tenant_id:
+            tenants = self.connections()
+            if not tenants:
+                raise _not_authorised()
+            # A custom connection reaches exactly one organisation.
+            self.connection.tenant_id = tenants[0]["tenant_id"]
+            XeroConnection.objects.filter(pk=self.connection.pk).update(
+                tenant_id=self.connection.tenant_id
+            )
+        return self.connection.tenant_id
+
+    def connections(self) -> list[dict[str, str]]:
+        """The organisations the token reaches: tenant id and name."""
+        found = self.call(self.identity.get_connections, tenant=False)
+        return [
+            {"tenant_id": str(item.tenant_id), "name": item.tenant_name or ""}
+            for item in found
+            if (item.tenant_type or "ORGANISATION") == "ORGANISATION"
+        ]
+
+    def organisation_name(self) -> str:
+        found = self.call(self.accounting.get_organisations)
+        return found.organisations[0].name if found.organisations else ""
+
+    # Calls ----------------------------------------------------------------------------
+
+    def call(self, method: Callable, *args: Any, tenant: bool = True, **kwargs: Any) -> Any:
+        """One call of the SDK, under the organisation's limits; a 429 is waited out
+        for its Retry-After and the same call made again."""
+        self._authorise()
+        if tenant:
+            args = (self.tenant, *args)
+        limits = limits_of(self.connection.tenant_id or "-")
+        while True:
+            self._waited = limits.wait_turn(self.on_wait) or self._waited
+            try:
+                with limits.in_flight:
+                    return method(*args, **kwargs)
+            except RateLimitException as error:
+                self._wait_out(error)
+            except ApiException as error:
+                if error.status == 401:
+                    self._token = {}
+                    raise _not_authorised() from None
+                raise
+            except urllib3.exceptions.HTTPError as error:
+                raise _unreachable(error) from None
+            finally:
+                if self._waited:
+                    self._waited = False
+                    self.on_wait(None)
+
+    def _wait_out(self, error: RateLimitException) -> None:
+        headers = error.headers or {}
+        try:
+            seconds = max(float(headers.get("Retry-After", "60")), 0.0)
+        except ValueError:
+            seconds = 60.0
+        problem = headers.get("X-Rate-Limit-Problem", "minute")
+        until = timezone.now() + timedelta(seconds=seconds)
+        if seconds > settings.XERO_MAX_WAIT_SECONDS:
+            raise ApplicationError(
+                f"Xero's {problem} limit of calls is reached until "
+                f"{timezone.localtime(until):%d %b %Y %H:%M}; retry the transfer then: what "
+                "Xero has already is not sent twice.",
+                code="package_rate_limited",
+                status_code=429,
+            )
+        logger.info("Xero's %s limit: waiting %.1f s", problem, seconds)
+        self._waited = True
+        self.on_wait(until)
+        time.sleep(seconds)
+
+
+def _not_authorised() -> ApplicationError:
+    return ApplicationError(
+        "Xero did not accept the PSA's connection (the client id or secret is wrong, or "
+        "the access was revoked); connect Xero again in the accounting package setup.",
+        code="package_not_authorised",
+        status_code=502,
+    )
