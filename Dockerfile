@@ -8,6 +8,7 @@ COPY accounting accounting
 COPY invoicing invoicing
 COPY expenses expenses
 COPY procurement procurement
+COPY cwapi cwapi
 RUN pip install --no-cache-dir .
 COPY . .
 # The product runs as an unprivileged user (no shell, no password). It owns only what
