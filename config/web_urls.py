@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("expenses.urls")),
     path("", include("procurement.urls")),
     path("", include("accounting.urls")),
+    path("", include("cwapi.web_urls")),
 ]

@@ -26,6 +26,6 @@ class ApiMemberKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         revoked = 0
         for key in queryset.filter(revoked_at__isnull=True):
-            keys.api_key_revoke(key_id=key.pk)
+            keys.api_key_revoke(key_id=key.pk, actor=request.user)
             revoked += 1
         self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)

@@ -250,20 +250,6 @@ def _export_rows(data: dict[str, Any]) -> dict[str, Any]:
     return rows
 
 
-def _export_settings(data: dict[str, Any], batch: GLBatch | None = None) -> dict[str, Any]:
-    setup_row = selectors.accounting_setup()
-    return {
-        "batchIdentifier": batch.batch_identifier if batch else data.get("batchIdentifier", ""),
-        "glInterfaceIdentifier": data.get("glInterfaceIdentifier", ""),
-        "thruDate": data["thruDate"].astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if data.get("thruDate")
-        else None,
-        "locationId": data.get("locationId") or 0,
-        "summarizeInvoices": data.get("summarizeInvoices") or "Default",
-        "accountingPackage": setup_row.package,
-    }
-
-
 class ExportView(CwView):
     resource_name = "glExport"
 
@@ -275,7 +261,7 @@ class ExportView(CwView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         with transaction.atomic():
-            export = gl_export(_export_rows(data), self.context(), _export_settings(data))
+            export = gl_export(_export_rows(data), self.context())
         return Response(export)
 
 
@@ -318,7 +304,7 @@ class BatchListView(ListView):
                 records=[services.SentRecord(r.type, r.id, r.fingerprint) for r in listed],
                 batch_identifier=data.get("batchIdentifier") or None,
             )
-            export = gl_export(_batch_rows(batch), self.context(), _export_settings(data, batch))
+            export = gl_export(_batch_rows(batch), self.context())
         return Response(export, status=201)
 
 
@@ -353,11 +339,7 @@ class BatchExportView(CwView):
         serializer = ExportRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with transaction.atomic():
-            export = gl_export(
-                _batch_rows(batch),
-                self.context(),
-                _export_settings(serializer.validated_data, batch),
-            )
+            export = gl_export(_batch_rows(batch), self.context())
         return Response(export)
 
 

@@ -14,7 +14,7 @@ from accounting.gl import AccountBook, Posting
 from accounting.postables import get_kind
 from cwapi.entries import entry_ids
 from cwapi.listing import Context
-from cwapi.shapes import company_ref, cw_date, member_ref, money, procurement_id, reference
+from cwapi.shapes import company_ref, cw_date, expense_gl_type, member_ref, money, tax_code_ref
 
 CONTROL = {"accounts_receivable", "accounts_payable", "reimbursement"}
 
@@ -39,9 +39,7 @@ def _ids_text(ids: list[int]) -> str:
     return ",".join(map(str, ids))
 
 
-def gl_export(
-    rows: dict[str, QuerySet], context: Context, settings: dict[str, Any]
-) -> dict[str, Any]:
+def gl_export(rows: dict[str, QuerySet], context: Context) -> dict[str, Any]:
     """`rows`: per record type, the records to export (unposted, or a batch's)."""
     book = AccountBook()
     postings: dict[str, dict[int, Posting]] = {
@@ -87,7 +85,8 @@ def gl_export(
         vendors.setdefault(order.vendor_id, _vendor(order, base))
 
     return {
-        "exportSettings": settings,
+        # ConnectWise's GLExportSettings has no fields.
+        "exportSettings": {},
         "customers": list(customers.values()),
         "vendors": list(vendors.values()),
         "transactions": transactions,
@@ -103,18 +102,16 @@ def _due_days(date: dt.date, due: dt.date | None) -> int:
     return (due - date).days if due else 0
 
 
-def _tax_code_text(tax_code) -> str:
-    return tax_code.code if tax_code else ""
-
-
 def _customer(invoice, base: str) -> dict[str, Any]:
     due_days = _due_days(invoice.date, invoice.due_date)
     return {
         "company": company_ref(base, invoice.company),
         "accountNumber": invoice.company.identifier,
-        "billingTerms": f"Net {due_days}",
+        # No billing terms records in the product: the terms by name, for the package.
+        "billingTerms": None,
+        "billingTermsXref": f"Net {due_days}",
         "dueDays": due_days,
-        "taxCode": _tax_code_text(invoice.tax_code),
+        "taxCode": tax_code_ref(base, invoice.tax_code),
     }
 
 
@@ -122,9 +119,9 @@ def _vendor(order, base: str) -> dict[str, Any]:
     return {
         "company": company_ref(base, order.vendor),
         "vendorNumber": order.vendor.identifier,
-        "billingTerms": "",
+        "billingTerms": None,
         "dueDays": 0,
-        "taxCode": _tax_code_text(order.tax_code),
+        "taxCode": tax_code_ref(base, order.tax_code),
     }
 
 
@@ -179,7 +176,7 @@ def _transaction(invoice, posting: Posting, entry_ids: list[int], base: str) -> 
         "total": money(invoice.total),
         "taxableTotal": money(taxable),
         "salesTax": money(invoice.tax),
-        "taxCode": _tax_code_text(tax_code),
+        "taxCode": tax_code_ref(base, tax_code),
         "taxGroupRate": float(tax_code.rate) if tax_code else 0.0,
         "taxLevels": tax_levels,
         "glEntryIds": _ids_text(entry_ids),
@@ -202,7 +199,7 @@ def _expense(entry, posting: Posting, entry_ids: list[int], base: str) -> dict[s
         "total": money(entry.amount),
         "memo": posting.header.reference,
         "description": entry.description,
-        "glTypeId": "EXP",
+        "glTypeId": expense_gl_type(entry),
         "periodStartDate": cw_date(sheet.period_start),
         "periodEndDate": cw_date(sheet.period_end),
         "glEntryIds": _ids_text(entry_ids),
@@ -223,15 +220,12 @@ def _purchase(order, group, product_postings, freight_postings, ids, base) -> di
         details.append(
             {
                 "id": line.pk,
-                "unpostedProductId": str(procurement_id("product", line.pk)),
                 "accountNumber": inventory[0].account_number if inventory else "",
                 "description": line.description,
                 "memo": posting.header.reference,
                 "quantity": float(line.quantity),
                 "itemCost": money(line.unit_cost),
                 "total": money(line.total),
-                "taxAmount": money(line.total - line.amount),
-                "glEntryIds": _ids_text(ids[("product", line.pk)]),
             }
         )
     freight_amount = Decimal("0.00")
@@ -242,7 +236,8 @@ def _purchase(order, group, product_postings, freight_postings, ids, base) -> di
         freight_amount = order.freight_amount
         total += freight_amount
     return {
-        "id": order.pk,
+        # ConnectWise's purchase transaction id is text.
+        "id": str(order.pk),
         "documentNumber": order.number,
         "documentDate": cw_date(order.date),
         "vendorNumber": order.vendor.identifier,
@@ -253,7 +248,6 @@ def _purchase(order, group, product_postings, freight_postings, ids, base) -> di
         "freightAmount": money(freight_amount),
         "total": money(total),
         "memo": f"PO {order.number}",
-        "purchaseOrder": reference(base, "purchaseOrder", order.pk, identifier=order.number),
         "purchaseDetail": details,
         "glEntryIds": _ids_text(entry_list),
     }

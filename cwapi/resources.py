@@ -20,11 +20,13 @@ from cwapi.shapes import (
     PRODUCT,
     company_ref,
     cw_date,
+    expense_gl_type,
     info,
     member_ref,
     money,
     procurement_id,
     reference,
+    tax_code_ref,
 )
 
 
@@ -39,14 +41,6 @@ def _account_number(context: Context, account_id: int | None, default_type: str)
     if account_id is None and default_type not in book.defaults:
         return ""
     return book.account(account_id, default_type).number
-
-
-def _tax_code_ref(context: Context, tax_code) -> dict[str, Any] | None:
-    if tax_code is None:
-        return None
-    return reference(
-        context.base, "taxCode", tax_code.pk, identifier=tax_code.code, name=tax_code.name
-    )
 
 
 def _company_fields(prefix: str, lookup: str) -> dict[str, Field]:
@@ -75,7 +69,7 @@ INVOICE_FIELDS = {
     "salesTaxAmount": Field("tax", "decimal"),
     "accountNumber": Field("company__identifier", "string"),
     "taxCode/id": Field("tax_code_id", "int"),
-    "taxCode/identifier": Field("tax_code__code", "string"),
+    "taxCode/name": Field("tax_code__name", "string"),
     **_company_fields("company", "company"),
     **_company_fields("billToCompany", "company"),
 }
@@ -102,7 +96,7 @@ def render_invoices(invoices: list, context: Context) -> list[dict[str, Any]]:
                 "subTotal": money(invoice.subtotal),
                 "total": money(invoice.total),
                 "salesTaxAmount": money(invoice.tax),
-                "taxCode": _tax_code_ref(context, invoice.tax_code),
+                "taxCode": tax_code_ref(context.base, invoice.tax_code),
                 "currency": None,
                 "locationId": 0,
                 "departmentId": 0,
@@ -136,7 +130,7 @@ EXPENSE_FIELDS = {
     "member/id": Field("sheet__member_id", "int"),
     "member/identifier": Field("sheet__member__username", "string"),
     "expenseType/id": Field("expense_type_id", "int"),
-    "expenseType/identifier": Field("expense_type__code", "string"),
+    "expenseType/name": Field("expense_type__name", "string"),
     **_company_fields("company", "company"),
 }
 
@@ -152,13 +146,11 @@ def render_expenses(entries: list, context: Context) -> list[dict[str, Any]]:
                 "member": member_ref(context.base, sheet.member),
                 "company": company_ref(context.base, entry.company) if entry.company else None,
                 "dateExpense": cw_date(entry.date),
-                "expenseType": {
-                    "id": entry.expense_type.pk,
-                    "identifier": entry.expense_type.code,
-                    "name": entry.expense_type.name,
-                },
+                "expenseType": reference(
+                    context.base, "expenseType", entry.expense_type.pk, name=entry.expense_type.name
+                ),
                 "classification": "Reimbursable",
-                "glType": "Expense",
+                "glType": expense_gl_type(entry),
                 "accountNumber": _account_number(
                     context, entry.expense_type.gl_account_id, "expense"
                 ),
@@ -204,7 +196,7 @@ def _procurement_fields(po: str, date: str, total: str, description: str) -> dic
         "id": Field("cw_id", "int"),
         "purchaseDate": Field(f"{po}date", "date"),
         "purchaseOrder/id": Field(f"{po}id" if po else "pk", "int"),
-        "purchaseOrder/identifier": Field(f"{po}number", "string"),
+        "purchaseOrder/name": Field(f"{po}number", "string"),
         "vendor/id": Field(f"{po}vendor_id", "int"),
         "vendor/identifier": Field(f"{po}vendor__identifier", "string"),
         "vendor/name": Field(f"{po}vendor__name", "string"),
@@ -220,13 +212,13 @@ def _procurement_row(context: Context, cw_id: int, po, **values: Any) -> dict[st
         "id": cw_id,
         "unpostedProductId": str(cw_id),
         "procurementType": "Purchase",
-        "purchaseOrder": reference(context.base, "purchaseOrder", po.pk, identifier=po.number),
+        "purchaseOrder": reference(context.base, "purchaseOrder", po.pk, name=po.number),
         "purchaseDate": cw_date(po.date),
         "vendor": company_ref(context.base, po.vendor),
         "vendorAccountNumber": po.vendor.identifier,
         "vendorInvoiceNumber": "",
         "vendorInvoiceDate": None,
-        "taxCode": _tax_code_ref(context, po.tax_code),
+        "taxCode": tax_code_ref(context.base, po.tax_code),
         "currency": None,
         **values,
     }
@@ -353,12 +345,13 @@ ENTRY_FIELDS = {
     "debit": Field("debit", "decimal"),
     "credit": Field("credit", "decimal"),
 }
-# The reference each kind's entries name, and the identifier it shows.
+# The reference each kind's entries name, the record's field it shows, and under which
+# name (ConnectWise's PurchaseOrderReference has a name, no identifier).
 ENTRY_RECORDS = {
-    "invoice": ("invoice", "number"),
-    "expense": ("expense", None),
-    "freight": ("purchaseOrder", "number"),
-    "product": ("lineItem", None),
+    "invoice": ("invoice", "number", "identifier"),
+    "expense": ("expense", None, "identifier"),
+    "freight": ("purchaseOrder", "number", "name"),
+    "product": ("lineItem", None, "identifier"),
 }
 
 
@@ -390,8 +383,9 @@ def batch_entries(batch: GLBatch) -> Resource:
                     identifiers[(record_type, pk)] = str(procurement_id("product", pk))
         result = []
         for entry in entries:
-            name, _ = ENTRY_RECORDS[entry.record_type]
+            name, _, shown_as = ENTRY_RECORDS[entry.record_type]
             identifier = identifiers.get((entry.record_type, entry.record_id))
+            shown = {shown_as: identifier} if identifier is not None else {}
             result.append(
                 {
                     "id": entry.pk,
@@ -402,7 +396,7 @@ def batch_entries(batch: GLBatch) -> Resource:
                     "credit": money(entry.credit),
                     "cost": 0.0,
                     "item": None,
-                    name: reference(context.base, name, entry.record_id, identifier=identifier),
+                    name: reference(context.base, name, entry.record_id, **shown),
                     "_info": info(batch.created_at, batch.created_by.username),
                 }
             )

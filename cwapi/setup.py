@@ -1,15 +1,19 @@
 """The accounting package setup through ConnectWise's AccountingPackageSetup (read, PUT,
 PATCH with `[{op, path, value}]`), and the packages.
 
-Writable through this API: `accountingPackage` (by id or identifier),
-`directTransferFlag`, and `invoiceFormat` / `expenseFormat` (the product has one export
-format for both). The other flags say what the product always does; a request that
-would change them is refused, naming the field."""
+Writable through this API: `accountingPackage` (by the id of
+`finance/accountingPackages`, by the product's identifier there, or by ConnectWise's
+code where the product has that package) and `directTransferFlag`. The package's
+`identifier` in the setup is ConnectWise's code (`QB99`, or `Other` for a package
+ConnectWise has no code for; its `name` says which). The other flags and the two formats
+say what the product always does; a request that would change them is refused, naming
+the field. The export file format has no ConnectWise field: it is chosen in the
+product's own setup."""
 
 from typing import Any
 
 from accounting import selectors
-from accounting.models import ExportFormat, Package
+from accounting.models import Package
 from accounting.services.setup import accounting_setup_update
 from cwapi.errors import invalid
 from cwapi.listing import Context
@@ -17,7 +21,7 @@ from cwapi.shapes import info, reference
 
 SETUP_ID = 1
 # What the product always does, as ConnectWise's flags.
-FIXED = {
+FIXED: dict[str, bool | str] = {
     "includeInvoicesFlag": True,
     "includeExpensesFlag": True,
     "includeItemsFlag": True,
@@ -25,8 +29,15 @@ FIXED = {
     "suppressMemoFlag": False,
     "syncPaymentInfoFlag": False,
     "includeSalesTaxFlag": True,
+    # Every record with its own lines (ConnectWise's `Detailed` invoices, `Default`
+    # expenses): the product summarizes nothing.
+    "invoiceFormat": "Detailed",
+    "expenseFormat": "Default",
 }
-WRITABLE = ("accountingPackage", "directTransferFlag", "invoiceFormat", "expenseFormat")
+WRITABLE = ("accountingPackage", "directTransferFlag")
+# ConnectWise's code of each package it has one for; every other package is `Other`.
+CW_PACKAGE_CODES: dict[str, str] = {Package.QUICKBOOKS_DESKTOP: "QB99", Package.OTHER: "Other"}
+OTHER_CODE = "Other"
 READ_ONLY = ("id", "_info")
 
 
@@ -37,16 +48,27 @@ def packages() -> list[dict[str, Any]]:
     ]
 
 
+def cw_package_code(package: str) -> str:
+    return CW_PACKAGE_CODES.get(package, OTHER_CODE)
+
+
 def _package(value: Any) -> str:
-    """A package given by reference (`{id}` or `{identifier}`), id or identifier."""
+    """A package given by reference (`{id}` or `{identifier}`; the id first, as
+    ConnectWise's `Other` names several), id, identifier or ConnectWise code."""
     if isinstance(value, dict):
-        value = value.get("identifier", value.get("id"))
+        value = value["id"] if "id" in value else value.get("identifier")
     for package in packages():
-        if value in (package["id"], package["identifier"]) and not isinstance(value, bool):
+        if isinstance(value, bool):
+            break
+        if value in (package["id"], package["identifier"]):
             return package["identifier"]
+    for package_value, code in CW_PACKAGE_CODES.items():
+        if isinstance(value, str) and value == code:
+            return package_value
     raise invalid(
         f"accountingPackage: {value!r} is not a package; use one of "
-        f"{', '.join(p['identifier'] for p in packages())} (finance/accountingPackages).",
+        f"{', '.join(p['identifier'] for p in packages())} (finance/accountingPackages), "
+        f"by id or identifier, or {' or '.join(CW_PACKAGE_CODES.values())}.",
         field="accountingPackage",
         resource="accountingPackageSetup",
     )
@@ -59,13 +81,14 @@ def setup_model(context: Context) -> dict[str, Any]:
         "id": SETUP_ID,
         "accountingPackage": {
             **package,
+            "identifier": cw_package_code(package["identifier"]),
             "_info": reference(context.base, "accountingPackage", package["id"])["_info"],
         },
         "directTransferFlag": setup.direct_transfer,
         **{name: value for name, value in FIXED.items() if name.startswith("include")},
         "transferExpensesAsBillFlag": FIXED["transferExpensesAsBillFlag"],
-        "invoiceFormat": setup.export_format,
-        "expenseFormat": setup.export_format,
+        "invoiceFormat": FIXED["invoiceFormat"],
+        "expenseFormat": FIXED["expenseFormat"],
         "suppressMemoFlag": FIXED["suppressMemoFlag"],
         "syncPaymentInfoFlag": FIXED["syncPaymentInfoFlag"],
         "includeSalesTaxFlag": FIXED["includeSalesTaxFlag"],
@@ -78,9 +101,14 @@ def _write(actor, wanted: dict[str, Any], context: Context) -> dict[str, Any]:
     for name, value in wanted.items():
         if name in FIXED:
             if value != FIXED[name]:
+                shown = FIXED[name] if isinstance(FIXED[name], str) else str(FIXED[name]).lower()
                 raise invalid(
-                    f"{name} is always {str(FIXED[name]).lower()} in this product and cannot "
-                    "be changed.",
+                    f"{name} is always {shown} in this product and cannot be changed"
+                    + (
+                        " (the export file format is chosen in the product's accounting setup)."
+                        if name.endswith("Format")
+                        else "."
+                    ),
                     field=name,
                     resource="accountingPackageSetup",
                 )
@@ -95,32 +123,13 @@ def _write(actor, wanted: dict[str, Any], context: Context) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if "accountingPackage" in wanted:
         package = _package(wanted["accountingPackage"])
-        if package != current["accountingPackage"]["identifier"]:
+        if package != selectors.accounting_setup().package:
             changes["package"] = package
     if "directTransferFlag" in wanted:
         if not isinstance(wanted["directTransferFlag"], bool):
             raise invalid("directTransferFlag must be true or false.", field="directTransferFlag")
         if wanted["directTransferFlag"] != current["directTransferFlag"]:
             changes["direct_transfer"] = wanted["directTransferFlag"]
-    for name in ("invoiceFormat", "expenseFormat"):
-        if name in wanted and not isinstance(wanted[name], str):
-            raise invalid(f"{name} must be the name of an export format.", field=name)
-    formats = {wanted[name] for name in ("invoiceFormat", "expenseFormat") if name in wanted}
-    if len(formats) > 1:
-        raise invalid(
-            "invoiceFormat and expenseFormat must be the same: the product has one export "
-            "format for every kind.",
-            field="expenseFormat",
-        )
-    if formats:
-        export_format = formats.pop()
-        if export_format not in ExportFormat.values:
-            raise invalid(
-                f"invoiceFormat: choose one of {', '.join(ExportFormat.values)}.",
-                field="invoiceFormat",
-            )
-        if export_format != current["invoiceFormat"]:
-            changes["export_format"] = export_format
     if changes:
         accounting_setup_update(actor=actor, **changes)
     return setup_model(context)

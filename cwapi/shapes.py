@@ -1,5 +1,7 @@
 """ConnectWise's value formats: dates as `YYYY-MM-DDTHH:MM:SSZ`, references as
-`{"id", "identifier", "name", "_info": {"<x>_href": url}}`, `_info` on every record."""
+`{"id", "identifier" or "name", "_info": {"<x>_href": url}}` (each kind with the fields
+ConnectWise's reference of it has: a company or member both, a tax code, expense type or
+purchase order a name), `_info` on every record."""
 
 import datetime as dt
 from decimal import Decimal
@@ -37,6 +39,7 @@ def reference(
         "purchaseOrder": f"procurement/purchaseorders/{pk}",
         "lineItem": f"procurement/purchaseorders/lineitems/{pk}",
         "taxCode": f"finance/taxCodes/{pk}",
+        "expenseType": f"expense/types/{pk}",
         "batch": f"finance/accounting/batches/{pk}",
         "accountingPackage": f"finance/accountingPackages/{pk}",
     }[kind]
@@ -55,6 +58,22 @@ def member_ref(base: str, user) -> dict[str, Any]:
 
 def info(last_updated: dt.date | dt.datetime | None, updated_by: str = "") -> dict[str, Any]:
     return {"lastUpdated": cw_date(last_updated), "updatedBy": updated_by}
+
+
+# ConnectWise's GL type codes (`glType`, `glTypeId`) of an expense: Expense Internal
+# for the company's own, Expense External for one charged to a customer company.
+EXPENSE_INTERNAL, EXPENSE_EXTERNAL = "EI", "EE"
+
+
+def expense_gl_type(entry) -> str:
+    return EXPENSE_EXTERNAL if entry.company_id else EXPENSE_INTERNAL
+
+
+def tax_code_ref(base: str, tax_code) -> dict[str, Any] | None:
+    """ConnectWise's TaxCodeReference: `{id, name, _info}`."""
+    if tax_code is None:
+        return None
+    return reference(base, "taxCode", tax_code.pk, name=tax_code.name)
 
 
 # Procurement ids: a product line's is twice its id, a freight's twice its purchase

@@ -27,6 +27,29 @@ Date = Annotated[
 ]
 
 
+GLType = Literal[
+    "AP",
+    "AR",
+    "EE",
+    "EI",
+    "EO",
+    "IA",
+    "IT",
+    "P",
+    "PF",
+    "R",
+    "RA",
+    "RD",
+    "RE",
+    "RP",
+    "ST",
+    "SD",
+    "ET",
+    "FT",
+    "PT",
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -92,7 +115,7 @@ class UnpostedExpense(Record):
     dateExpense: Date
     expenseType: Ref
     classification: Literal["NonReimbursable", "Reimbursable", "Personal"]
-    glType: StrictStr
+    glType: GLType
     accountNumber: StrictStr
     creditAccount: StrictStr
     total: Money
@@ -178,7 +201,7 @@ class Transaction(Strict):
     total: Money
     taxableTotal: Money
     salesTax: Money
-    taxCode: StrictStr
+    taxCode: Ref | None
     taxGroupRate: Money
     taxLevels: list[TaxLevel]
     glEntryIds: StrictStr
@@ -197,7 +220,7 @@ class Expense(Strict):
     total: Money
     memo: StrictStr
     description: StrictStr
-    glTypeId: StrictStr
+    glTypeId: GLType
     periodStartDate: Date
     periodEndDate: Date
     glEntryIds: StrictStr
@@ -205,19 +228,16 @@ class Expense(Strict):
 
 class PurchaseDetail(Strict):
     id: StrictInt
-    unpostedProductId: StrictStr
     accountNumber: StrictStr
     description: StrictStr
     memo: StrictStr
     quantity: Money
     itemCost: Money
     total: Money
-    taxAmount: Money
-    glEntryIds: StrictStr
 
 
 class PurchaseTransaction(Strict):
-    id: StrictInt
+    id: StrictStr
     documentNumber: StrictStr
     documentDate: Date
     vendorNumber: StrictStr
@@ -228,7 +248,6 @@ class PurchaseTransaction(Strict):
     freightAmount: Money
     total: Money
     memo: StrictStr
-    purchaseOrder: Ref
     purchaseDetail: list[PurchaseDetail]
     glEntryIds: StrictStr
 
@@ -236,26 +255,22 @@ class PurchaseTransaction(Strict):
 class Customer(Strict):
     company: Ref
     accountNumber: StrictStr
-    billingTerms: StrictStr
+    billingTerms: Ref | None
+    billingTermsXref: StrictStr
     dueDays: StrictInt
-    taxCode: StrictStr
+    taxCode: Ref | None
 
 
 class Vendor(Strict):
     company: Ref
     vendorNumber: StrictStr
-    billingTerms: StrictStr
+    billingTerms: Ref | None
     dueDays: StrictInt
-    taxCode: StrictStr
+    taxCode: Ref | None
 
 
 class ExportSettings(Strict):
-    batchIdentifier: StrictStr
-    glInterfaceIdentifier: StrictStr
-    thruDate: Date | None
-    locationId: StrictInt
-    summarizeInvoices: Literal["Default", "Condensed", "Detailed"]
-    accountingPackage: StrictStr
+    """ConnectWise's GLExportSettings has no fields."""
 
 
 class GLExport(Strict):
@@ -306,8 +321,8 @@ class AccountingPackageSetup(Record):
     includeExpensesFlag: StrictBool
     includeItemsFlag: StrictBool
     transferExpensesAsBillFlag: StrictBool
-    invoiceFormat: StrictStr
-    expenseFormat: StrictStr
+    invoiceFormat: Literal["Default", "Condensed", "Detailed"]
+    expenseFormat: Literal["Default", "Condensed"]
     suppressMemoFlag: StrictBool
     syncPaymentInfoFlag: StrictBool
     includeSalesTaxFlag: StrictBool
@@ -357,53 +372,24 @@ GENERATED = {
     Count: cw.Count,
 }
 
-# Where the generated model and the contract (docs/cw-api.md) disagree, the contract
-# wins: these fields are left out of the generated check (the hand-written model above
-# still checks them). Paths are alias paths, `[]` standing for every item of a list.
+# Where the generated model and the contract (docs/cw-api.md) disagree and the contract
+# states the field explicitly, the contract wins: these fields are left out of the
+# generated check (the hand-written model above still checks them). Where the contract
+# is silent, ConnectWise's model wins and nothing is left out. Paths are alias paths,
+# `[]` standing for every item of a list.
 CONTRACT_WINS: dict[type, tuple[str, ...]] = {
-    # Every reference is `{id, identifier, name, _info}`; the generated TaxCodeReference,
-    # PurchaseOrderReference and ExpenseTypeReference have no `identifier`.
-    UnpostedInvoice: ("taxCode/identifier",),
-    UnpostedExpense: (
-        "expenseType/identifier",
-        # The contract names `glType` without its values; the product sends the record's
-        # kind (`Expense`) where ConnectWise's document enumerates GL type codes (`EE`, ...).
-        "glType",
-    ),
-    UnpostedProcurement: ("purchaseOrder/identifier", "taxCode/identifier"),
-    # Customers', vendors' and transactions' `billingTerms` and `taxCode` are the
-    # package's codes as text (`Net 30`, `ST`), not references.
     GLExport: (
-        "customers/[]/billingTerms",
-        "customers/[]/taxCode",
-        "vendors/[]/billingTerms",
-        "vendors/[]/taxCode",
-        "transactions/[]/taxCode",
-        # The contract's export settings (`batchIdentifier`, ..., `accountingPackage`):
-        # the generated GLExportSettings has no fields.
-        "exportSettings",
-        # The contract gives expenses their `glEntryIds`, as it does transactions.
+        # "expense: `id`, `documentDate`, ..., `periodStartDate`, `periodEndDate`,
+        # `glEntryIds`." (the generated GLExportExpense has no `glEntryIds`)
         "expenses/[]/glEntryIds",
-        # A purchase transaction groups one purchase order's lines: its `id` is that
-        # order's (a number, where the generated model has text), and it names the
-        # `purchaseOrder`; each line carries the `unpostedProductId` that chose it, its
-        # `taxAmount` and its `glEntryIds`; the transaction has its lines' `glEntryIds`.
-        "purchaseTransactions/[]/id",
-        "purchaseTransactions/[]/purchaseOrder",
+        # "purchaseTransaction: `id`, ..., `memo`, `purchaseDetail[]`, `glEntryIds`."
+        # (the generated GLExportPurchaseTransaction has no `glEntryIds`)
         "purchaseTransactions/[]/glEntryIds",
-        "purchaseTransactions/[]/purchaseDetail/[]/unpostedProductId",
-        "purchaseTransactions/[]/purchaseDetail/[]/taxAmount",
-        "purchaseTransactions/[]/purchaseDetail/[]/glEntryIds",
     ),
-    # The product's accounting packages and export formats (its identifiers, such as
-    # `gl_journal_csv`), where ConnectWise enumerates its own (`QB99`, ...; `Default`,
-    # `Condensed`, `Detailed`); and every record carries `_info`, the setup too.
-    AccountingPackageSetup: (
-        "accountingPackage/identifier",
-        "invoiceFormat",
-        "expenseFormat",
-        "_info",
-    ),
+    # "AccountingPackageSetup: `id`, `accountingPackage` (`{id, identifier, name}`), ...,
+    # `includeSalesTaxFlag`, `_info`." and "Every record carries `_info`": the generated
+    # AccountingPackageSetup has no `_info`.
+    AccountingPackageSetup: ("_info",),
 }
 
 

@@ -39,8 +39,8 @@ def test_the_rest_apis_schema_does_not_list_the_finance_api(client, settings, db
 
 def test_setup_reads_as_connectwise_names_it(tool):
     [setup] = m.parse(m.AccountingPackageSetup, tool.get(SETUP).json(), many=True)
-    assert setup.accountingPackage.identifier == "other"
-    assert setup.directTransferFlag is False and setup.invoiceFormat == "gl_journal_csv"
+    assert (setup.accountingPackage.identifier, setup.accountingPackage.name) == ("Other", "Other")
+    assert setup.directTransferFlag is False and setup.invoiceFormat == "Detailed"
     assert m.parse(m.AccountingPackageSetup, tool.get(SETUP + "/1").json()).id == 1
     assert tool.get(SETUP + "/2").status_code == 404
     packages = m.parse(
@@ -56,24 +56,24 @@ def test_patch_changes_the_setup_through_the_service_audited(tool):
         SETUP + "/1",
         [
             {"op": "replace", "path": "/accountingPackage", "value": {"identifier": "xero"}},
-            {"op": "replace", "path": "invoiceFormat", "value": "xero_csv"},
+            {"op": "replace", "path": "invoiceFormat", "value": "Detailed"},
         ],
         format="json",
     )
     assert response.status_code == 200, response.json()
     setup = m.parse(m.AccountingPackageSetup, response.json())
-    assert (setup.accountingPackage.identifier, setup.invoiceFormat) == ("xero", "xero_csv")
+    assert (setup.accountingPackage.name, setup.invoiceFormat) == ("Xero", "Detailed")
     row = AccountingSetup.objects.get()
-    assert (row.package, row.export_format) == ("xero", "xero_csv")
+    assert (row.package, row.export_format) == ("xero", "gl_journal_csv")
     assert AuditEvent.objects.filter(action="setup_changed").count() == 1
 
 
 def test_put_writes_the_whole_object(tool):
     current = tool.get(SETUP + "/1").json()
-    current["invoiceFormat"] = current["expenseFormat"] = "iif"
+    current["accountingPackage"] = {"identifier": "QB99"}
     response = tool.put(SETUP + "/1", current, format="json")
     assert response.status_code == 200, response.json()
-    assert AccountingSetup.objects.get().export_format == "iif"
+    assert AccountingSetup.objects.get().package == "quickbooks_desktop"
 
 
 def test_setup_refusals_name_the_field_and_change_nothing(tool):

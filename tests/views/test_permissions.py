@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounting.models import Reconciliation
 from config import web_urls
+from cwapi.keys import api_key_issue
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +79,7 @@ def world(make_invoice, make_expense, make_purchase_order, send, staff):
         "purchase_order_id": order.pk,
         "line_id": line.pk,
         "records": records,
+        "key_id": api_key_issue(user=staff)[0].pk,
     }
 
 

@@ -4,6 +4,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import InvalidInput
 from cwapi import keys
 
 
@@ -18,5 +19,8 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
             raise CommandError(f"There is no active user {username}.")
-        key, private_key = keys.api_key_issue(user=user, description=description)
+        try:
+            key, private_key = keys.api_key_issue(user=user, description=description)
+        except InvalidInput as error:
+            raise CommandError(error.message) from None
         self.stdout.write(f"{key.public_key} {private_key}")
