@@ -11,6 +11,11 @@ urlpatterns = [
         views.unposted,
         name="unposted",
     ),
+    path(
+        "finance/accounting-interface/unposted/<str:record_type>/export.csv",
+        views.unposted_export,
+        name="unposted_export",
+    ),
     path("finance/accounting-interface/batches/", views.batch_list, name="batch_list"),
     path("finance/accounting-interface/batches/actions/", views.batch_action, name="batch_action"),
     path(

@@ -27,6 +27,17 @@ from accounting.selectors.books import (
 )
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
 from accounting.selectors.setup import accounting_setup, default_accounts
+from accounting.selectors.listing import (
+    ListFilters,
+    ListSummary,
+    SortedPage,
+    filtered_unposted,
+    keyset_page,
+    summarize,
+    unposted_export_rows,
+    unposted_sorted_page,
+    unposted_summary,
+)
 from accounting.selectors.unposted import (
     UnpostedPage,
     UnpostedPosition,
@@ -60,6 +71,15 @@ __all__ = [
     "live_sends_in_batch",
     "paid_amount",
     "paid_records",
+    "ListFilters",
+    "ListSummary",
+    "SortedPage",
+    "filtered_unposted",
+    "keyset_page",
+    "summarize",
+    "unposted_export_rows",
+    "unposted_sorted_page",
+    "unposted_summary",
     "parse_unposted_cursor",
     "reconciliation_differences",
     "reconciliation_list",

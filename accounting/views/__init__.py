@@ -37,7 +37,7 @@ from accounting.views.books_check import (
     payments_refresh,
 )
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
-from accounting.views.unposted import interface, unposted
+from accounting.views.unposted import interface, unposted, unposted_export
 
 __all__ = [
     "batch_action",
@@ -62,4 +62,5 @@ __all__ = [
     "record_rebatch",
     "record_unbatch",
     "unposted",
+    "unposted_export",
 ]
