@@ -34,6 +34,11 @@ urlpatterns = [
         name="batch_file",
     ),
     path(
+        "finance/accounting-interface/batches/<int:batch_id>/records/",
+        views.batch_records,
+        name="batch_records",
+    ),
+    path(
         "finance/accounting-interface/batches/<int:batch_id>/close/",
         views.batch_close,
         name="batch_close",

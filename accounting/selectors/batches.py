@@ -41,6 +41,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
     summaries: dict[int, dict[str, Any]] = {
         pk: {
             "counts": {kind.type: 0 for kind in kinds()},
+            "totals": {kind.type: Decimal("0.00") for kind in kinds()},
             "total": Decimal("0.00"),
             "records": 0,
             "unbatched": 0,
@@ -60,6 +61,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
         for row in grouped:
             summary = summaries[row[column]]
             summary["counts"][kind.type] = row["n"]
+            summary["totals"][kind.type] = row["total"] or Decimal("0.00")
             summary["records"] += row["n"]
             summary["total"] += row["total"] or Decimal("0")
         if not unbatched:

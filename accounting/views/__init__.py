@@ -27,6 +27,7 @@ from accounting.views.batches import (
     batch_file,
     batch_list,
     batch_progress,
+    batch_records,
 )
 from accounting.views.books_check import (
     books_check,
@@ -48,6 +49,7 @@ __all__ = [
     "batch_file",
     "batch_list",
     "batch_progress",
+    "batch_records",
     "batch_reopen",
     "batch_rerecord",
     "batch_retry",

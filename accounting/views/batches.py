@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
 from accounting.exporters.downloads import batch_file_download, checklist_download, write_checklist
-from accounting.forms import BatchActionForm
+from accounting.forms import BatchActionForm, RecordItemsField
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import get_kind, kinds
 from accounting.steps import batch_refusals, retry_refusal
@@ -23,6 +24,7 @@ from accounting.views.common import (
     DELETE,
     REOPEN,
     TRANSFER,
+    UNBATCH,
     VIEW,
     batch_or_404,
     interface_tabs,
@@ -188,6 +190,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "key": kind.type,
             "label": kind.plural_label,
             "count": summary["counts"].get(kind.type, 0),
+            "total": summary["totals"].get(kind.type),
         }
         for kind in kinds()
     ]
@@ -204,6 +207,8 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "active_kind": active,
         "page_obj": page,
         "items": items,
+        "bulk": request.user.has_perm(UNBATCH) and batch.status == BatchStatus.OPEN,
+        "bulk_url": reverse("accounting:batch_records", args=[batch.pk]),
         "checklist": selectors.batch_resend_checklist(batch),
         **_transfer_context(request, batch),
     }
@@ -307,3 +312,45 @@ def batch_checklist(request: HttpRequest, batch_id: int) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, name)
     write_checklist(selectors.batch_resend_checklist(batch), response)
     return response
+
+
+@login_required
+@require_POST
+def batch_records(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Unbatch or Rebatch the records ticked on a batch's page: each through its own
+    step, one refusal shown per record refused, the others done together."""
+    web.require(request, UNBATCH, "unbatch or rebatch records")
+    batch = batch_or_404(batch_id)
+    back = web.next_url(request, reverse("accounting:batch_detail", args=[batch.pk]))
+    step = request.POST.get("step", "")
+    if step not in ("unbatch", "rebatch"):
+        messages.error(request, "Choose Unbatch ticked or Rebatch ticked.")
+        return redirect(back)
+    try:
+        items = RecordItemsField(required=False).clean(request.POST.getlist("items"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if not items:
+        messages.error(request, f"Tick the records to {step} first. Nothing was changed.")
+        return redirect(back)
+    done, refused = services.batch_records_step(
+        actor=request.user, batch_id=batch.pk, step=step, items=items
+    )
+    if done:
+        references = ", ".join(kind.reference(record) for kind, record in done)
+        if step == "unbatch":
+            messages.success(
+                request,
+                f"Unbatched from {batch.batch_identifier}: {references}. They can be edited "
+                "now within their own status rules; rebatch them here when done. Nothing "
+                "was removed from the accounting package.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Back in {batch.batch_identifier}: {references}. Nothing was sent.",
+            )
+    for error in refused:
+        web.refuse(request, error)
+    return redirect(back)
