@@ -43,13 +43,17 @@ class ListFilterForm(forms.Form):
     amount_min = forms.DecimalField(
         required=False, label="Amount from", max_digits=20, decimal_places=2
     )
-    amount_max = forms.DecimalField(required=False, label="Amount to", max_digits=20, decimal_places=2)
+    amount_max = forms.DecimalField(
+        required=False, label="Amount to", max_digits=20, decimal_places=2
+    )
     text = forms.CharField(required=False, max_length=100, label="Text")
     sort = forms.ChoiceField(
         required=False, choices=[("date", "Date"), ("amount", "Amount")], widget=forms.HiddenInput
     )
     order = forms.ChoiceField(
-        required=False, choices=[("asc", "Ascending"), ("desc", "Descending")], widget=forms.HiddenInput
+        required=False,
+        choices=[("asc", "Ascending"), ("desc", "Descending")],
+        widget=forms.HiddenInput,
     )
 
     FILTER_FIELDS = ("date_from", "thru_date", "company", "amount_min", "amount_max", "text")
@@ -83,6 +87,30 @@ class ListFilterForm(forms.Form):
         """(column, descending): by date, oldest first, unless another was asked."""
         data = self.cleaned_data if self.is_valid() else {}
         return data.get("sort") or "date", data.get("order") == "desc"
+
+
+class BatchSearchForm(forms.Form):
+    """Open Batches: find a batch by part of its ID and the days it was created on."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=50,
+        label="Batch ID",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    created_from = forms.DateField(
+        required=False, label="Created from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        required=False, label="Created to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", "The end date is before the start date.")
+        return cleaned
 
 
 class BatchCreateForm(forms.Form):

@@ -2,6 +2,7 @@
 checklist, and what became of a deleted batch's records."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -97,10 +98,24 @@ def batches_in_transfer_state(batches: QuerySet, state: str) -> QuerySet:
     return batches.filter(transfer_state=state)
 
 
-def batch_list(*, status: str | None = None) -> QuerySet:
+def batch_list(
+    *,
+    status: str | None = None,
+    identifier: str = "",
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet:
+    """GL batches, newest first: by status, part of the batch ID, and the days they
+    were created on."""
     batches = GLBatch.objects.select_related("created_by")
     if status:
         batches = batches.filter(status=status)
+    if identifier.strip():
+        batches = batches.filter(batch_identifier__icontains=identifier.strip())
+    if created_from is not None:
+        batches = batches.filter(created_at__date__gte=created_from)
+    if created_to is not None:
+        batches = batches.filter(created_at__date__lte=created_to)
     return batches
 
 

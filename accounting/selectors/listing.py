@@ -85,7 +85,7 @@ def summarize(rows: QuerySet, amount_field: str, *, cap: int) -> ListSummary:
     sql, params = bounded.query.sql_with_params()
     with connections[rows.db].cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(*), SUM(listed.listed_amount) FROM ({sql}) AS listed",  # noqa: S608
+            f"SELECT COUNT(*), SUM(listed.listed_amount) FROM ({sql}) AS listed",
             params,
         )
         count, summed = cursor.fetchone()

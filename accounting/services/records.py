@@ -130,7 +130,9 @@ def batch_records_step(
                         )
                         + "; reload the batch page and tick its records again.",
                         code="invalid_transition",
-                        extra={"items": [{"type": kind.type, "id": record.pk, "reference": reference}]},
+                        extra={
+                            "items": [{"type": kind.type, "id": record.pk, "reference": reference}]
+                        },
                     )
                 done.append((kind, run(actor=actor, record_type=kind.type, record_id=item["id"])))
         except ApplicationError as error:

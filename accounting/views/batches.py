@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
 from accounting.exporters.downloads import batch_file_download, checklist_download, write_checklist
-from accounting.forms import BatchActionForm, RecordItemsField
+from accounting.forms import BatchActionForm, BatchSearchForm, RecordItemsField
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import get_kind, kinds
 from accounting.steps import batch_refusals, retry_refusal
@@ -48,7 +48,16 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or "open"
     if status not in dict(BATCH_STATUS_FILTERS):
         status = "open"
-    batches = selectors.batch_list(status=None if status == "all" else status)
+    search = BatchSearchForm(request.GET)
+    found = search.cleaned_data if search.is_valid() else {}
+    batches = selectors.batch_list(
+        status=None if status == "all" else status,
+        identifier=found.get("q") or "",
+        created_from=found.get("created_from"),
+        created_to=found.get("created_to"),
+    )
+    if request.GET.get("export") == "csv":
+        return web.csv_download("gl-batches.csv", _batch_csv_header(), _batch_csv_rows(batches))
     page = web.paginate(request, batches, per_page=25)
     rows = list(page.object_list)
     summaries = selectors.batch_summaries([batch.pk for batch in rows])
@@ -63,8 +72,66 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "status_filters": BATCH_STATUS_FILTERS,
             "action_form": BatchActionForm(),
+            "search": search,
+            "searched": bool(
+                found.get("q") or found.get("created_from") or found.get("created_to")
+            ),
+            "export_url": f"{request.path}?{_with(request, export='csv')}",
         },
     )
+
+
+def _batch_csv_header() -> list[str]:
+    kind_columns = [kind.plural_label for kind in kinds()]
+    return [
+        "Batch ID",
+        "Created",
+        "By",
+        "Transfer",
+        "State",
+        *kind_columns,
+        "Unbatched",
+        "Total",
+        "Status",
+    ]
+
+
+def _batch_csv_rows(batches):
+    """The batch list's rows with their counts and totals, a chunk of batches at a
+    time (two grouped queries per kind per chunk)."""
+    chunk: list[GLBatch] = []
+
+    def rows(chunk):
+        summaries = selectors.batch_summaries([batch.pk for batch in chunk])
+        for batch in chunk:
+            summary = summaries[batch.pk]
+            yield [
+                batch.batch_identifier,
+                batch.created_at.isoformat(timespec="seconds"),
+                batch.created_by.get_username() if batch.created_by else "",
+                batch.get_transfer_method_display(),
+                batch.get_current_transfer_state_display(),
+                *(summary["counts"][kind.type] for kind in kinds()),
+                summary["unbatched"],
+                summary["total"],
+                batch.get_status_display(),
+            ]
+
+    for batch in batches.iterator(chunk_size=500):
+        chunk.append(batch)
+        if len(chunk) == 500:
+            yield from rows(chunk)
+            chunk = []
+    if chunk:
+        yield from rows(chunk)
+
+
+def _with(request: HttpRequest, **changes: str) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
 
 
 @login_required

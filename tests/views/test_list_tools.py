@@ -5,6 +5,7 @@ records unbatched or rebatched together."""
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -141,7 +142,7 @@ def test_csv_export_streams_the_filtered_list_in_its_order(finance_client, invoi
     response = finance_client.get(export)
     assert isinstance(response, StreamingHttpResponse)
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert 'attachment; filename="unposted-invoices.csv"' == response["Content-Disposition"]
+    assert response["Content-Disposition"] == 'attachment; filename="unposted-invoices.csv"'
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["Kind", "Record", "Date", "Company, member or vendor", "Amount"]
@@ -182,18 +183,17 @@ def test_all_matching_is_refused_while_a_filter_is_not_valid(finance_client, inv
 
 def test_batch_page_shows_the_total_of_each_kind(finance_client, invoices, make_expense, send):
     expense = make_expense(amount="42.50")
-    batch = send([{"type": "invoice", "id": i.pk} for i in invoices[:2]] + [
-        {"type": "expense", "id": expense.pk}
-    ])
+    batch = send(
+        [{"type": "invoice", "id": i.pk} for i in invoices[:2]]
+        + [{"type": "expense", "id": expense.pk}]
+    )
     page = finance_client.get(reverse("accounting:batch_detail", args=[batch.pk])).content.decode()
     invoice_total = invoices[0].total + invoices[1].total
     assert f'data-kind-total="invoice">· {invoice_total:,.2f}<' in page
     assert 'data-kind-total="expense">· 42.50<' in page
 
 
-def test_bulk_unbatch_does_each_record_and_names_the_one_refused(
-    finance_client, invoices, send
-):
+def test_bulk_unbatch_does_each_record_and_names_the_one_refused(finance_client, invoices, send):
     batch = send([{"type": "invoice", "id": i.pk} for i in invoices[:3]])
     other = send([{"type": "invoice", "id": invoices[3].pk}])
     url = reverse("accounting:batch_records", args=[batch.pk])
@@ -202,7 +202,11 @@ def test_bulk_unbatch_does_each_record_and_names_the_one_refused(
         url,
         {
             "step": "unbatch",
-            "items": [f"invoice:{invoices[0].pk}", f"invoice:{invoices[3].pk}", f"invoice:{invoices[2].pk}"],
+            "items": [
+                f"invoice:{invoices[0].pk}",
+                f"invoice:{invoices[3].pk}",
+                f"invoice:{invoices[2].pk}",
+            ],
         },
         follow=True,
     )
@@ -256,3 +260,89 @@ def test_bulk_steps_need_the_unbatch_permission(client, staff, invoices, send):
     invoices[0].refresh_from_db()
     assert invoices[0].gl_batch_id == batch.pk
 
+
+# --- the record searches and Open Batches -------------------------------------------------
+
+INVOICES = "/finance/invoices/"
+
+
+def test_invoice_search_ranges_sorting_total_and_csv(finance_client, invoices):
+    response = finance_client.get(
+        INVOICES, {"date_from": "2026-11-11", "amount_max": "800", "sort": "total"}
+    )
+    kept = sorted(
+        (i for i in invoices if i.date >= dt.date(2026, 11, 11) and i.total <= 800),
+        key=lambda i: i.total,
+    )
+    assert [i.number for i in response.context["invoices"]] == [i.number for i in kept]
+    html = response.content.decode()
+    assert f'id="matching-total">{sum(i.total for i in kept):,.2f}<' in html
+    assert 'aria-sort="ascending"><a class="sort-link" href="?date_from=2026-11-11' in html
+
+    export = finance_client.get(response.context["export_url"])
+    assert isinstance(export, StreamingHttpResponse)
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == [i.number for i in kept]
+    assert rows[1][4] == str(kept[0].total)
+
+
+def test_an_exact_invoice_number_opens_the_invoice(finance_client, invoices):
+    target = invoices[2]
+    response = finance_client.get(INVOICES, {"go": target.number.lower()})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("invoicing:invoice_detail", args=[target.pk])
+    # A number that is no invoice's: said, and the list is shown.
+    missing = finance_client.get(INVOICES, {"go": "INV-NOPE"})
+    assert missing.status_code == 200
+    assert any("No invoice is numbered INV-NOPE" in m for m in messages_of(missing))
+
+
+def test_an_exact_po_number_and_an_expense_reference_open_their_record(
+    finance_client, make_purchase_order, make_expense
+):
+    order, _line = make_purchase_order()
+    response = finance_client.get(reverse("procurement:po_list"), {"go": order.number})
+    assert response["Location"] == reverse("procurement:po_detail", args=[order.pk])
+    entry = make_expense()
+    response = finance_client.get(reverse("expenses:entry_list"), {"go": f"expense {entry.pk}"})
+    assert response["Location"] == reverse("expenses:entry_detail", args=[entry.pk])
+
+
+def test_expense_and_po_searches_filter_by_amount_and_total(
+    finance_client, make_expense, make_purchase_order
+):
+    small, large = make_expense(amount="10.00"), make_expense(amount="90.00")
+    response = finance_client.get(reverse("expenses:entry_list"), {"amount_min": "50"})
+    assert [e.pk for e in response.context["entries"]] == [large.pk]
+    assert 'id="matching-total">90.00<' in response.content.decode()
+    assert small.pk not in [e.pk for e in response.context["entries"]]
+
+    make_purchase_order(freight="25.00")
+    make_purchase_order(freight="5.00")
+    orders = finance_client.get(
+        reverse("procurement:po_list"), {"sort": "freight", "order": "desc"}
+    )
+    assert [o.freight_amount for o in orders.context["orders"]] == [
+        Decimal("25.00"),
+        Decimal("5.00"),
+    ]
+    assert 'id="matching-total">30.00<' in orders.content.decode()
+
+
+def test_batch_search_by_id_and_day_and_its_csv(finance_client, invoices, send):
+    first = send([{"type": "invoice", "id": invoices[0].pk}], batch_identifier="NOV-A")
+    second = send([{"type": "invoice", "id": invoices[1].pk}], batch_identifier="DEC-B")
+    GLBatch.objects.filter(pk=first.pk).update(
+        created_at=dt.datetime(2026, 11, 3, 9, tzinfo=dt.UTC)
+    )
+    url = reverse("accounting:batch_list")
+    by_id = finance_client.get(url, {"q": "dec"})
+    assert [batch.pk for batch, _summary in by_id.context["rows"]] == [second.pk]
+    by_day = finance_client.get(url, {"created_to": "2026-11-05"})
+    assert [batch.pk for batch, _summary in by_day.context["rows"]] == [first.pk]
+
+    export = finance_client.get(by_day.context["export_url"])
+    assert isinstance(export, StreamingHttpResponse)
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert len(rows) == 2 and rows[1][0] == "NOV-A"
+    assert rows[1][rows[0].index("Total")] == str(invoices[0].total)
