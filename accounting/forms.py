@@ -37,7 +37,6 @@ class ListFilterForm(forms.Form):
         required=False,
         label="Through date",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Only records dated on or before this day.",
     )
     company = forms.CharField(required=False, max_length=100, label="Company or vendor")
     amount_min = forms.DecimalField(
