@@ -50,7 +50,8 @@ def test_filter_sort_tick_export_select_all_and_bulk_unbatch(
 ):
     monkeypatch.setattr(web, "PAGE_SIZE", 2)  # three matching invoices span two pages
     page = signed_in
-    acme = sorted((i for i in five_invoices if i.company.name == "Acme Corp"), key=lambda i: i.total)
+    acme = [i for i in five_invoices if i.company.name == "Acme Corp"]
+    acme.sort(key=lambda i: i.total)
 
     # The Invoices tab, filtered by company: 3 matching, their total.
     nav(page, "Accounting Interface")
@@ -81,7 +82,8 @@ def test_filter_sort_tick_export_select_all_and_bulk_unbatch(
         page.locator("#export-csv").click()
     download = download_info.value
     assert download.suggested_filename == "unposted-invoices.csv"
-    text = open(download.path(), encoding="utf-8-sig").read()
+    with open(download.path(), encoding="utf-8-sig") as exported_file:
+        text = exported_file.read()
     exported = list(csv.reader(io.StringIO(text)))
     assert [row[1] for row in exported[1:]] == [f"Invoice {i.number}" for i in acme]
 
