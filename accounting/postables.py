@@ -48,6 +48,11 @@ class PostableKind(Protocol[Record]):
         """The date "thru date" filters on."""
 
     amount_field: str  # a stored amount, for totals without loading rows
+    # Where the list filters look: the name of the company, member or vendor a record is
+    # of ("company or vendor"), and the columns the free-text filter searches (its
+    # document number, description, that name).
+    company_lookups: tuple[str, ...]
+    text_lookups: tuple[str, ...]
 
     def ready_filter(self) -> models.Q:
         """Rows finished enough to be posted (closed, approved, received)."""

@@ -11,6 +11,11 @@ urlpatterns = [
         views.unposted,
         name="unposted",
     ),
+    path(
+        "finance/accounting-interface/unposted/<str:record_type>/export.csv",
+        views.unposted_export,
+        name="unposted_export",
+    ),
     path("finance/accounting-interface/batches/", views.batch_list, name="batch_list"),
     path("finance/accounting-interface/batches/actions/", views.batch_action, name="batch_action"),
     path(
@@ -27,6 +32,11 @@ urlpatterns = [
         "finance/accounting-interface/batches/<int:batch_id>/file/",
         views.batch_file,
         name="batch_file",
+    ),
+    path(
+        "finance/accounting-interface/batches/<int:batch_id>/records/",
+        views.batch_records,
+        name="batch_records",
     ),
     path(
         "finance/accounting-interface/batches/<int:batch_id>/close/",

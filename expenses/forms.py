@@ -3,10 +3,11 @@ services decide what may change."""
 
 from django import forms
 
+from core.listing import RangeFilterForm
 from expenses.models import ExpenseType, SheetStatus
 
 
-class ExpenseEntrySearchForm(forms.Form):
+class ExpenseEntrySearchForm(RangeFilterForm):
     text = forms.CharField(
         required=False,
         label="Entry or description",

@@ -19,6 +19,12 @@ class ExpenseKind(BatchedKind):
     model = ExpenseEntry
     batching = EXPENSE_BATCHING
     amount_field = "amount"
+    company_lookups: tuple[str, ...] = (
+        "sheet__member__first_name",
+        "sheet__member__last_name",
+        "sheet__member__username",
+    )
+    text_lookups: tuple[str, ...] = ("description", "company__name", "sheet__member__username")
 
     def not_ready_reason(self, record: ExpenseEntry) -> str:
         return (

@@ -81,6 +81,23 @@ def expense_type_list() -> QuerySet[ExpenseType]:
     return ExpenseType.objects.select_related("gl_account")
 
 
+def expense_entry_by_reference(*, actor: AbstractBaseUser, text: str) -> int | None:
+    """The id of the entry `text` names exactly ("Expense 17", any case), among those
+    `actor` may see, if any."""
+    words = text.strip().lower()
+    if not words.startswith("expense "):
+        return None
+    number = words.removeprefix("expense ").strip()
+    if not number.isdigit():
+        return None
+    return (
+        visible_entries(actor, ExpenseEntry.objects.filter(pk=int(number)))
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def expense_entry_search(
     *,
     actor: AbstractBaseUser,

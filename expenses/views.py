@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import door
 from accounting.door import more_actions
-from core import web
+from core import listing, web
 from core.errors import ApplicationError, NotFound
 from core.roles import sees_every_expense
 from expenses import selectors, services, steps
@@ -36,6 +36,18 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     form = ExpenseEntrySearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     everyone = sees_every_expense(request.user)
+    export = listing.wants_export(request)
+    wanted = request.GET.get("go", "").strip()
+    if wanted and not export:
+        # The "Open" box: an exact document number opens that record.
+        found = selectors.expense_entry_by_reference(actor=request.user, text=wanted)
+        if found is not None:
+            return redirect("expenses:entry_detail", found)
+        messages.info(
+            request,
+            f"No expense entry of yours is {wanted}: type it as on the entry "
+            "(Expense 17), or search by part of its description.",
+        )
     entries = selectors.expense_entry_search(
         actor=request.user,
         member=filters.get("member", "") if everyone else "",
@@ -43,12 +55,64 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         gl_batch=filters.get("gl_batch", ""),
         text=filters.get("text", ""),
     )
-    page = web.paginate(request, entries)
+    entries = listing.apply_ranges(entries, filters, date_field="date", amount_field="amount")
+    result = listing.search_list(
+        request,
+        entries,
+        filters,
+        columns=SEARCH_COLUMNS,
+        default=("date", True),
+        amount_field="amount",
+        export=export,
+    )
+    if export:
+        return web.csv_download(
+            "expense-entries.csv",
+            [
+                "Entry",
+                "Date",
+                "Member",
+                "Type",
+                "Description",
+                "Amount",
+                "Sheet status",
+                "GL batch",
+            ],
+            (
+                [
+                    KIND.reference(entry),
+                    entry.date,
+                    entry.sheet.member.get_full_name() or entry.sheet.member.get_username(),
+                    entry.expense_type.name,
+                    entry.description,
+                    entry.amount,
+                    entry.sheet.get_status_display(),
+                    entry.gl_batch.batch_identifier if entry.gl_batch else "",
+                ]
+                for entry in result.rows.iterator(chunk_size=2000)
+            ),
+        )
     return render(
         request,
         "expenses/entry_list.html",
-        {"form": form, "page_obj": page, "entries": page.object_list, "everyone": everyone},
+        {
+            "form": form,
+            "page_obj": result.page,
+            "entries": result.page.object_list,
+            "everyone": everyone,
+            "columns": result.columns,
+            "matching": f"{result.count:,}",
+            "summary": {"total": result.total},
+            "export_url": result.export_url,
+        },
     )
+
+
+SEARCH_COLUMNS = [
+    listing.Column("entry", "Entry", "id"),
+    listing.Column("date", "Date", "date"),
+    listing.Column("amount", "Amount", "amount"),
+]
 
 
 def entry_state(entry: ExpenseEntry, trail: list) -> web.RecordState:

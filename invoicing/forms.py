@@ -4,10 +4,11 @@ decide what may change."""
 from django import forms
 
 from accounting.door import PAYMENT_STATES, TaxCode
+from core.listing import RangeFilterForm
 from invoicing.models import InvoiceStatus
 
 
-class InvoiceSearchForm(forms.Form):
+class InvoiceSearchForm(RangeFilterForm):
     number = forms.CharField(
         required=False, label="Invoice number", widget=forms.TextInput(attrs={"type": "search"})
     )

@@ -19,6 +19,8 @@ class InvoiceKind(BatchedKind):
     model = Invoice
     batching = INVOICE_BATCHING
     amount_field = "total"
+    company_lookups: tuple[str, ...] = ("company__name",)
+    text_lookups: tuple[str, ...] = ("number", "company__name")
 
     def not_ready_reason(self, record: Invoice) -> str:
         return (

@@ -26,6 +26,16 @@ def invoice_status_list() -> QuerySet[InvoiceStatus]:
     return InvoiceStatus.objects.all()
 
 
+def invoice_by_number(number: str) -> int | None:
+    """The id of the invoice whose number is exactly `number` (any case), if any."""
+    return (
+        Invoice.objects.filter(number__iexact=number.strip())
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def invoice_search(
     *,
     number: str = "",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounting import door
 from accounting.door import GLAccount, GLAccountType, more_actions
-from core import web
+from core import listing, web
 from core.errors import ApplicationError, NotFound
 from invoicing import selectors, services, steps
 from invoicing.forms import InvoiceForm, InvoiceLineFormSet, InvoiceSearchForm
@@ -29,6 +29,16 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     statuses = list(selectors.invoice_status_list())
     form = InvoiceSearchForm(request.GET or None, statuses=statuses)
     filters = form.cleaned_data if form.is_valid() else {}
+    export = listing.wants_export(request)
+    wanted = request.GET.get("go", "").strip()
+    if wanted and not export:
+        # The "Open" box: an exact document number opens that record.
+        found = selectors.invoice_by_number(wanted)
+        if found is not None:
+            return redirect("invoicing:invoice_detail", found)
+        messages.info(
+            request, f"No invoice is numbered {wanted}: check the number, or search by part of it."
+        )
     invoices = selectors.invoice_search(
         number=filters.get("number", ""),
         company=filters.get("company", ""),
@@ -36,12 +46,53 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         gl_batch=filters.get("gl_batch", ""),
         payment=filters.get("payment", ""),
     )
-    page = web.paginate(request, invoices)
+    invoices = listing.apply_ranges(invoices, filters, date_field="date", amount_field="total")
+    result = listing.search_list(
+        request,
+        invoices,
+        filters,
+        columns=SEARCH_COLUMNS,
+        default=("date", True),
+        amount_field="total",
+        export=export,
+    )
+    if export:
+        return web.csv_download(
+            "invoices.csv",
+            ["Invoice", "Date", "Company", "Status", "Total", "GL batch"],
+            (
+                [
+                    invoice.number,
+                    invoice.date,
+                    invoice.company.name,
+                    invoice.status.name,
+                    invoice.total,
+                    invoice.gl_batch.batch_identifier if invoice.gl_batch else "",
+                ]
+                for invoice in result.rows.iterator(chunk_size=2000)
+            ),
+        )
     return render(
         request,
         "invoicing/invoice_list.html",
-        {"form": form, "page_obj": page, "invoices": page.object_list},
+        {
+            "form": form,
+            "page_obj": result.page,
+            "invoices": result.page.object_list,
+            "columns": result.columns,
+            "matching": f"{result.count:,}",
+            "summary": {"total": result.total},
+            "export_url": result.export_url,
+        },
     )
+
+
+SEARCH_COLUMNS = [
+    listing.Column("number", "Invoice", "number"),
+    listing.Column("date", "Date", "date"),
+    listing.Column("company", "Company", "company__name"),
+    listing.Column("total", "Total", "total"),
+]
 
 
 def invoice_state(invoice: Invoice, trail: list) -> web.RecordState:

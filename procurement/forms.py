@@ -4,10 +4,11 @@ services decide what may change."""
 from django import forms
 
 from accounting.door import GLAccount, TaxCode
+from core.listing import RangeFilterForm
 from procurement.models import POStatus
 
 
-class PurchaseOrderSearchForm(forms.Form):
+class PurchaseOrderSearchForm(RangeFilterForm):
     number = forms.CharField(
         required=False, label="PO number", widget=forms.TextInput(attrs={"type": "search"})
     )

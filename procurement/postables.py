@@ -45,6 +45,8 @@ class FreightKind(BatchedKind):
     model = PurchaseOrder
     batching = FREIGHT_BATCHING
     amount_field = "freight_amount"
+    company_lookups: tuple[str, ...] = ("vendor__name",)
+    text_lookups: tuple[str, ...] = ("number", "vendor__name")
 
     def not_ready_reason(self, record: PurchaseOrder) -> str:
         if record.freight_amount == 0:
@@ -134,6 +136,12 @@ class ProductKind(BatchedKind):
     model = PurchaseOrderLine
     batching = PRODUCT_BATCHING
     amount_field = "total"
+    company_lookups: tuple[str, ...] = ("purchase_order__vendor__name",)
+    text_lookups: tuple[str, ...] = (
+        "description",
+        "purchase_order__number",
+        "purchase_order__vendor__name",
+    )
 
     def not_ready_reason(self, record: PurchaseOrderLine) -> str:
         if not record.received:

@@ -67,6 +67,16 @@ def purchase_order_line_get(*, line_id: int) -> PurchaseOrderLine:
         raise NotFound(f"There is no product line with id {line_id}.") from None
 
 
+def purchase_order_by_number(number: str) -> int | None:
+    """The id of the purchase order whose number is exactly `number` (any case)."""
+    return (
+        PurchaseOrder.objects.filter(number__iexact=number.strip())
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def purchase_order_search(
     *, number: str = "", vendor: str = "", status: str = "", freight_gl_batch: str = ""
 ) -> QuerySet[PurchaseOrder]:

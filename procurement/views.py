@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import door
 from accounting.door import more_actions
-from core import web
+from core import listing, web
 from core.errors import ApplicationError, NotFound
 from procurement import selectors, services, steps
 from procurement.forms import (
@@ -39,18 +39,71 @@ CHANGE_LINE = "procurement.change_purchaseorderline"
 def po_list(request: HttpRequest) -> HttpResponse:
     form = PurchaseOrderSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
+    export = listing.wants_export(request)
+    wanted = request.GET.get("go", "").strip()
+    if wanted and not export:
+        # The "Open" box: an exact document number opens that record.
+        found = selectors.purchase_order_by_number(wanted)
+        if found is not None:
+            return redirect("procurement:po_detail", found)
+        messages.info(
+            request,
+            f"No purchase order is numbered {wanted}: check the number, or search by part of it.",
+        )
     orders = selectors.purchase_order_search(
         number=filters.get("number", ""),
         vendor=filters.get("vendor", ""),
         status=filters.get("status", ""),
         freight_gl_batch=filters.get("freight_gl_batch", ""),
     )
-    page = web.paginate(request, orders)
+    orders = listing.apply_ranges(orders, filters, date_field="date", amount_field="freight_amount")
+    result = listing.search_list(
+        request,
+        orders,
+        filters,
+        columns=SEARCH_COLUMNS,
+        default=("date", True),
+        amount_field="freight_amount",
+        export=export,
+    )
+    if export:
+        return web.csv_download(
+            "purchase-orders.csv",
+            ["PO", "Date", "Vendor", "Status", "Product lines", "Freight", "Freight GL batch"],
+            (
+                [
+                    order.number,
+                    order.date,
+                    order.vendor.name,
+                    order.get_status_display(),
+                    order.line_count,
+                    order.freight_amount,
+                    order.freight_gl_batch.batch_identifier if order.freight_gl_batch else "",
+                ]
+                for order in result.rows.iterator(chunk_size=2000)
+            ),
+        )
     return render(
         request,
         "procurement/po_list.html",
-        {"form": form, "page_obj": page, "orders": page.object_list},
+        {
+            "form": form,
+            "page_obj": result.page,
+            "orders": result.page.object_list,
+            "columns": result.columns,
+            "matching": f"{result.count:,}",
+            "summary": {"total": result.total},
+            "export_url": result.export_url,
+        },
     )
+
+
+SEARCH_COLUMNS = [
+    listing.Column("number", "PO", "number"),
+    listing.Column("date", "Date", "date"),
+    listing.Column("vendor", "Vendor", "vendor__name"),
+    listing.Column("freight", "Freight", "freight_amount"),
+]
 
 
 def freight_state(order: PurchaseOrder, trail: list) -> web.RecordState:

@@ -25,6 +25,17 @@ from accounting.selectors.books import (
     reconciliation_differences,
     reconciliation_list,
 )
+from accounting.selectors.listing import (
+    ListFilters,
+    ListSummary,
+    SortedPage,
+    filtered_unposted,
+    keyset_page,
+    summarize,
+    unposted_export_rows,
+    unposted_sorted_page,
+    unposted_summary,
+)
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
 from accounting.selectors.setup import accounting_setup, default_accounts
 from accounting.selectors.unposted import (
@@ -38,6 +49,9 @@ from accounting.selectors.unposted import (
 )
 
 __all__ = [
+    "ListFilters",
+    "ListSummary",
+    "SortedPage",
     "UnpostedPage",
     "UnpostedPosition",
     "accounting_setup",
@@ -55,6 +69,8 @@ __all__ = [
     "batches_in_transfer_state",
     "default_accounts",
     "deleted_batch_changes",
+    "filtered_unposted",
+    "keyset_page",
     "latest_reconciliation",
     "live_sends",
     "live_sends_in_batch",
@@ -65,8 +81,12 @@ __all__ = [
     "reconciliation_list",
     "rerecordable",
     "sent_logs",
+    "summarize",
     "unposted_count",
+    "unposted_export_rows",
     "unposted_items",
     "unposted_list",
     "unposted_page",
+    "unposted_sorted_page",
+    "unposted_summary",
 ]

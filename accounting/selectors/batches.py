@@ -2,6 +2,7 @@
 checklist, and what became of a deleted batch's records."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +42,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
     summaries: dict[int, dict[str, Any]] = {
         pk: {
             "counts": {kind.type: 0 for kind in kinds()},
+            "totals": {kind.type: Decimal("0.00") for kind in kinds()},
             "total": Decimal("0.00"),
             "records": 0,
             "unbatched": 0,
@@ -60,6 +62,7 @@ def batch_summaries(batch_ids: list[int], *, unbatched: bool = True) -> dict[int
         for row in grouped:
             summary = summaries[row[column]]
             summary["counts"][kind.type] = row["n"]
+            summary["totals"][kind.type] = row["total"] or Decimal("0.00")
             summary["records"] += row["n"]
             summary["total"] += row["total"] or Decimal("0")
         if not unbatched:
@@ -95,10 +98,24 @@ def batches_in_transfer_state(batches: QuerySet, state: str) -> QuerySet:
     return batches.filter(transfer_state=state)
 
 
-def batch_list(*, status: str | None = None) -> QuerySet:
+def batch_list(
+    *,
+    status: str | None = None,
+    identifier: str = "",
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet:
+    """GL batches, newest first: by status, part of the batch ID, and the days they
+    were created on."""
     batches = GLBatch.objects.select_related("created_by")
     if status:
         batches = batches.filter(status=status)
+    if identifier.strip():
+        batches = batches.filter(batch_identifier__icontains=identifier.strip())
+    if created_from is not None:
+        batches = batches.filter(created_at__date__gte=created_from)
+    if created_to is not None:
+        batches = batches.filter(created_at__date__lte=created_to)
     return batches
 
 

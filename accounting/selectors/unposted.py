@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounting.postables import get_kind, kinds, unposted_rows
+from accounting.selectors.listing import ListFilters, filtered_unposted
 from accounting.selectors.sends import live_sends
 
 
@@ -114,9 +115,18 @@ def unposted_page(
     )
 
 
-def unposted_count(*, record_type: str, thru_date: date | None = None, cap: int = 10_000) -> int:
-    """How many unposted records of a kind, counted up to `cap` + 1 so that a tab's
-    badge costs the same on a book of any size ("10,000+")."""
+def unposted_count(
+    *,
+    record_type: str,
+    thru_date: date | None = None,
+    cap: int = 10_000,
+    filters: ListFilters | None = None,
+) -> int:
+    """How many unposted records of a kind (that the filters keep, when given), counted
+    up to `cap` + 1 so that a tab's badge costs the same on a book of any size
+    ("10,000+")."""
+    if filters is not None:
+        return filtered_unposted(get_kind(record_type), filters)[: cap + 1].count()
     return unposted_list(record_type=record_type, thru_date=thru_date)[: cap + 1].count()
 
 

@@ -29,7 +29,7 @@ from accounting.services.reconciliation import (
     payments_refresh,
     reconciliation_start,
 )
-from accounting.services.records import record_rebatch, record_unbatch
+from accounting.services.records import batch_records_step, record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "batch_create",
     "batch_delete",
     "batch_record_external",
+    "batch_records_step",
     "batch_reopen",
     "batch_rerecord",
     "batch_retry",

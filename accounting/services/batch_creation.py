@@ -237,9 +237,11 @@ def batch_create(
     batch_identifier: str | None = None,
     transfer: str | None = None,
     confirm_resend: bool = False,
+    filters: selectors.ListFilters | None = None,
 ) -> GLBatch:
-    """Batch chosen records (or every unposted one, by kind and through a date), lock
-    them, and queue the transfer once the batch is committed."""
+    """Batch chosen records (or every unposted one, by kind and through a date, or
+    every one the list's `filters` keep), lock them, and queue the transfer once the
+    batch is committed."""
     if bool(items) == bool(all_unposted):
         raise InvalidInput(
             "Choose the records to batch, or ask for all unposted records.",
@@ -272,7 +274,11 @@ def batch_create(
             if wanted_types is not None and kind.type not in wanted_types:
                 continue
             # One UPDATE: rows another batch takes meanwhile drop out of its WHERE.
-            rows = unposted_rows(kind, thru_date).order_by()
+            rows = (
+                selectors.filtered_unposted(kind, filters).order_by()
+                if filters is not None
+                else unposted_rows(kind, thru_date).order_by()
+            )
         counts[kind.type] = attach(kind, rows, batch)
         if counts[kind.type]:
             audit_batch_records(event, kind, batch.pk)
@@ -281,6 +287,7 @@ def batch_create(
     if not any(counts.values()):
         raise InvalidInput(
             "There are no unposted records to batch"
+            + (" that match the filters" if filters is not None and not filters.is_empty() else "")
             + (f" dated on or before {thru_date:%d %b %Y}" if thru_date else "")
             + ".",
             fields={"items": ["Nothing to batch."]},

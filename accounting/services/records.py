@@ -96,3 +96,45 @@ def record_rebatch(*, actor: AbstractBaseUser, record_type: str, record_id: int)
         changes={"gl_batch": {"before": None, "after": batch.batch_identifier}, "sent": False},
     )
     return _current(kind, record_id)
+
+
+@transaction.atomic
+def batch_records_step(
+    *, actor: AbstractBaseUser, batch_id: int, step: str, items: list[dict[str, Any]]
+) -> tuple[list[tuple[PostableKind, Any]], list[ApplicationError]]:
+    """Unbatch from, or rebatch into, one batch many ticked records at once: each
+    record goes through its own step (`record_unbatch` or `record_rebatch`, with its
+    refusal and its audit event), in one transaction, each in a savepoint of its own,
+    so that a refused record changes nothing and the others are done together. A
+    record that is not in the batch (to unbatch) or was not unbatched from it (to
+    rebatch) is refused. Answers what was done, and one refusal per record refused."""
+    if step not in ("unbatch", "rebatch"):
+        raise ApplicationError(f"There is no step called {step}.", code="validation_error")
+    run = record_unbatch if step == "unbatch" else record_rebatch
+    done: list[tuple[PostableKind, Any]] = []
+    refused: list[ApplicationError] = []
+    for item in items:
+        try:
+            with transaction.atomic():
+                kind = get_kind(item["type"])
+                in_batch, original = _peek(kind, item["id"])
+                belongs = in_batch == batch_id if step == "unbatch" else original == batch_id
+                if not belongs:
+                    record = _current(kind, item["id"])
+                    reference = kind.reference(record)
+                    raise ApplicationError(
+                        (
+                            f"{reference} is not in this batch"
+                            if step == "unbatch"
+                            else f"{reference} was not unbatched from this batch"
+                        )
+                        + "; reload the batch page and tick its records again.",
+                        code="invalid_transition",
+                        extra={
+                            "items": [{"type": kind.type, "id": record.pk, "reference": reference}]
+                        },
+                    )
+                done.append((kind, run(actor=actor, record_type=kind.type, record_id=item["id"])))
+        except ApplicationError as error:
+            refused.append(error)
+    return done, refused

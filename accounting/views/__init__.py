@@ -27,6 +27,7 @@ from accounting.views.batches import (
     batch_file,
     batch_list,
     batch_progress,
+    batch_records,
 )
 from accounting.views.books_check import (
     books_check,
@@ -37,7 +38,7 @@ from accounting.views.books_check import (
     payments_refresh,
 )
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
-from accounting.views.unposted import interface, unposted
+from accounting.views.unposted import interface, unposted, unposted_export
 
 __all__ = [
     "batch_action",
@@ -48,6 +49,7 @@ __all__ = [
     "batch_file",
     "batch_list",
     "batch_progress",
+    "batch_records",
     "batch_reopen",
     "batch_rerecord",
     "batch_retry",
@@ -62,4 +64,5 @@ __all__ = [
     "record_rebatch",
     "record_unbatch",
     "unposted",
+    "unposted_export",
 ]

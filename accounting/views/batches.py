@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
 from accounting.exporters.downloads import batch_file_download, checklist_download, write_checklist
-from accounting.forms import BatchActionForm
+from accounting.forms import BatchActionForm, BatchSearchForm, RecordItemsField
 from accounting.models import BatchStatus, GLBatch, TransferState
 from accounting.postables import get_kind, kinds
 from accounting.steps import batch_refusals, retry_refusal
@@ -23,6 +24,7 @@ from accounting.views.common import (
     DELETE,
     REOPEN,
     TRANSFER,
+    UNBATCH,
     VIEW,
     batch_or_404,
     interface_tabs,
@@ -46,7 +48,16 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or "open"
     if status not in dict(BATCH_STATUS_FILTERS):
         status = "open"
-    batches = selectors.batch_list(status=None if status == "all" else status)
+    search = BatchSearchForm(request.GET)
+    found = search.cleaned_data if search.is_valid() else {}
+    batches = selectors.batch_list(
+        status=None if status == "all" else status,
+        identifier=found.get("q") or "",
+        created_from=found.get("created_from"),
+        created_to=found.get("created_to"),
+    )
+    if request.GET.get("export") == "csv":
+        return web.csv_download("gl-batches.csv", _batch_csv_header(), _batch_csv_rows(batches))
     page = web.paginate(request, batches, per_page=25)
     rows = list(page.object_list)
     summaries = selectors.batch_summaries([batch.pk for batch in rows])
@@ -61,8 +72,66 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "status_filters": BATCH_STATUS_FILTERS,
             "action_form": BatchActionForm(),
+            "search": search,
+            "searched": bool(
+                found.get("q") or found.get("created_from") or found.get("created_to")
+            ),
+            "export_url": f"{request.path}?{_with(request, export='csv')}",
         },
     )
+
+
+def _batch_csv_header() -> list[str]:
+    kind_columns = [kind.plural_label for kind in kinds()]
+    return [
+        "Batch ID",
+        "Created",
+        "By",
+        "Transfer",
+        "State",
+        *kind_columns,
+        "Unbatched",
+        "Total",
+        "Status",
+    ]
+
+
+def _batch_csv_rows(batches):
+    """The batch list's rows with their counts and totals, a chunk of batches at a
+    time (two grouped queries per kind per chunk)."""
+    chunk: list[GLBatch] = []
+
+    def rows(chunk):
+        summaries = selectors.batch_summaries([batch.pk for batch in chunk])
+        for batch in chunk:
+            summary = summaries[batch.pk]
+            yield [
+                batch.batch_identifier,
+                batch.created_at.isoformat(timespec="seconds"),
+                batch.created_by.get_username() if batch.created_by else "",
+                batch.get_transfer_method_display(),
+                batch.get_current_transfer_state_display(),
+                *(summary["counts"][kind.type] for kind in kinds()),
+                summary["unbatched"],
+                summary["total"],
+                batch.get_status_display(),
+            ]
+
+    for batch in batches.iterator(chunk_size=500):
+        chunk.append(batch)
+        if len(chunk) == 500:
+            yield from rows(chunk)
+            chunk = []
+    if chunk:
+        yield from rows(chunk)
+
+
+def _with(request: HttpRequest, **changes: str) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
 
 
 @login_required
@@ -188,6 +257,7 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
             "key": kind.type,
             "label": kind.plural_label,
             "count": summary["counts"].get(kind.type, 0),
+            "total": summary["totals"].get(kind.type),
         }
         for kind in kinds()
     ]
@@ -204,6 +274,8 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "active_kind": active,
         "page_obj": page,
         "items": items,
+        "bulk": request.user.has_perm(UNBATCH) and batch.status == BatchStatus.OPEN,
+        "bulk_url": reverse("accounting:batch_records", args=[batch.pk]),
         "checklist": selectors.batch_resend_checklist(batch),
         **_transfer_context(request, batch),
     }
@@ -307,3 +379,45 @@ def batch_checklist(request: HttpRequest, batch_id: int) -> HttpResponse:
     response["Content-Disposition"] = content_disposition_header(True, name)
     write_checklist(selectors.batch_resend_checklist(batch), response)
     return response
+
+
+@login_required
+@require_POST
+def batch_records(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Unbatch or Rebatch the records ticked on a batch's page: each through its own
+    step, one refusal shown per record refused, the others done together."""
+    web.require(request, UNBATCH, "unbatch or rebatch records")
+    batch = batch_or_404(batch_id)
+    back = web.next_url(request, reverse("accounting:batch_detail", args=[batch.pk]))
+    step = request.POST.get("step", "")
+    if step not in ("unbatch", "rebatch"):
+        messages.error(request, "Choose Unbatch ticked or Rebatch ticked.")
+        return redirect(back)
+    try:
+        items = RecordItemsField(required=False).clean(request.POST.getlist("items"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if not items:
+        messages.error(request, f"Tick the records to {step} first. Nothing was changed.")
+        return redirect(back)
+    done, refused = services.batch_records_step(
+        actor=request.user, batch_id=batch.pk, step=step, items=items
+    )
+    if done:
+        references = ", ".join(kind.reference(record) for kind, record in done)
+        if step == "unbatch":
+            messages.success(
+                request,
+                f"Unbatched from {batch.batch_identifier}: {references}. They can be edited "
+                "now within their own status rules; rebatch them here when done. Nothing "
+                "was removed from the accounting package.",
+            )
+        else:
+            messages.success(
+                request,
+                f"Back in {batch.batch_identifier}: {references}. Nothing was sent.",
+            )
+    for error in refused:
+        web.refuse(request, error)
+    return redirect(back)

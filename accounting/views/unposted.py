@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounting import selectors, services
 from accounting.connectors import get_connector
-from accounting.forms import EVERYTHING, MATCHING, SELECTED, BatchCreateForm, UnpostedFilterForm
+from accounting.forms import EVERYTHING, MATCHING, SELECTED, BatchCreateForm, ListFilterForm
 from accounting.models import AccountingSetup, TransferMethod
 from accounting.postables import kinds
 from accounting.views import common
@@ -39,8 +39,10 @@ def interface(request: HttpRequest) -> HttpResponse:
 def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
     kind = kind_or_404(record_type)
     source = request.POST if request.method == "POST" else request.GET
-    filters = UnpostedFilterForm(source)
-    thru_date = filters.cleaned_data.get("thru_date") if filters.is_valid() else None
+    filters = ListFilterForm(source)
+    chosen = filters.list_filters()
+    thru_date = chosen.date_to
+    sort, descending = filters.sorting()
     setup = selectors.accounting_setup()
     direct_available = _direct_available(setup)
     default_transfer = (
@@ -50,7 +52,13 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
 
     if request.method == "POST":
         form = BatchCreateForm(request.POST)
-        if web.allowed(request, TRANSFER, "create and transfer GL batches") and form.is_valid():
+        if not filters.is_valid():
+            messages.error(
+                request,
+                "The filters are not valid (see beside each field): correct or clear them "
+                "first. Nothing was batched.",
+            )
+        elif web.allowed(request, TRANSFER, "create and transfer GL batches") and form.is_valid():
             data = form.cleaned_data
             selection = data["selection"]
             try:
@@ -60,6 +68,7 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
                     all_unposted=selection in (MATCHING, EVERYTHING),
                     types=[kind.type] if selection == MATCHING else None,
                     thru_date=data["thru_date"] if selection != SELECTED else None,
+                    filters=chosen if selection != SELECTED else None,
                     batch_identifier=data["batch_identifier"] or None,
                     transfer=data["transfer"],
                     confirm_resend=data["confirm_resend"],
@@ -96,30 +105,37 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             initial={"transfer": default_transfer, "thru_date": thru_date, "selection": "selected"}
         )
 
-    try:
-        after, before = selectors.parse_unposted_cursor(request.GET.get("cursor", ""))
-    except ValueError:  # none, or not a position: the first page
-        after = before = None
-    page = selectors.unposted_page(
-        record_types=[kind.type],
-        thru_date=thru_date,
-        after=after,
-        before=before,
+    summary = selectors.unposted_summary(
+        record_type=kind.type, filters=chosen, cap=common.COUNT_CAP
+    )
+    if sort == "amount" and summary.capped:
+        # Sorting by amount reads every matching row: offered up to the cap only.
+        messages.info(
+            request,
+            f"Sorting by amount takes {common.COUNT_CAP:,} records or fewer: narrow the "
+            "filters (a date range, a company) first. Sorted by date meanwhile.",
+        )
+        sort, descending = "date", False
+    page = selectors.unposted_sorted_page(
+        record_type=kind.type,
+        filters=chosen,
+        sort=sort,
+        descending=descending,
+        cursor=request.GET.get("cursor", ""),
         size=web.PAGE_SIZE,
     )
-    records = selectors.unposted_items(
-        record_type=kind.type, records=[record for _type, record in page.rows]
-    )
+    records = selectors.unposted_items(record_type=kind.type, records=page.rows)
     counts = {
-        other.type: selectors.unposted_count(
-            record_type=other.type, thru_date=thru_date, cap=common.COUNT_CAP
-        )
+        other.type: summary.count
+        if other.type == kind.type
+        else selectors.unposted_count(record_type=other.type, filters=chosen, cap=common.COUNT_CAP)
         for other in kinds()
     }
     ticked = set(request.POST.getlist("items"))
     for record in records:
         record["url"] = web.record_url(record["type"], record["id"])
         record["ticked"] = f"{record['type']}:{record['id']}" in ticked
+    total_count = sum(counts.values())
     return render(
         request,
         "accounting/unposted.html",
@@ -129,6 +145,19 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "tabs": interface_tabs(kind.type, counts),
             "filters": filters,
             "thru_date": thru_date,
+            "filtered": not chosen.is_empty(),
+            "hidden_filters": [
+                (name, source.get(name, ""))
+                for name in (*ListFilterForm.FILTER_FIELDS, "sort", "order")
+            ],
+            "columns": web.sort_columns(
+                request,
+                [("date", "Date"), ("amount", "Amount")],
+                current=sort,
+                descending=descending,
+            ),
+            "export_url": web.export_url(request, "accounting:unposted_export", kind.type),
+            "summary": summary,
             "page": page,
             "next_cursor": page.next_cursor or "",
             "previous_cursor": page.previous_cursor or "",
@@ -138,7 +167,28 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "setup": setup,
             "direct_available": direct_available,
             "resend_items": resend_items,
-            "total_unposted": shown_count(sum(counts.values())),
+            "total_unposted": shown_count(total_count),
+            "everything_capped": total_count > common.COUNT_CAP,
             "can_transfer": request.user.has_perm(TRANSFER),
         },
+    )
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def unposted_export(request: HttpRequest, record_type: str) -> HttpResponse:
+    """The tab's list as a CSV file: every record the filters keep, in its sort order,
+    streamed as it is read."""
+    kind = kind_or_404(record_type)
+    filters = ListFilterForm(request.GET)
+    sort, descending = filters.sorting()
+    return web.csv_download(
+        f"unposted-{kind.plural_label.lower()}.csv",
+        ["Kind", "Record", "Date", "Company, member or vendor", "Amount"],
+        selectors.unposted_export_rows(
+            record_type=kind.type,
+            filters=filters.list_filters(),
+            sort=sort,
+            descending=descending,
+        ),
     )

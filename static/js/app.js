@@ -3,6 +3,21 @@
 (function () {
   "use strict";
 
+  // Money as whole cents, so that sums of many amounts stay exact.
+  function toCents(text) {
+    var match = /^(-?)(\d+)(?:\.(\d{1,2}))?$/.exec(String(text || "").trim());
+    if (!match) return 0;
+    var cents = parseInt(match[2], 10) * 100 + parseInt(((match[3] || "") + "00").slice(0, 2), 10);
+    return match[1] ? -cents : cents;
+  }
+
+  function formatCents(cents) {
+    var negative = cents < 0;
+    var whole = Math.floor(Math.abs(cents) / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var rest = ("0" + (Math.abs(cents) % 100)).slice(-2);
+    return (negative ? "-" : "") + whole + "." + rest;
+  }
+
   function setupSelection(form) {
     var pageBox = form.querySelector("[data-tick-page]");
     var boxes = Array.prototype.slice.call(form.querySelectorAll("[data-tick]"));
@@ -13,10 +28,26 @@
       return form.querySelector('input[name="selection"][value="' + value + '"]');
     };
 
+    var tickedTotal = document.querySelector("[data-ticked-total]");
+    var tickedCount = document.querySelector("[data-ticked-count]");
+    var matchingChosen = form.querySelector("[data-matching-chosen]");
+    var everything = form.querySelector("[data-select-everything]");
+
     function refresh() {
-      var ticked = boxes.filter(function (box) { return box.checked; }).length;
+      var tickedBoxes = boxes.filter(function (box) { return box.checked; });
+      var ticked = tickedBoxes.length;
       if (counter) counter.textContent = String(ticked);
-      if (banner) banner.hidden = ticked === 0;
+      if (tickedTotal) {
+        var cents = tickedBoxes.reduce(function (sum, box) {
+          return sum + toCents(box.getAttribute("data-amount"));
+        }, 0);
+        tickedTotal.textContent = formatCents(cents);
+      }
+      if (tickedCount) tickedCount.textContent = String(ticked);
+      var wide = radio("matching") && radio("matching").checked;
+      var all = radio("everything") && radio("everything").checked;
+      if (matchingChosen) matchingChosen.hidden = !wide;
+      if (banner) banner.hidden = ticked === 0 && !wide && !all;
       if (pageBox) {
         pageBox.checked = ticked > 0 && ticked === boxes.length;
         pageBox.indeterminate = ticked > 0 && ticked < boxes.length;
@@ -38,15 +69,19 @@
         refresh();
       });
     }
-    if (allMatching) {
-      allMatching.addEventListener("click", function () {
-        var matching = radio("matching");
-        if (matching) {
-          matching.checked = true;
-          matching.focus();
-        }
-      });
+    function choose(value) {
+      var chosen = radio(value);
+      if (chosen) {
+        chosen.checked = true;
+        chosen.focus();
+      }
+      refresh();
     }
+    if (allMatching) allMatching.addEventListener("click", function () { choose("matching"); });
+    if (everything) everything.addEventListener("click", function () { choose("everything"); });
+    form.querySelectorAll('input[name="selection"]').forEach(function (box) {
+      box.addEventListener("change", refresh);
+    });
     refresh();
   }
 
