@@ -26,7 +26,7 @@ from accounting.selectors.books import (
     reconciliation_list,
 )
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
-from accounting.selectors.setup import accounting_setup, default_accounts
+from accounting.selectors.setup import accounting_setup, default_accounts, setup_trail
 from accounting.selectors.unposted import (
     UnpostedPage,
     UnpostedPosition,
@@ -54,6 +54,7 @@ __all__ = [
     "batch_unbatched_refs",
     "batches_in_transfer_state",
     "default_accounts",
+    "setup_trail",
     "deleted_batch_changes",
     "latest_reconciliation",
     "live_sends",
