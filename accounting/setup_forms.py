@@ -75,7 +75,16 @@ def option_field_name(name: str) -> str:
 
 def option_field(option: Option) -> forms.Field:
     """The typed field of an option: a choice of its values (empty: its default), a
-    mapping typed one pair a line, or one line of text."""
+    mapping typed one pair a line, or one line of text. Every option may be left
+    empty (its default); one Direct Transfer needs says so beside its label."""
+    field = _typed_field(option)
+    field.needed_for_direct_transfer = bool(  # type: ignore[attr-defined]
+        option.required_for_direct_transfer or option.required_when
+    )
+    return field
+
+
+def _typed_field(option: Option) -> forms.Field:
     common: dict[str, Any] = {"label": option.label, "help_text": option.help, "required": False}
     if option.kind == CHOICE:
         default = f"Default ({option.default})" if option.default is not None else "Not set"

@@ -52,7 +52,7 @@ def test_each_package_has_a_typed_field_per_declared_option():
         "file",
         "postgresql",
     ]
-    assert "Book file" == gnucash["option_ledger_path"].label
+    assert gnucash["option_ledger_path"].label == "Book file"
     xero = setup_form_class("xero", "xero_csv").base_fields
     assert xero["xero_client_secret"].widget.input_type == "password"
     assert xero["xero_client_secret"].widget.render_value is False
