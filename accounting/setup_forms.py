@@ -115,6 +115,8 @@ class SetupFormMixin:
         for name in self.option_names:
             if held.get(name) is not None:
                 self.initial[option_field_name(name)] = held[name]
+        if self.for_package == "xero":
+            self.initial["xero_client_id"] = setup_services.xero_connection_state()["client_id"]
 
     def options(self) -> dict[str, Any]:
         """The options typed, as the setup holds them: empty fields left out."""
@@ -174,6 +176,30 @@ class SetupFormMixin:
             )
         )
 
+    def check_setup(self, setup: AccountingSetup) -> None:
+        self.check_options(setup)
+        if self.for_package == "xero":
+            self.check_xero()
+
+    def check_xero(self) -> None:
+        client_id = self.cleaned_data.get("xero_client_id") or ""
+        secret = self.cleaned_data.get("xero_client_secret") or ""
+        held = setup_services.xero_connection_state()
+        if client_id != held["client_id"] and not secret:
+            self.add_error(
+                "xero_client_secret",
+                "Give the client secret that goes with the new client id.",
+            )
+        elif secret and not client_id:
+            self.add_error("xero_client_id", "Give the client id the secret belongs to.")
+
+    def xero_credentials(self) -> tuple[str, str] | None:
+        """The Xero app's client id and secret to store, when a new secret was typed."""
+        secret = self.cleaned_data.get("xero_client_secret") or ""
+        if self.for_package != "xero" or not secret:
+            return None
+        return self.cleaned_data.get("xero_client_id") or "", secret
+
 
 class SetupForm(SetupFormMixin, forms.Form):
     """The Finance setup screen's form (see `setup_form_class`)."""
@@ -195,34 +221,11 @@ class SetupForm(SetupFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.setup = setup
         self.setup_initial(setup)
-        if self.for_package != "beancount":
-            del self.fields["create_ledger"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        self.check_options(self.setup)
-        if self.for_package == "xero":
-            self.check_xero()
+        self.check_setup(self.setup)
         return cleaned
-
-    def check_xero(self) -> None:
-        client_id = self.cleaned_data.get("xero_client_id") or ""
-        secret = self.cleaned_data.get("xero_client_secret") or ""
-        held = setup_services.xero_connection_state()
-        if client_id != held["client_id"] and not secret:
-            self.add_error(
-                "xero_client_secret",
-                "Give the client secret that goes with the new client id.",
-            )
-        elif secret and not client_id:
-            self.add_error("xero_client_id", "Give the client id the secret belongs to.")
-
-    def xero_credentials(self) -> tuple[str, str] | None:
-        """The Xero app's client id and secret to store, when a new secret was typed."""
-        secret = self.cleaned_data.get("xero_client_secret") or ""
-        if self.for_package != "xero" or not secret:
-            return None
-        return self.cleaned_data.get("xero_client_id") or "", secret
 
 
 def _option_fields(package: str, export_format: str) -> dict[str, forms.Field]:
@@ -254,9 +257,10 @@ def _xero_fields() -> dict[str, forms.Field]:
 
 
 @cache
-def setup_form_class(package: str, export_format: str) -> type[SetupForm]:
-    """The setup screen's form of one package and export format: the setup's fields and
-    a typed field for each option they declare."""
+def setup_form_class(package: str, export_format: str, base: type | None = None) -> type[Any]:
+    """The setup form of one package and export format: the setup's fields and a typed
+    field for each option they declare, on `base` (the setup screen's `SetupForm`, or
+    the admin's model form)."""
     if package not in Package.values:
         package = Package.OTHER
     if export_format not in ExportFormat.values:
@@ -264,9 +268,12 @@ def setup_form_class(package: str, export_format: str) -> type[SetupForm]:
     fields: dict[str, Any] = _option_fields(package, export_format)
     if package == "xero":
         fields.update(_xero_fields())
+    if package != "beancount":
+        fields["create_ledger"] = None  # new ledgers are beancount's only
     fields.update(
         for_package=package,
         for_export_format=export_format,
         option_names=tuple(declared_options(package, export_format)),
     )
-    return type(f"SetupForm_{package}_{export_format}", (SetupForm,), fields)
+    base = base or SetupForm
+    return type(f"{base.__name__}_{package}_{export_format}", (base,), fields)
