@@ -57,7 +57,11 @@ def _shown(value: Any) -> str:
         return "—"
     if isinstance(value, dict):
         return "; ".join(f"{key} = {_shown(item)}" for key, item in value.items())
-    return str(Package(value).label if value in Package.values else value)
+    if value in Package.values:
+        return str(Package(value).label)
+    if value in ExportFormat.values:
+        return str(ExportFormat(value).label)
+    return str(value)
 
 
 def _trail() -> list[dict[str, Any]]:

@@ -9,12 +9,14 @@ import pytest
 from cryptography.fernet import Fernet
 from django.urls import reverse
 
+from accounting.connectors import xero as xero_module
 from accounting.connectors.gnucash import create_book
 from accounting.models import AccountingSetup, AuditEvent, GLAccount, XeroConnection
 from accounting.services import setup as setup_services
 from accounting.setup_forms import setup_form_class
 from core.errors import InvalidInput
 from core.roles import APPROVER, FINANCE, STAFF
+from tests.connectors.xero_fake import ORGANISATION, FakeXero
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db
@@ -268,3 +270,60 @@ def test_only_finance_opens_the_setup(client, book, role):
 def test_finance_finds_the_setup_in_the_finance_menu(clerk_client, book):
     home = clerk_client.get("/").content.decode()
     assert f'href="{reverse("accounting:setup:page")}"' in home
+
+
+@pytest.fixture
+def fake_xero(settings):
+    """The local server that plays Xero (tests/connectors/xero_fake.py), every request
+    and answer checked against Xero's published description."""
+    fake = FakeXero().start()
+    for name, value in fake.settings_env().items():
+        setattr(settings, name, value)
+    settings.SECRETS_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    xero_module._limits.clear()
+    yield fake
+    fake.stop()
+    xero_module._limits.clear()
+    assert fake.violations == [], "\n".join(fake.violations)
+
+
+def test_xero_test_connection_names_the_organisation(clerk_client, book, fake_xero):
+    page = clerk_client.get(PAGE + "?package=xero&export_format=xero_csv").content.decode()
+    assert "Not connected" in page
+
+    response = clerk_client.post(
+        PAGE,
+        {
+            "package": "xero",
+            "export_format": "xero_csv",
+            "direct_transfer": "on",
+            "option_xero_status": "DRAFT",
+            "xero_client_id": fake_xero.client_id,
+            "xero_client_secret": fake_xero.client_secret,
+        },
+    )
+    assert response.status_code == 302
+    assert setup_row()["options"] == {"xero_status": "DRAFT"}
+
+    response = clerk_client.post(PAGE + "test-connection/", follow=True)
+    page = response.content.decode()
+    assert f"Connected to the Xero organisation {ORGANISATION}." in page
+    assert f"Connected to the Xero organisation <strong>{ORGANISATION}</strong>" in page
+    assert fake_xero.client_secret not in page
+
+
+def test_xero_refused_credentials_are_a_message_in_the_page(clerk_client, book, fake_xero):
+    clerk_client.post(
+        PAGE,
+        {
+            "package": "xero",
+            "export_format": "xero_csv",
+            "direct_transfer": "on",
+            "xero_client_id": fake_xero.client_id,
+            "xero_client_secret": "not-the-secret",
+        },
+    )
+    response = clerk_client.post(PAGE + "test-connection/", follow=True)
+    page = response.content.decode()
+    assert "message-refusal" in page
+    assert "not-the-secret" not in page
