@@ -13,11 +13,13 @@ setup services what saving would refuse (`setup_errors`, on the options as they 
 be held), so that a refusal is a field error and nothing is saved.
 """
 
+from collections.abc import MutableMapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 
 from accounting.models import AccountingSetup, ExportFormat, Package
 from accounting.services import setup as setup_services
@@ -41,7 +43,7 @@ CREATE_LEDGER_HELP = (
 )
 
 
-class MappingField(forms.CharField):
+class MappingField(forms.Field):
     """An option that maps names to names, typed one pair a line: `4000 = Consulting`."""
 
     widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
@@ -52,7 +54,7 @@ class MappingField(forms.CharField):
         return value
 
     def to_python(self, value: Any) -> dict[str, str] | None:
-        text = super().to_python(value)
+        text = str(value).strip() if value is not None else ""
         if not text:
             return None
         mapping: dict[str, str] = {}
@@ -106,9 +108,14 @@ class SetupFormMixin:
     for_package: str
     for_export_format: str
     option_names: tuple[str, ...]
-    fields: dict[str, forms.Field]
-    cleaned_data: dict[str, Any]
-    initial: dict[str, Any]
+
+    if TYPE_CHECKING:  # given by the form class it is mixed into
+        fields: dict[str, forms.Field]
+        cleaned_data: dict[str, Any]
+        initial: MutableMapping[str, Any]
+        errors: ErrorDict
+
+        def add_error(self, field: str | None, error: Any) -> None: ...
 
     def setup_initial(self, setup: AccountingSetup) -> None:
         held = setup.options if isinstance(setup.options, dict) else {}
@@ -143,11 +150,11 @@ class SetupFormMixin:
             field = option_field_name(option) if option else name
             for text in texts:
                 if field in self.fields:
-                    self.add_error(field, text)  # type: ignore[attr-defined]
+                    self.add_error(field, text)
                 elif option:
-                    self.add_error(None, f"{option}: {text}")  # type: ignore[attr-defined]
+                    self.add_error(None, f"{option}: {text}")
                 else:
-                    self.add_error(None, text)  # type: ignore[attr-defined]
+                    self.add_error(None, text)
 
     def check_options(self, setup: AccountingSetup) -> None:
         """Each option's type, then what saving would refuse, as field errors."""
@@ -159,8 +166,8 @@ class SetupFormMixin:
                 continue
             problem = value_problem(declared[name], value)
             if problem:
-                self.add_error(field, problem)  # type: ignore[attr-defined]
-        if any(option_field_name(name) in self.errors for name in self.option_names):  # type: ignore[attr-defined]
+                self.add_error(field, problem)
+        if any(option_field_name(name) in self.errors for name in self.option_names):
             return
         direct_transfer = bool(self.cleaned_data.get("direct_transfer"))
         options, _ = setup_services.options_after(
@@ -223,9 +230,9 @@ class SetupForm(SetupFormMixin, forms.Form):
         self.setup_initial(setup)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
         self.check_setup(self.setup)
-        return cleaned
+        return self.cleaned_data
 
 
 def _option_fields(package: str, export_format: str) -> dict[str, forms.Field]:
