@@ -327,3 +327,27 @@ def test_xero_refused_credentials_are_a_message_in_the_page(clerk_client, book, 
     page = response.content.decode()
     assert "message-refusal" in page
     assert "not-the-secret" not in page
+
+
+def test_restore_options_puts_back_what_clearing_set_aside(clerk_client, book, ledger_root):
+    (ledger_root / "main.beancount").write_text("")
+    setup_services.accounting_setup_update(
+        actor=None,
+        package="beancount",
+        direct_transfer=True,
+        options={"ledger_path": "main.beancount"},
+    )
+    setup_services.accounting_setup_update(actor=None, direct_transfer=False)
+    page = clerk_client.get(PAGE).content.decode()
+    assert "Ledger file: <code>main.beancount</code>" in page
+
+    response = clerk_client.post(PAGE + "restore-options/", follow=True)
+    assert "The saved options are restored." in response.content.decode()
+    assert setup_row()["options"] == {"ledger_path": "main.beancount"}
+    assert AuditEvent.objects.filter(record_type="setup", actor__username="fiona").count() == 1
+
+    # Nothing left to restore: said in the page, nothing changes.
+    before = setup_row()
+    response = clerk_client.post(PAGE + "restore-options/", follow=True)
+    assert "There are no saved options to restore" in response.content.decode()
+    assert setup_row() == before
