@@ -94,6 +94,7 @@ def _typed_field(option: Option) -> forms.Field:
             choices=[("", default), *((value, value) for value in option.choices)], **common
         )
     if option.kind == MAPPING:
+        common["help_text"] = f"{option.help} Type one pair a line: name = value."
         return MappingField(**common)
     attrs = {"placeholder": option.default} if option.default else {}
     return forms.CharField(

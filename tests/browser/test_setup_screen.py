@@ -2,18 +2,22 @@
 administrator): switching to GnuCash direct transfer with the book's typed fields and
 testing the connection; clearing Direct Transfer and ticking it again in the
 reference's order (steps 5-7 and 12 of its delete procedure); a ledger that does not
-exist refused in the page, nothing saved."""
+exist refused in the page, nothing saved; Xero's secret write-only, and its Test
+connection against the local Xero."""
 
 import os
 
 import pytest
+from cryptography.fernet import Fernet
 from playwright.sync_api import Page, expect
 
+from accounting.connectors import xero as xero_module
 from accounting.connectors.gnucash import create_book
 from accounting.models import AccountingSetup, AuditEvent, GLAccount
 from accounting.services import setup as setup_services
 from core.roles import FINANCE
 from tests.browser.steps import nav, sign_in
+from tests.connectors.xero_fake import ORGANISATION, FakeXero
 from tests.helpers import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -148,3 +152,44 @@ def test_a_ledger_that_does_not_exist_is_refused_and_nothing_is_saved(
     expect(messages(page)).to_contain_text("The accounting package setup is saved.")
     assert (ledger_root / "books" / "main.beancount").exists()
     assert held().options == {"ledger_path": "books/main.beancount"}
+
+
+@pytest.fixture
+def fake_xero(settings):
+    """The local server that plays Xero (tests/connectors/xero_fake.py)."""
+    fake = FakeXero().start()
+    for name, value in fake.settings_env().items():
+        setattr(settings, name, value)
+    settings.SECRETS_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    xero_module._limits.clear()
+    yield fake
+    fake.stop()
+    xero_module._limits.clear()
+    assert fake.violations == [], "\n".join(fake.violations)
+
+
+def test_xero_secret_is_write_only_and_test_connection_names_the_organisation(
+    page: Page, book, fake_xero, shot
+):
+    sign_in(page, make_user("fiona", FINANCE).username)
+    nav(page, "Accounting package setup")
+    page.get_by_label("Accounting package").select_option(label="Xero")
+    page.wait_for_url("**package=xero**")
+    expect(page.locator("#xero-state")).to_contain_text("Not connected")
+    expect(page.locator("#xero-secret-state")).to_have_text("not set")
+    page.get_by_label("Direct transfer", exact=True).check()
+    page.get_by_label("Status in Xero").select_option("DRAFT")
+    page.get_by_label("Client id").fill(fake_xero.client_id)
+    page.get_by_label("Client secret").fill(fake_xero.client_secret)
+    page.get_by_role("button", name="Save").click()
+
+    expect(messages(page)).to_contain_text("The accounting package setup is saved.")
+    expect(page.locator("#xero-secret-state")).to_have_text("set")
+    expect(page.get_by_label("Client secret")).to_have_value("")
+    assert fake_xero.client_secret not in page.content()
+
+    page.get_by_role("button", name="Test connection").click()
+    expect(messages(page)).to_contain_text(f"Connected to the Xero organisation {ORGANISATION}.")
+    expect(page.locator("#xero-state")).to_contain_text(ORGANISATION)
+    expect(page.locator("#setup-trail")).to_contain_text("set (new)")
+    shot("setup-screen-xero-connected")
