@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -24,6 +25,12 @@ from accounting.models import (
     TransferLog,
 )
 from accounting.services import setup as setup_services
+from accounting.setup_forms import (
+    CREATE_LEDGER_HELP,
+    DIRECT_TRANSFER_HELP,
+    SetupFormMixin,
+    setup_form_class,
+)
 from accounting.setup_options import declared_options
 from core.errors import ApplicationError
 
@@ -51,50 +58,33 @@ class TaxCodeAdmin(admin.ModelAdmin):
     autocomplete_fields = ["gl_account"]
 
 
-class AccountingSetupForm(forms.ModelForm):
+class AccountingSetupForm(SetupFormMixin, forms.ModelForm):
+    """The setup row with a typed field per option of its package and export format
+    (`accounting.setup_forms.setup_form_class` builds one class per choice, as for
+    the Finance setup screen)."""
+
+    create_ledger = forms.BooleanField(
+        label="Create a new empty ledger here", required=False, help_text=CREATE_LEDGER_HELP
+    )
+
     class Meta:
         model = AccountingSetup
-        fields = ["package", "direct_transfer", "export_format", "options"]
+        fields = ["package", "direct_transfer", "export_format"]
         help_texts = {
-            "direct_transfer": "Clearing Direct Transfer clears the package's customised "
-            "options, as in the vendor product; they are kept, and ticking it again (or the "
-            "Restore options button) puts them back.",
-            "options": "The package's customised options (JSON), for example "
-            '{"ledger_path": "books/main.beancount"} for beancount: the ledger\'s name '
-            "inside the ledger folder the server's operator set (LEDGER_ROOT); "
-            '{"ledger_path": "books/main.gnucash"} for a GnuCash book in SQLite there, or '
-            '{"book_database": "postgresql"} for the book in the database the operator set '
-            "(GNUCASH_DATABASE_URL).",
+            "direct_transfer": DIRECT_TRANSFER_HELP,
+            "package": "Save after choosing another package or export format to see its options.",
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.setup_initial(self.instance)
+
     def clean(self):
-        """The setup services' own checks, as field errors of this form."""
+        """The setup services' own checks, as field errors of this form (before the
+        instance takes the new values)."""
         cleaned = super().clean()
-        if any(name in self.errors for name in self.Meta.fields):
-            return cleaned
-        direct_transfer = bool(cleaned.get("direct_transfer"))
-        options = cleaned.get("options")
-        if options is None:
-            options = {}
-        clearing = not direct_transfer and self.initial.get("direct_transfer")
-        ticking = direct_transfer and not self.initial.get("direct_transfer")
-        if clearing and "options" not in self.changed_data:
-            options = {}  # clearing Direct Transfer sets them aside, unchecked
-        elif ticking and not options and self.instance.saved_options:
-            options = self.instance.saved_options  # ticking it again brings them back
-        errors = setup_services.setup_errors(
-            package=cleaned.get("package"),
-            export_format=cleaned.get("export_format"),
-            direct_transfer=direct_transfer,
-            options=options,
-        )
-        for field, texts in errors.items():
-            name, _, option = field.partition(".")
-            for text in texts:
-                if name in self.fields:
-                    self.add_error(name, f"{option}: {text}" if option else text)
-                else:
-                    self.add_error(None, text)
+        if not any(name in self.errors for name in self.Meta.fields):
+            self.check_setup(self.instance)
         return cleaned
 
 
@@ -126,14 +116,6 @@ class AccountingSetupAdmin(admin.ModelAdmin):
     form = AccountingSetupForm
     list_display = ["__str__", "package", "direct_transfer", "export_format", "updated_at"]
     readonly_fields = ["saved_options_display", "updated_at"]
-    fields = [
-        "package",
-        "direct_transfer",
-        "export_format",
-        "options",
-        "saved_options_display",
-        "updated_at",
-    ]
     change_form_template = "admin/accounting/accountingsetup/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -146,16 +128,34 @@ class AccountingSetupAdmin(admin.ModelAdmin):
     def saved_options_display(self, obj: AccountingSetup) -> str:
         return _options_shown(obj.saved_options, obj.package, obj.export_format)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        """The typed form of the package and export format posted (or saved)."""
+        package = request.POST.get("package") or (obj.package if obj else "")
+        export_format = request.POST.get("export_format") or (obj.export_format if obj else "")
+        kwargs["form"] = setup_form_class(package, export_format, AccountingSetupForm)
+        return super().get_form(request, obj, change, **kwargs)
+
     def save_model(self, request, obj, form, change) -> None:
-        fields = {name: form.cleaned_data[name] for name in ("package", "direct_transfer")}
-        fields["export_format"] = form.cleaned_data["export_format"]
-        # Options are passed only when edited: given together with a cleared Direct
-        # Transfer, the service would take them as the new options instead of clearing.
-        options = form.cleaned_data["options"] or {}
-        if options != (form.initial.get("options") or {}):
-            fields["options"] = options
+        held = AccountingSetup.objects.get(pk=obj.pk)
+        fields = {
+            name: form.cleaned_data[name]
+            for name in ("package", "direct_transfer", "export_format")
+        }
         try:
-            setup_services.accounting_setup_update(actor=request.user, **fields)
+            with transaction.atomic():
+                setup_services.accounting_setup_update(
+                    actor=request.user,
+                    options=form.options_given(held),
+                    create_ledger=bool(form.cleaned_data.get("create_ledger")),
+                    **fields,
+                )
+                credentials = form.xero_credentials()
+                if credentials:
+                    setup_services.accounting_setup_xero_credentials(
+                        actor=request.user,
+                        client_id=credentials[0],
+                        client_secret=credentials[1],
+                    )
         except ApplicationError as error:
             request._setup_refusal = error
         obj.refresh_from_db()

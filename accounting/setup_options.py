@@ -49,7 +49,8 @@ LEDGER_PATH = Option(
     LEDGER_NAME,
     "Ledger file",
     "The beancount ledger's name inside the ledger folder the server's operator set "
-    "(LEDGER_ROOT), for example books/main.beancount. Missing folders are made there.",
+    "(LEDGER_ROOT), for example books/main.beancount. With Direct Transfer on, the "
+    "ledger must exist, unless a new empty one is asked for (its folders are then made).",
     required_for_direct_transfer=True,
 )
 BEANCOUNT_CURRENCY = Option(

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounting import views
 
@@ -68,6 +68,7 @@ urlpatterns = [
         views.batch_rerecord,
         name="batch_rerecord",
     ),
+    path("finance/setup/", include("accounting.setup_urls")),
     path("finance/books-check/", views.books_check, name="books_check"),
     path("finance/books-check/start/", views.books_check_start, name="books_check_start"),
     path("finance/books-check/payments/", views.payments_refresh, name="payments_refresh"),

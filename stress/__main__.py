@@ -139,6 +139,7 @@ class Context:
             package="beancount",
             direct_transfer=True,
             options={"ledger_path": ledger_path, "currency": "USD"},
+            create_ledger=True,  # a fresh ledger: made empty, as the setup refuses a missing one
         )
         if answer.status != 200:
             raise StackError(f"setup for beancount refused: {answer.label} {answer.text[:300]}")

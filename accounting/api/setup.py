@@ -67,6 +67,13 @@ class SetupUpdateSerializer(serializers.Serializer):
         validators=[reject_nul_characters],
         help_text=OPTIONS_HELP + " An error names the option: `options.<name>`.",
     )
+    create_ledger = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="With Direct Transfer on beancount: make the ledger `ledger_path` names, "
+        "empty, when it does not exist; otherwise a ledger (or GnuCash book) that does not "
+        "exist is refused (`options.ledger_path`).",
+    )
     default_accounts = serializers.DictField(
         child=serializers.PrimaryKeyRelatedField(queryset=GLAccount.objects.all(), allow_null=True),
         required=False,

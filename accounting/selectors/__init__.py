@@ -37,7 +37,7 @@ from accounting.selectors.listing import (
     unposted_summary,
 )
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
-from accounting.selectors.setup import accounting_setup, default_accounts
+from accounting.selectors.setup import accounting_setup, default_accounts, setup_trail
 from accounting.selectors.unposted import (
     UnpostedPage,
     UnpostedPosition,
@@ -82,6 +82,7 @@ __all__ = [
     "rerecordable",
     "sent_logs",
     "summarize",
+    "setup_trail",
     "unposted_count",
     "unposted_export_rows",
     "unposted_items",

@@ -12,6 +12,8 @@ changing the package, export format or Direct Transfer, restoring saved ones. Ea
 problem is a field error keyed `options.<name>`, and nothing changes.
 """
 
+import os
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,7 +29,9 @@ from accounting.models import (
     GLAccount,
     GLAccountType,
     Package,
+    XeroConnection,
 )
+from accounting.services.xero import xero_connect
 from accounting.setup_options import option_errors
 from core.errors import ApplicationError, InvalidInput
 from core.inputs import UNSET
@@ -82,13 +86,45 @@ NO_DIRECT_TRANSFER = (
 )
 
 
+MISSING_LEDGER = (
+    "There is no ledger of that name in the ledger folder. Correct the name, or tick "
+    '"Create a new empty ledger here" to start a new one.'
+)
+MISSING_BOOK = (
+    "There is no GnuCash book of that name in the ledger folder. Correct the name, or "
+    "make the book in GnuCash (File > Save As, SQLite) with the accounts of the GL "
+    "account mapping (the demo: manage.py demo_gnucash)."
+)
+
+
+def _ledger_file(location: files.LedgerLocation) -> Path:
+    return location.root.joinpath(*location.folders, location.file)
+
+
+def _ledger_needed(package: str, direct_transfer: bool, options: Any) -> bool:
+    """Whether the direct transfer of this setup reads a file in the ledger folder."""
+    if not direct_transfer or not isinstance(options, dict):
+        return False
+    if package == "beancount":
+        return True
+    return package == "gnucash" and options.get("book_database") in (None, "file")
+
+
 def setup_errors(
-    *, package: str, export_format: str, direct_transfer: bool, options: Any
+    *,
+    package: str,
+    export_format: str,
+    direct_transfer: bool,
+    options: Any,
+    create_ledger: bool = False,
 ) -> dict[str, list[str]]:
     """Field errors of a setup as it would be saved: Direct Transfer for a package
     without a connector, options of the wrong type or not declared for the package and
     export format, and a ledger name that leaves the ledger folder or names something
-    other than a file. Reads the disk; changes nothing."""
+    other than a file. With Direct Transfer on, the ledger (beancount) or book (GnuCash)
+    must exist, so that a mistyped name is refused here rather than at the first
+    transfer; a new empty beancount ledger is allowed when `create_ledger` asks for
+    one (GnuCash books are made in GnuCash). Reads the disk; changes nothing."""
     errors: dict[str, list[str]] = {}
     if direct_transfer and not has_connector(package):
         errors["direct_transfer"] = [NO_DIRECT_TRANSFER]
@@ -100,18 +136,35 @@ def setup_errors(
     ledger = options.get("ledger_path") if isinstance(options, dict) else None
     if ledger is not None and "options.ledger_path" not in errors:
         try:
-            files.locate(ledger)
+            location = files.locate(ledger)
         except files.LedgerFileError as error:
             errors["options.ledger_path"] = [error.problem]
+        else:
+            missing = _ledger_needed(package, direct_transfer, options) and not (
+                _ledger_file(location).exists()
+            )
+            if missing and package == "gnucash":
+                errors["options.ledger_path"] = [MISSING_BOOK]
+            elif missing and not create_ledger:
+                errors["options.ledger_path"] = [MISSING_LEDGER]
     return errors
 
 
-def _refuse_errors(setup: AccountingSetup) -> None:
+def _create_empty_ledger(name: str) -> None:
+    """A new empty beancount ledger `name` in the ledger folder, made as a transfer makes
+    one (folders made, no link followed, under its lock); one that exists is kept."""
+    location = files.locate(name)
+    with files.locked(location, exclusive=True, name=name) as folder:
+        os.close(files.create_in_folder(folder, location.file, os.O_RDWR, name=name))
+
+
+def _refuse_errors(setup: AccountingSetup, *, create_ledger: bool = False) -> None:
     errors = setup_errors(
         package=setup.package,
         export_format=setup.export_format,
         direct_transfer=setup.direct_transfer,
         options=setup.options,
+        create_ledger=create_ledger,
     )
     if "direct_transfer" in errors:
         raise InvalidInput(
@@ -145,6 +198,27 @@ def _check_default_accounts(
     return accounts
 
 
+def options_after(
+    setup: AccountingSetup, *, direct_transfer: bool, options: Any = UNSET
+) -> tuple[Any, Any]:
+    """The (options, saved_options) the setup holds once Direct Transfer is set to
+    `direct_transfer` with `options` given (UNSET: not given). Clearing it sets the
+    held options aside (the given ones become the new options); ticking it again
+    brings the set-aside ones back under the options given or held, as the reference
+    expects, whatever else is set in the same save (an export option, say)."""
+    held = setup.options if options is UNSET else options
+    if direct_transfer == setup.direct_transfer:
+        return held, setup.saved_options
+    if not direct_transfer:
+        if not setup.options:
+            return held, setup.saved_options
+        return (options if options is not UNSET else {}), setup.options
+    saved = setup.saved_options
+    if isinstance(saved, dict) and saved and isinstance(held, dict):
+        return {**saved, **held}, {}
+    return held, saved
+
+
 @transaction.atomic
 def accounting_setup_update(
     *,
@@ -154,14 +228,16 @@ def accounting_setup_update(
     export_format: str = UNSET,
     options: dict[str, Any] = UNSET,
     default_accounts: dict[str, GLAccount | None] = UNSET,
+    create_ledger: bool = False,
 ) -> AccountingSetup:
     """Change the setup; arguments left out stay as they are.
 
     Clearing Direct Transfer moves the current options into `saved_options` (for
-    `accounting_setup_restore_options`) and clears them; ticking it again without
-    options puts the saved ones back; options given in the same call are the new ones.
-    `default_accounts` maps a GL account type to its default account
-    (None removes the default)."""
+    `accounting_setup_restore_options`) and clears them; ticking it again puts the
+    saved ones back, under the options given in the same call (or held now): an
+    option given wins, every other saved option returns. `default_accounts` maps a GL
+    account type to its default account (None removes the default). `create_ledger`:
+    a beancount ledger that does not exist yet is made, empty (otherwise refused)."""
     errors: dict[str, list[str]] = {}
     if package is not UNSET:
         _check_choice(package, Package, "package", errors)
@@ -181,15 +257,12 @@ def accounting_setup_update(
         setup.package = package
     if export_format is not UNSET:
         setup.export_format = export_format
-    if direct_transfer is not UNSET and direct_transfer != setup.direct_transfer:
-        if not direct_transfer and setup.options:
-            setup.saved_options = setup.options
-            setup.options = {}
-        elif direct_transfer and options is UNSET and not setup.options:
-            # Ticking the box again, as the reference does, brings the saved options back.
-            setup.options, setup.saved_options = setup.saved_options, {}
+    if direct_transfer is not UNSET:
+        setup.options, setup.saved_options = options_after(
+            setup, direct_transfer=direct_transfer, options=options
+        )
         setup.direct_transfer = direct_transfer
-    if options is not UNSET:
+    elif options is not UNSET:
         setup.options = options
     if options is not UNSET or any(
         before[name] != getattr(setup, name)
@@ -197,7 +270,13 @@ def accounting_setup_update(
     ):
         # Only a change that concerns the options checks them: an old row's options do
         # not stop, say, setting a default account.
-        _refuse_errors(setup)
+        _refuse_errors(setup, create_ledger=create_ledger)
+        if (
+            create_ledger
+            and setup.package == "beancount"
+            and _ledger_needed(setup.package, setup.direct_transfer, setup.options)
+        ):
+            _create_empty_ledger(setup.options["ledger_path"])
     setup.save()
     for account_type, account in accounts.items():
         if account is None:
@@ -248,4 +327,53 @@ def accounting_setup_test_connection() -> dict[str, Any]:
     connector = get_connector(setup.package, setup.options)
     assert connector is not None, "the package has a connector (checked above)"
     gl_accounts = GLAccount.objects.order_by("number").values_list("number", "name")
-    return {"package": setup.package, **connector.test_connection(list(gl_accounts))}
+    report = connector.test_connection(list(gl_accounts))
+    if setup.package == "xero":
+        # The name the setup screen shows beside the connection, as Xero now answers it.
+        XeroConnection.objects.filter(pk=1).update(
+            organisation_name=report["found"].get("organisation", "")
+        )
+    return {"package": setup.package, **report}
+
+
+def _secret_state(token: str) -> str:
+    return "set" if token else "not set"
+
+
+@transaction.atomic
+def accounting_setup_xero_credentials(
+    *, actor: AbstractBaseUser | None, client_id: str, client_secret: str
+) -> XeroConnection:
+    """Store the client id and secret of the PSA's Xero app (a custom connection),
+    audited: the client id as given, the secret only as "set" (it is never shown back
+    nor written anywhere but encrypted in the connection)."""
+    before = XeroConnection.objects.filter(pk=1).first()
+    connection = xero_connect(client_id=client_id, client_secret=client_secret)
+    _audit(
+        actor,
+        {
+            "xero_client_id": {
+                "before": before.client_id if before else "",
+                "after": connection.client_id,
+            },
+            "xero_client_secret": {
+                "before": _secret_state(before.client_secret if before else ""),
+                "after": "set (new)",
+            },
+        },
+    )
+    return connection
+
+
+def xero_connection_state() -> dict[str, Any]:
+    """What the setup screen shows of the Xero connection: never a secret, only whether
+    it is set."""
+    connection = XeroConnection.objects.filter(pk=1).first()
+    if connection is None:
+        return {"client_id": "", "secret": "not set", "organisation": "", "auth": ""}
+    return {
+        "client_id": connection.client_id,
+        "secret": _secret_state(connection.client_secret),
+        "organisation": connection.organisation_name,
+        "auth": connection.get_auth_display(),
+    }

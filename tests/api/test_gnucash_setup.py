@@ -23,6 +23,12 @@ def gl_accounts():
 
 def test_gnucash_with_a_book_in_the_ledger_folder_is_saved(api, finance, book, ledger_root):
     response = gnucash(api(finance), {"ledger_path": "books/main.gnucash"})
+    assert response.status_code == 400
+    assert "There is no GnuCash book of that name" in str(response.json()["fields"])
+    assert AccountingSetup.objects.get(pk=1).package != "gnucash"
+
+    create_book("books/main.gnucash", gl_accounts(), root=ledger_root)
+    response = gnucash(api(finance), {"ledger_path": "books/main.gnucash"})
 
     assert response.status_code == 200, response.content
     assert response.json()["options"] == {"ledger_path": "books/main.gnucash"}
@@ -94,7 +100,10 @@ def test_test_connection_names_the_gl_accounts_the_book_lacks(api, finance, book
 
 def test_test_connection_of_a_missing_book_says_so(api, finance, book, ledger_root):
     client = api(finance)
-    gnucash(client, {"ledger_path": "books/none.gnucash"})
+    # Saved when the book was there; it is gone since.
+    AccountingSetup.objects.filter(pk=1).update(
+        package="gnucash", direct_transfer=True, options={"ledger_path": "books/none.gnucash"}
+    )
 
     response = client.post(TEST_CONNECTION)
 

@@ -17,7 +17,13 @@ def test_clearing_direct_transfer_keeps_the_options_for_one_click_restore(
     client = api(finance)
     options = {"ledger_path": "books/ledger.beancount", "currency": "EUR"}
     setup = client.patch(
-        SETUP, {"package": "beancount", "direct_transfer": True, "options": options}
+        SETUP,
+        {
+            "package": "beancount",
+            "direct_transfer": True,
+            "options": options,
+            "create_ledger": True,
+        },
     ).json()
     assert (setup["package"], setup["direct_transfer"], setup["options"]) == (
         "beancount",
@@ -81,6 +87,7 @@ def test_direct_transfer_into_a_beancount_ledger(api, finance, make_invoice, sen
             "package": "beancount",
             "direct_transfer": True,
             "options": {"ledger_path": "ledger.beancount"},
+            "create_ledger": True,
         },
     )
     assert response.status_code == 200, response.json()
@@ -101,6 +108,7 @@ def test_a_batch_may_choose_a_file_without_touching_the_setup(
             "package": "beancount",
             "direct_transfer": True,
             "options": {"ledger_path": "ledger.beancount"},
+            "create_ledger": True,
             "export_format": "iif",
         },
     )

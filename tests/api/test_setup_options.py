@@ -95,13 +95,20 @@ def test_a_name_inside_the_folder_is_kept_as_given(api, finance, book, ledger_ro
     (ledger_root / "books").mkdir()
     (ledger_root / "books" / "2026.beancount").write_text("")
     (ledger_root / "current.beancount").symlink_to(ledger_root / "books" / "2026.beancount")
+    (ledger_root / "new" / "folder").mkdir(parents=True)
+    (ledger_root / "new" / "folder" / "main.beancount").write_text("")
     client = api(finance)
-    for name in ("books/main.beancount", "new/folder/main.beancount", "current.beancount"):
+    for name in ("books/2026.beancount", "new/folder/main.beancount", "current.beancount"):
         response = beancount(client, {"ledger_path": name})
         assert response.status_code == 200, response.json()
         assert response.json()["options"] == {"ledger_path": name}
+    # A ledger that does not exist is refused, unless a new empty one is asked for.
+    response = beancount(client, {"ledger_path": "books/main.beancount"})
+    assert response.status_code == 400
+    assert "There is no ledger of that name" in response.json()["fields"]["options.ledger_path"][0]
     # Saving checks; it creates nothing.
-    assert sorted(os.listdir(ledger_root)) == ["books", "current.beancount"]
+    assert sorted(os.listdir(ledger_root)) == ["books", "current.beancount", "new"]
+    assert os.listdir(ledger_root / "books") == ["2026.beancount"]
 
 
 @pytest.mark.parametrize(
@@ -174,6 +181,7 @@ def test_options_of_the_package_and_of_the_export_format_are_accepted(
         "qbo_items": {"4000": "Consulting"},
         "qbo_tax_codes": {"STATE": "TAX"},
     }
+    (ledger_root / "main.beancount").write_text("")
     response = beancount(api(finance), options, export_format="quickbooks_online_csv")
     assert response.status_code == 200, response.json()
     assert response.json()["options"] == options
@@ -215,5 +223,6 @@ def test_the_setup_reads_whatever_an_old_row_holds(api, finance, book, ledger_ro
     response = api(finance).get(SETUP)
     assert response.status_code == 200
     # Setting good options over bad ones works.
+    (ledger_root / "main.beancount").write_text("")
     response = beancount(api(finance), {"ledger_path": "main.beancount"})
     assert response.status_code == 200, response.json()

@@ -20,7 +20,11 @@ def test_a_direct_resend_and_a_failed_transfer_say_one_thing(
 ):
     page = signed_in
     setup_services.accounting_setup_update(
-        actor=None, package="beancount", direct_transfer=True, options={"ledger_path": "b.bean"}
+        actor=None,
+        package="beancount",
+        direct_transfer=True,
+        options={"ledger_path": "b.bean"},
+        create_ledger=True,
     )
     invoice = make_invoice()
     sent = accounting.batch_create(
@@ -52,7 +56,7 @@ def test_a_direct_resend_and_a_failed_transfer_say_one_thing(
     expect(status).to_contain_text("The transfer failed")
     expect(page.locator(".message-success")).not_to_contain_text("under way")
     fix = page.locator("#transfer-fix").get_by_role("link", name="accounting package setup")
-    expect(fix).to_have_attribute("href", "/admin/accounting/accountingsetup/1/change/")
+    expect(fix).to_have_attribute("href", "/finance/setup/")
     shot("direct-transfer-failed")
     shutil.rmtree(ledger_root / "b.bean")
 

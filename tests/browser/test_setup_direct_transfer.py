@@ -29,6 +29,7 @@ def test_direct_transfer_clear_and_restore_in_the_references_order(
         package="beancount",
         direct_transfer=True,
         options={"ledger_path": "books/main.beancount", "currency": "EUR"},
+        create_ledger=True,
     )
     clerk = make_user("fiona", FINANCE, is_staff=True)
     sign_in(page, clerk.username)

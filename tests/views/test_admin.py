@@ -50,6 +50,7 @@ def test_clearing_direct_transfer_keeps_the_options_and_one_click_restores_them(
     admin_client, book, ledger_root
 ):
     ledger = "books.beancount"
+    (ledger_root / ledger).write_text("")
     setup_services.accounting_setup_update(
         actor=None, package="beancount", direct_transfer=True, options={"ledger_path": ledger}
     )
@@ -61,7 +62,7 @@ def test_clearing_direct_transfer_keeps_the_options_and_one_click_restores_them(
         {
             "package": "beancount",
             "export_format": "gl_journal_csv",
-            "options": f'{{"ledger_path": "{ledger}"}}',
+            "option_ledger_path": ledger,
         },
         follow=True,
     )
@@ -88,7 +89,6 @@ def test_direct_transfer_without_a_connector_is_a_form_error(admin_client, book)
             "package": "other",
             "direct_transfer": "on",
             "export_format": "gl_journal_csv",
-            "options": "{}",
         },
     )
     assert response.status_code == 200
@@ -138,11 +138,9 @@ def test_test_connection_on_the_setup_page_reports_the_gnucash_book(
 def test_test_connection_of_a_missing_book_says_so_on_the_setup_page(
     admin_client, book, ledger_root
 ):
-    setup_services.accounting_setup_update(
-        actor=None,
-        package="gnucash",
-        direct_transfer=True,
-        options={"ledger_path": "books/none.gnucash"},
+    # Saved when the book was there; it is gone since.
+    AccountingSetup.objects.filter(pk=1).update(
+        package="gnucash", direct_transfer=True, options={"ledger_path": "books/none.gnucash"}
     )
     response = admin_client.post(
         reverse("admin:accounting_accountingsetup_test_connection", args=[1]), follow=True

@@ -22,7 +22,8 @@ def admin_client(client):
     return client
 
 
-def post_setup(admin_client, options: str, **more):
+def post_setup(admin_client, fields: dict, **more):
+    """The admin's setup form, as typed: one field per option."""
     url = reverse("admin:accounting_accountingsetup_change", args=[1])
     return admin_client.post(
         url,
@@ -30,7 +31,7 @@ def post_setup(admin_client, options: str, **more):
             "package": "beancount",
             "direct_transfer": "on",
             "export_format": "gl_journal_csv",
-            "options": options,
+            **{f"option_{name}": value for name, value in fields.items()},
             **more,
         },
     )
@@ -41,39 +42,55 @@ def form_errors(response) -> dict:
 
 
 @pytest.mark.parametrize(
-    "options",
+    ("fields", "field"),
     [
-        '{"ledger_path": "/tmp/pwned.beancount"}',
-        '{"ledger_path": "../outside.beancount"}',
-        '{"ledger_path": ["main.beancount"]}',
-        '{"ledger_path": "main.beancount", "currency": 5}',
-        '{"ledger_path": "main.beancount", "class_tracking": true}',
-        '["main.beancount"]',
+        ({"ledger_path": "/tmp/pwned.beancount"}, "option_ledger_path"),
+        ({"ledger_path": "../outside.beancount"}, "option_ledger_path"),
+        ({"ledger_path": "main\x00.beancount"}, "option_ledger_path"),
+        ({"ledger_path": "missing.beancount"}, "option_ledger_path"),
+        ({"ledger_path": "main.beancount", "currency": "us$"}, "option_currency"),
+        ({}, "option_ledger_path"),
     ],
 )
-def test_a_bad_option_is_a_field_error_of_the_admin_form(admin_client, book, ledger_root, options):
+def test_a_bad_option_is_a_field_error_of_the_admin_form(
+    admin_client, book, ledger_root, fields, field
+):
+    (ledger_root / "main.beancount").write_text("")
     before = AccountingSetup.objects.values().get(pk=1)
-    response = post_setup(admin_client, options)
+    response = post_setup(admin_client, fields)
     assert response.status_code == 200
-    assert list(form_errors(response)) == ["options"], form_errors(response)
+    assert list(form_errors(response)) == [field], form_errors(response)
     assert AccountingSetup.objects.values().get(pk=1) == before
     assert not (ledger_root.parent / "outside.beancount").exists()
-    assert os.listdir(ledger_root) == []
+    assert os.listdir(ledger_root) == ["main.beancount"]
+
+
+def test_the_admin_form_shows_typed_fields_not_json(admin_client, book, ledger_root):
+    url = reverse("admin:accounting_accountingsetup_change", args=[1])
+    AccountingSetup.objects.filter(pk=1).update(
+        package="gnucash", export_format="quickbooks_online_csv"
+    )
+    page = admin_client.get(url).content.decode()
+    assert 'name="options"' not in page
+    for name in ("option_book_database", "option_ledger_path", "option_qbo_items"):
+        assert f'name="{name}"' in page
+    assert "Book kept in" in page
 
 
 def test_the_admin_form_names_the_option_at_fault(admin_client, book, ledger_root, tmp_path):
     (ledger_root / "out").symlink_to(tmp_path)
-    response = post_setup(admin_client, '{"ledger_path": "out/main.beancount"}')
-    [message] = form_errors(response)["options"]
-    assert message.startswith("ledger_path: ")
+    response = post_setup(admin_client, {"ledger_path": "out/main.beancount"})
+    [message] = form_errors(response)["option_ledger_path"]
+    assert "outside the ledger folder" in message
     assert str(tmp_path) not in message
 
 
 def test_the_admin_form_saves_a_ledger_name_inside_the_folder(admin_client, book, ledger_root):
-    response = post_setup(admin_client, '{"ledger_path": "books/main.beancount"}')
+    response = post_setup(admin_client, {"ledger_path": "books/main.beancount"}, create_ledger="on")
     assert response.status_code == 302
     setup = AccountingSetup.objects.get(pk=1)
     assert setup.direct_transfer and setup.options == {"ledger_path": "books/main.beancount"}
+    assert (ledger_root / "books" / "main.beancount").exists()
 
 
 @pytest.mark.parametrize(
@@ -101,6 +118,7 @@ def test_pages_render_whatever_the_setup_row_holds(
     finance_client.force_login(admin)
     url = reverse("admin:accounting_accountingsetup_change", args=[1])
     assert finance_client.get(url).status_code == 200
+    assert finance_client.get(reverse("accounting:setup:page")).status_code == 200
 
 
 def test_a_transfer_with_bad_export_options_in_the_row_fails_in_product_words(
