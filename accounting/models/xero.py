@@ -41,6 +41,10 @@ class XeroDocument(models.Model):
     record_id = models.BigIntegerField()
     batch_identifier = models.CharField(max_length=50)
     invoice_id = models.CharField(max_length=64, blank=True)
+    # The PSA's receivable or payable lines, [GL account number, debit minus credit]:
+    # Xero posts its own, so the books check takes them from here to read a document
+    # back as the lines sent.
+    control_lines = models.JSONField(default=list, blank=True)
     refusals = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)

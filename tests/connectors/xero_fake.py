@@ -16,6 +16,8 @@ It behaves like Xero where the connector relies on it:
   code or tax type, a line without a description, a missing contact are refused.
 - Void and delete: AUTHORISED without payments can be VOIDED, DRAFT and SUBMITTED
   DELETED; a document with payments cannot be voided.
+- Reading invoices: IDs, Statuses, createdByMyApp (`copy_by_hand` makes one that is
+  not the app's), page and pageSize; payments entered with `pay` are in the answer.
 - `hold_after_create`: the Nth create request is carried out, then its answer is held
   until `release` (a test kills the worker meanwhile).
 """
@@ -107,6 +109,7 @@ class FakeXero:
         self.lock = threading.RLock()
         self.invoices: dict[str, dict] = {}  # InvoiceID -> the invoice as Xero shows it
         self.contacts: dict[str, dict] = {}
+        self.by_hand: set[str] = set()  # InvoiceIDs made in Xero, not by this app
         self.idempotent: dict[str, tuple[int, bytes]] = {}
         self.access_tokens: dict[str, float] = {}  # token -> expires at
         self.refresh_tokens: set[str] = set()  # live ones (each is spent when used)
@@ -152,14 +155,33 @@ class FakeXero:
     def live(self) -> list[dict]:
         return [i for i in self.invoices.values() if i["Status"] not in ("VOIDED", "DELETED")]
 
-    def pay(self, invoice_id: str, amount: float) -> None:
+    def pay(self, invoice_id: str, amount: float, on: date | None = None) -> None:
+        """A payment entered in Xero against the document (on `on`, else today)."""
         with self.lock:
             invoice = self.invoices[invoice_id]
-            invoice["Payments"] = [{"PaymentID": str(uuid.uuid4()), "Amount": amount}]
-            invoice["AmountPaid"] = amount
-            invoice["AmountDue"] = round(invoice["Total"] - amount, 2)
+            invoice["Payments"].append(
+                {
+                    "PaymentID": str(uuid.uuid4()),
+                    "Date": msdate(on or date.today()),
+                    "Amount": amount,
+                }
+            )
+            invoice["AmountPaid"] = round(invoice["AmountPaid"] + amount, 2)
+            invoice["AmountDue"] = round(invoice["Total"] - invoice["AmountPaid"], 2)
             if invoice["AmountDue"] <= 0:
                 invoice["Status"] = "PAID"
+                invoice["FullyPaidOnDate"] = msdate(on or date.today())
+
+    def copy_by_hand(self, invoice_id: str) -> str:
+        """A copy of the document someone made in Xero itself (not by this app)."""
+        with self.lock:
+            copy = {
+                **json.loads(json.dumps(self.invoices[invoice_id])),
+                "InvoiceID": str(uuid.uuid4()),
+            }
+            self.invoices[copy["InvoiceID"]] = copy
+            self.by_hand.add(copy["InvoiceID"])
+            return copy["InvoiceID"]
 
     def add_contact(self, name: str) -> str:
         contact_id = str(uuid.uuid4())
@@ -340,9 +362,7 @@ class FakeXero:
                 return self.json({"Contacts": self.put_contacts(request.get_json())})
         if resource == "/Invoices":
             if method == "GET":
-                ids = [i for i in request.args.get("IDs", "").split(",") if i]
-                found = [self.invoices[i] for i in ids if i in self.invoices]
-                return self.json({"Invoices": found})
+                return self.json({"Invoices": self.get_invoices(request.args)})
             if method == "PUT":
                 return self.json({"Invoices": self.put_invoices(request.get_json())})
             if method == "POST":
@@ -474,6 +494,29 @@ class FakeXero:
         }
         self.invoices[invoice["InvoiceID"]] = invoice
         return invoice
+
+    def get_invoices(self, args) -> list[dict]:
+        """IDs, Statuses and createdByMyApp filter; page (with pageSize, 100 unless
+        given) answers one page, in the order the documents were made."""
+
+        def listed(name: str) -> list[str]:
+            return [item for item in args.get(name, "").split(",") if item]
+
+        with self.lock:
+            found = list(self.invoices.values())
+            if ids := listed("IDs"):
+                found = [self.invoices[i] for i in ids if i in self.invoices]
+            if statuses := listed("Statuses"):
+                found = [i for i in found if i["Status"] in statuses]
+            elif not ids:  # Xero leaves deleted documents out unless asked for them
+                found = [i for i in found if i["Status"] != "DELETED"]
+            if args.get("createdByMyApp", "").lower() == "true":
+                found = [i for i in found if i["InvoiceID"] not in self.by_hand]
+            if "page" in args:
+                size = int(args.get("pageSize", 100))
+                page = int(args["page"])
+                found = found[(page - 1) * size : page * size]
+            return [json.loads(json.dumps(i)) for i in found]
 
     def post_invoices(self, body: dict) -> list[dict]:
         answered = []

@@ -21,6 +21,14 @@ Never twice
   `find` and `remove` answer from it, and a record already created for a batch is not
   sent again.
 
+Reading back (the books check, payments)
+- `find_sent` pages through the documents this app created that Xero still holds
+  (`createdByMyApp`, statuses other than VOIDED and DELETED), each matched to its
+  record and batch by its `XeroDocument` row, and reads it back as the GL lines sent
+  (the receivable or payable line Xero posts itself is put back on the PSA's account,
+  kept with the row). `find_payments` answers each sales invoice's amount paid and
+  the date of its last payment, from Xero's payments on it.
+
 Limits
 - At most XERO_CALLS_A_MINUTE calls in XERO_MINUTE_SECONDS and XERO_CALLS_IN_FLIGHT at
   once per organisation, from this process; past Xero's own limits (other processes,
