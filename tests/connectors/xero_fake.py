@@ -1,5 +1,8 @@
 """A local server on 127.0.0.1 that plays Xero for the calls the Xero connector makes:
-the identity server's token endpoint and connections, and the Accounting API's
+the sign-in of the OAuth 2.0 code flow (consent granted at once: back to the
+redirect URI with a code, or `refuse_consent`), the identity server's token endpoint
+(client credentials, authorisation code, refresh tokens that rotate) and connections
+(`tenants`), and the Accounting API's
 Invoices (GET, PUT, POST), Contacts (GET, PUT) and Organisation (GET).
 
 Every Accounting API request it receives and every response it gives is validated
@@ -31,6 +34,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
@@ -41,6 +45,7 @@ from tests.helpers import free_port
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "contracts" / "xero" / "xero_accounting.yaml"
 API_PREFIX = "/api.xro/2.0"
+AUTHORISE_PATH = "/identity/connect/authorize"
 XERO_HOST = "https://api.xero.com"
 TENANT_ID = "8b1ef3a1-32b1-4c2c-9a0e-5f4c5c0f2d11"
 ORGANISATION = "Demo Company (NZ)"
@@ -114,6 +119,9 @@ class FakeXero:
         self.access_tokens: dict[str, float] = {}  # token -> expires at
         self.refresh_tokens: set[str] = set()  # live ones (each is spent when used)
         self.codes: dict[str, str] = {}  # authorisation code -> redirect uri
+        self.authorisations: list[dict] = []  # the sign-ins' query strings
+        self.refuse_consent = False  # the user declines at Xero's consent screen
+        self.tenants: dict[str, str] = {TENANT_ID: ORGANISATION}  # tenant id -> its name
         self.calls: list[float] = []
         self.day_calls = 0
         self.in_flight = 0
@@ -148,6 +156,7 @@ class FakeXero:
             "XERO_API_URL": self.url + API_PREFIX,
             "XERO_IDENTITY_URL": self.url,
             "XERO_CONNECTIONS_API_URL": self.url,
+            "XERO_AUTHORISE_URL": self.url + AUTHORISE_PATH,
         }
 
     # For tests ------------------------------------------------------------------------
@@ -208,6 +217,8 @@ class FakeXero:
         path = request.path
         if path == "/connect/token":
             return self.token(request)
+        if path == AUTHORISE_PATH:
+            return self.authorise(request)
         if path.lower() == "/connections":
             if not self.authorised(request):
                 return self.json({"Title": "Unauthorized"}, 401)
@@ -215,10 +226,11 @@ class FakeXero:
                 [
                     {
                         "id": str(uuid.uuid4()),
-                        "tenantId": TENANT_ID,
+                        "tenantId": tenant_id,
                         "tenantType": "ORGANISATION",
-                        "tenantName": ORGANISATION,
+                        "tenantName": name,
                     }
+                    for tenant_id, name in self.tenants.items()
                 ]
             )
         if not path.startswith(API_PREFIX):
@@ -241,6 +253,21 @@ class FakeXero:
             spec().validate_response(_AsXero(request), WerkzeugOpenAPIResponse(response))
         except Exception as error:
             self.violations.append(f"response {request.method} {request.path}: {_why(error)}")
+
+    def authorise(self, request: Request) -> Response:
+        """Xero's sign-in and consent, granted at once: back to the redirect URI with a
+        code and the state, as Xero answers once the user allows access."""
+        args = request.args
+        self.authorisations.append(dict(args))
+        if args.get("client_id") != self.client_id or args.get("response_type") != "code":
+            return Response("unauthorized_client", status=400)
+        redirect_uri = args.get("redirect_uri", "")
+        answer = {"code": self.issue_code(redirect_uri), "state": args.get("state", "")}
+        if self.refuse_consent:
+            answer = {"error": "access_denied", "state": args.get("state", "")}
+        response = Response(status=302)
+        response.headers["Location"] = f"{redirect_uri}?{urlencode(answer)}"
+        return response
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -306,7 +333,7 @@ class FakeXero:
     def accounting(self, request: Request) -> Response:
         if not self.authorised(request):
             return self.json({"Title": "Unauthorized", "Status": 401}, 401)
-        if request.headers.get("xero-tenant-id") != TENANT_ID:
+        if request.headers.get("xero-tenant-id") not in self.tenants:
             return self.json({"Title": "Forbidden", "Status": 403}, 403)
         limited = self.limit()
         if limited:
@@ -348,8 +375,8 @@ class FakeXero:
                 {
                     "Organisations": [
                         {
-                            "OrganisationID": str(uuid.UUID(TENANT_ID)),
-                            "Name": ORGANISATION,
+                            "OrganisationID": request.headers["xero-tenant-id"],
+                            "Name": self.tenants[request.headers["xero-tenant-id"]],
                             "BaseCurrency": "NZD",
                         }
                     ]

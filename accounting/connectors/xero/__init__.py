@@ -54,6 +54,8 @@ from accounting.connectors.xero.client import (
     SCOPES,
     XeroClient,
     _limits,
+    authorise_url,
+    exchange_code,
     limits_of,
 )
 from accounting.connectors.xero.connector import GONE, REMOVABLE, XeroConnector
@@ -73,5 +75,7 @@ __all__ = [
     "XeroClient",
     "XeroConnector",
     "_limits",
+    "authorise_url",
+    "exchange_code",
     "limits_of",
 ]
