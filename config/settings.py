@@ -185,6 +185,7 @@ XERO_AUTHORISE_URL = os.environ.get(
 XERO_CONNECTIONS_API_URL = os.environ.get("XERO_CONNECTIONS_API_URL", "https://api.xero.com")
 XERO_CALLS_A_MINUTE = int(os.environ.get("XERO_CALLS_A_MINUTE", "60"))
 XERO_MINUTE_SECONDS = float(os.environ.get("XERO_MINUTE_SECONDS", "60"))
+XERO_CALLS_A_DAY = int(os.environ.get("XERO_CALLS_A_DAY", "5000"))
 XERO_CALLS_IN_FLIGHT = int(os.environ.get("XERO_CALLS_IN_FLIGHT", "5"))
 XERO_MAX_WAIT_SECONDS = float(os.environ.get("XERO_MAX_WAIT_SECONDS", "600"))
 STORAGES = {

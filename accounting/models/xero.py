@@ -62,3 +62,18 @@ class XeroDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type}:{self.record_id}@{self.batch_identifier}"
+
+
+class XeroCall(models.Model):
+    """A call made to an organisation's Accounting API, by any process: what Xero's
+    limits a minute and a day are counted on (`accounting.connectors.xero.limits`).
+    Rows older than a day are removed as new ones come."""
+
+    tenant_id = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id", "at"], name="xero_call_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -125,6 +125,8 @@ class FakeXero:
         self.calls: list[float] = []
         self.day_calls = 0
         self.in_flight = 0
+        self.most_in_flight = 0
+        self.delay = 0.0  # seconds each Accounting API call takes
         self.requests: list[tuple[str, str, dict]] = []  # method, path, query
         self.rate_limited = 0
         self.violations: list[str] = []
@@ -142,6 +144,7 @@ class FakeXero:
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def start(self) -> "FakeXero":
+        spec()  # loaded before the first call, which Xero counts when it arrives
         self.thread.start()
         return self
 
@@ -328,6 +331,8 @@ class FakeXero:
                 return response
             self.calls.append(now)
             self.day_calls += 1
+            self.in_flight += 1  # taken with the check, so that none slips past it
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             return None
 
     def accounting(self, request: Request) -> Response:
@@ -340,9 +345,10 @@ class FakeXero:
             return limited
         key = request.headers.get("Idempotency-Key")
         with self.lock:
-            self.in_flight += 1
             self.requests.append((request.method, request.path, dict(request.args)))
         try:
+            if self.delay:
+                time.sleep(self.delay)
             if key and key in self.idempotent:
                 status, body = self.idempotent[key]
                 return self.with_limits(

@@ -30,9 +30,10 @@ Reading back (the books check, payments)
   the date of its last payment, from Xero's payments on it.
 
 Limits
-- At most XERO_CALLS_A_MINUTE calls in XERO_MINUTE_SECONDS and XERO_CALLS_IN_FLIGHT at
-  once per organisation, from this process; past Xero's own limits (other processes,
-  the day limit) a 429 is waited out for its `Retry-After` and the call repeated (with
+- At most XERO_CALLS_A_MINUTE calls in XERO_MINUTE_SECONDS, XERO_CALLS_A_DAY a day
+  and XERO_CALLS_IN_FLIGHT at once per organisation, from every process of the PSA
+  together (`limits`: kept in PostgreSQL); past Xero's own limits (another app on the
+  organisation) a 429 is waited out for its `Retry-After` and the call repeated (with
   the same Idempotency-Key). While it waits, `on_wait(until)` is told, which shows the
   batch as waiting. A wait longer than XERO_MAX_WAIT_SECONDS stops the transfer with
   the time to retry it.
@@ -47,7 +48,8 @@ only to be sent to Xero; they are never logged, and errors never quote them.
 
 The modules: `connector` (the connector's interface and the removal of
 originals), `documents` (the invoices and bills it creates, and their contacts),
-`client` (the SDK's client: tokens, limits, calls).
+`client` (the SDK's client: tokens, calls), `limits` (Xero's limits, shared by every
+process).
 """
 
 from accounting.connectors.xero.client import (

@@ -6,7 +6,6 @@ goes wrong, in the product's words."""
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
+from accounting.connectors.xero.limits import OrganisationLimits
 from accounting.models import XeroConnection
 from accounting.secrets import decrypt, encrypt
 from core.errors import ApplicationError
@@ -40,40 +40,13 @@ def _unreachable(error: Exception) -> ApplicationError:
     )
 
 
-class _Limits:
-    """One organisation's limits as this process keeps them: calls in the last minute
-    and calls in flight."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.calls: deque[float] = deque()
-        self.in_flight = threading.BoundedSemaphore(settings.XERO_CALLS_IN_FLIGHT)
-
-    def wait_turn(self, on_wait: Callable[[datetime | None], None]) -> bool:
-        """Takes a call's place in the minute; answers whether it had to wait."""
-        waited = False
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                window = settings.XERO_MINUTE_SECONDS
-                while self.calls and self.calls[0] <= now - window:
-                    self.calls.popleft()
-                if len(self.calls) < settings.XERO_CALLS_A_MINUTE:
-                    self.calls.append(now)
-                    return waited
-                pause = self.calls[0] + window - now
-            waited = True
-            on_wait(timezone.now() + timedelta(seconds=pause))
-            time.sleep(pause)
-
-
-_limits: dict[str, _Limits] = {}
+_limits: dict[str, OrganisationLimits] = {}
 _limits_lock = threading.Lock()
 
 
-def limits_of(tenant: str) -> _Limits:
+def limits_of(tenant: str) -> OrganisationLimits:
     with _limits_lock:
-        return _limits.setdefault(tenant, _Limits())
+        return _limits.setdefault(tenant, OrganisationLimits(tenant))
 
 
 class _Token(OAuth2Token):
@@ -224,7 +197,7 @@ class XeroClient:
         while True:
             self._waited = limits.wait_turn(self.on_wait) or self._waited
             try:
-                with limits.in_flight:
+                with limits.in_flight():
                     return method(*args, **kwargs)
             except RateLimitException as error:
                 self._wait_out(error)
