@@ -177,10 +177,15 @@ SECRETS_ENCRYPTION_KEY = os.environ.get("SECRETS_ENCRYPTION_KEY", "")
 # retry.
 XERO_API_URL = os.environ.get("XERO_API_URL", "https://api.xero.com/api.xro/2.0")
 XERO_IDENTITY_URL = os.environ.get("XERO_IDENTITY_URL", "https://identity.xero.com")
+# Where a user signs in to Xero and grants the PSA access (the OAuth 2.0 code flow).
+XERO_AUTHORISE_URL = os.environ.get(
+    "XERO_AUTHORISE_URL", "https://login.xero.com/identity/connect/authorize"
+)
 # Where Xero lists the organisations a token reaches (its /Connections).
 XERO_CONNECTIONS_API_URL = os.environ.get("XERO_CONNECTIONS_API_URL", "https://api.xero.com")
 XERO_CALLS_A_MINUTE = int(os.environ.get("XERO_CALLS_A_MINUTE", "60"))
 XERO_MINUTE_SECONDS = float(os.environ.get("XERO_MINUTE_SECONDS", "60"))
+XERO_CALLS_A_DAY = int(os.environ.get("XERO_CALLS_A_DAY", "5000"))
 XERO_CALLS_IN_FLIGHT = int(os.environ.get("XERO_CALLS_IN_FLIGHT", "5"))
 XERO_MAX_WAIT_SECONDS = float(os.environ.get("XERO_MAX_WAIT_SECONDS", "600"))
 STORAGES = {

@@ -118,25 +118,19 @@ def has_connector(package: str) -> bool:
 
 def reads_back(package: str) -> bool:
     """Whether the package's connector reads back what the package holds, for the books
-    check and payments (`find_sent`, `find_payments`); Xero's does not yet."""
-    return package in ("beancount", "gnucash")
+    check and payments (`find_sent`, `find_payments`): every connector does."""
+    return has_connector(package)
 
 
 def ensure_reads_back(package: str, label: str, doing: str) -> None:
     """Refuse, with the way out, what needs the package read back when it cannot be."""
     if reads_back(package):
         return
-    if has_connector(package):
-        message = (
-            f"The product cannot read {label} back yet to {doing}; it reads beancount "
-            "ledgers and GnuCash books. Check it in the package itself."
-        )
-    else:
-        message = (
-            f"{label} takes export files only: no connector can read what it holds. Set "
-            f"up a package with direct transfer to {doing}."
-        )
-    raise ApplicationError(message, code="no_connector")
+    raise ApplicationError(
+        f"{label} takes export files only: no connector can read what it holds. Set "
+        f"up a package with direct transfer to {doing}.",
+        code="no_connector",
+    )
 
 
 def get_connector(package: str, options: dict) -> Connector | None:

@@ -27,7 +27,7 @@ from accounting.models.setup import (
     Package,
     TaxCode,
 )
-from accounting.models.xero import XeroConnection, XeroDocument
+from accounting.models.xero import XeroCall, XeroConnection, XeroDocument
 
 __all__ = [
     "GL_ACCOUNT_ROOTS",
@@ -50,6 +50,7 @@ __all__ = [
     "TransferLog",
     "TransferMethod",
     "TransferState",
+    "XeroCall",
     "XeroConnection",
     "XeroDocument",
 ]

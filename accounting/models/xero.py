@@ -41,6 +41,10 @@ class XeroDocument(models.Model):
     record_id = models.BigIntegerField()
     batch_identifier = models.CharField(max_length=50)
     invoice_id = models.CharField(max_length=64, blank=True)
+    # The PSA's receivable or payable lines, [GL account number, debit minus credit]:
+    # Xero posts its own, so the books check takes them from here to read a document
+    # back as the lines sent.
+    control_lines = models.JSONField(default=list, blank=True)
     refusals = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     removed_at = models.DateTimeField(null=True, blank=True)
@@ -58,3 +62,18 @@ class XeroDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type}:{self.record_id}@{self.batch_identifier}"
+
+
+class XeroCall(models.Model):
+    """A call made to an organisation's Accounting API, by any process: what Xero's
+    limits a minute and a day are counted on (`accounting.connectors.xero.limits`).
+    Rows older than a day are removed as new ones come."""
+
+    tenant_id = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id", "at"], name="xero_call_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.at:%Y-%m-%d %H:%M:%S}"

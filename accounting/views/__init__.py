@@ -5,6 +5,7 @@ a page or group of steps:
 - `batches`: Open Batches and a batch's page; `batch_steps`: the steps on one batch;
 - `books_check`: the books check's runs, differences, CSV export and fixes;
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
+- `xero`: Finance > Setup > Xero, connecting through the OAuth 2.0 code flow;
 - `common`: the permissions, lookups and tabs they share.
 
 Each view checks its input, calls one service and renders; a refused step becomes a
@@ -39,6 +40,7 @@ from accounting.views.books_check import (
 )
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
 from accounting.views.unposted import interface, unposted, unposted_export
+from accounting.views.xero import xero_callback, xero_connect, xero_tenant
 
 __all__ = [
     "batch_action",
@@ -65,4 +67,7 @@ __all__ = [
     "record_unbatch",
     "unposted",
     "unposted_export",
+    "xero_callback",
+    "xero_connect",
+    "xero_tenant",
 ]

@@ -80,8 +80,3 @@ def test_refusals_come_in_the_error_shape(api, ledger, finance, staff, approver)
     refused = client.post("/api/v1/accounting/reconciliations/", {})
     assert refused.status_code == 409 and refused.json()["code"] == "no_connector"
     assert "export files only" in refused.json()["detail"]
-    # Xero takes direct transfers, but its connector does not read the books back yet.
-    AccountingSetup.objects.filter(pk=1).update(package="xero", direct_transfer=True)
-    refused = client.post("/api/v1/accounting/reconciliations/", {})
-    assert refused.status_code == 409 and refused.json()["code"] == "no_connector"
-    assert "cannot read Xero back yet" in refused.json()["detail"]

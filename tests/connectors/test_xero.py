@@ -7,48 +7,21 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from cryptography.fernet import Fernet
 
 from accounting.connectors import SentRecord, get_connector
-from accounting.connectors import xero as xero_module
 from accounting.connectors.xero import XeroClient, XeroConnector
 from accounting.exporters.xero_csv import XeroCSVExporter
 from accounting.gl import Posting
 from accounting.models import XeroConnection, XeroDocument
 from accounting.secrets import encrypt
 from core.errors import ApplicationError
-from tests.connectors.xero_fake import ORGANISATION, FakeXero, parse_msdate
+from tests.connectors.xero_fake import ORGANISATION, parse_msdate
 from tests.exporters import samples
 
 pytestmark = pytest.mark.django_db
 
 OPTIONS = {"xero_tax_types": {"TX": "EXEMPTOUTPUT"}}
 ACCOUNTS = set(samples.ACCOUNTS)
-
-
-@pytest.fixture
-def fake_xero(settings):
-    """The local Xero, and the PSA's settings pointing at it; no request or answer of
-    a test may stray from Xero's description."""
-    fake = FakeXero(accounts=ACCOUNTS).start()
-    for name, value in fake.settings_env().items():
-        setattr(settings, name, value)
-    settings.SECRETS_ENCRYPTION_KEY = Fernet.generate_key().decode()
-    xero_module._limits.clear()
-    yield fake
-    fake.stop()
-    xero_module._limits.clear()
-    assert fake.violations == [], "\n".join(fake.violations)
-
-
-@pytest.fixture
-def connection(fake_xero):
-    return XeroConnection.objects.create(
-        pk=1,
-        auth=XeroConnection.CUSTOM,
-        client_id=fake_xero.client_id,
-        client_secret=encrypt(fake_xero.client_secret),
-    )
 
 
 @pytest.fixture
@@ -333,3 +306,21 @@ def test_a_running_transfer_held_by_a_limit_shows_as_waiting():
     assert batch.get_current_transfer_state_display() == "Waiting for the package's limit"
     batch.transfer_waiting_until = timezone.now() - timedelta(seconds=1)
     assert batch.current_transfer_state == TransferState.RUNNING
+
+
+def test_the_books_check_pages_through_the_documents_this_app_created(
+    fake_xero, connector, monkeypatch
+):
+    from accounting.connectors.xero import connector as xero_connector
+
+    monkeypatch.setattr(xero_connector, "READ_PAGE", 3)
+    postings = many(8)
+    sent = connector.send(postings, batch_identifier="B")
+    fake_xero.copy_by_hand(sent[(postings[0].header.type, postings[0].header.id)])
+    fake_xero.invoices[sent[(postings[1].header.type, postings[1].header.id)]]["Status"] = "VOIDED"
+    found = list(connector.find_sent())
+    expected = sorted((p.header.type, p.header.id) for p in postings[:1] + postings[2:])
+    assert [(s.record_type, s.record_id) for s in found] == expected
+    assert {s.batch_identifier for s in found} == {"B"}
+    pages = [q["page"] for m, p, q in fake_xero.requests if m == "GET" and "page" in q]
+    assert pages == ["1", "2", "3"]  # 7 of the app's documents held, 3 a page

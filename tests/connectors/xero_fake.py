@@ -1,5 +1,8 @@
 """A local server on 127.0.0.1 that plays Xero for the calls the Xero connector makes:
-the identity server's token endpoint and connections, and the Accounting API's
+the sign-in of the OAuth 2.0 code flow (consent granted at once: back to the
+redirect URI with a code, or `refuse_consent`), the identity server's token endpoint
+(client credentials, authorisation code, refresh tokens that rotate) and connections
+(`tenants`), and the Accounting API's
 Invoices (GET, PUT, POST), Contacts (GET, PUT) and Organisation (GET).
 
 Every Accounting API request it receives and every response it gives is validated
@@ -16,6 +19,8 @@ It behaves like Xero where the connector relies on it:
   code or tax type, a line without a description, a missing contact are refused.
 - Void and delete: AUTHORISED without payments can be VOIDED, DRAFT and SUBMITTED
   DELETED; a document with payments cannot be voided.
+- Reading invoices: IDs, Statuses, createdByMyApp (`copy_by_hand` makes one that is
+  not the app's), page and pageSize; payments entered with `pay` are in the answer.
 - `hold_after_create`: the Nth create request is carried out, then its answer is held
   until `release` (a test kills the worker meanwhile).
 """
@@ -29,6 +34,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
@@ -39,6 +45,7 @@ from tests.helpers import free_port
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "contracts" / "xero" / "xero_accounting.yaml"
 API_PREFIX = "/api.xro/2.0"
+AUTHORISE_PATH = "/identity/connect/authorize"
 XERO_HOST = "https://api.xero.com"
 TENANT_ID = "8b1ef3a1-32b1-4c2c-9a0e-5f4c5c0f2d11"
 ORGANISATION = "Demo Company (NZ)"
@@ -107,13 +114,19 @@ class FakeXero:
         self.lock = threading.RLock()
         self.invoices: dict[str, dict] = {}  # InvoiceID -> the invoice as Xero shows it
         self.contacts: dict[str, dict] = {}
+        self.by_hand: set[str] = set()  # InvoiceIDs made in Xero, not by this app
         self.idempotent: dict[str, tuple[int, bytes]] = {}
         self.access_tokens: dict[str, float] = {}  # token -> expires at
         self.refresh_tokens: set[str] = set()  # live ones (each is spent when used)
         self.codes: dict[str, str] = {}  # authorisation code -> redirect uri
+        self.authorisations: list[dict] = []  # the sign-ins' query strings
+        self.refuse_consent = False  # the user declines at Xero's consent screen
+        self.tenants: dict[str, str] = {TENANT_ID: ORGANISATION}  # tenant id -> its name
         self.calls: list[float] = []
         self.day_calls = 0
         self.in_flight = 0
+        self.most_in_flight = 0
+        self.delay = 0.0  # seconds each Accounting API call takes
         self.requests: list[tuple[str, str, dict]] = []  # method, path, query
         self.rate_limited = 0
         self.violations: list[str] = []
@@ -131,6 +144,7 @@ class FakeXero:
         return f"http://127.0.0.1:{self.server.server_port}"
 
     def start(self) -> "FakeXero":
+        spec()  # loaded before the first call, which Xero counts when it arrives
         self.thread.start()
         return self
 
@@ -145,6 +159,7 @@ class FakeXero:
             "XERO_API_URL": self.url + API_PREFIX,
             "XERO_IDENTITY_URL": self.url,
             "XERO_CONNECTIONS_API_URL": self.url,
+            "XERO_AUTHORISE_URL": self.url + AUTHORISE_PATH,
         }
 
     # For tests ------------------------------------------------------------------------
@@ -152,14 +167,33 @@ class FakeXero:
     def live(self) -> list[dict]:
         return [i for i in self.invoices.values() if i["Status"] not in ("VOIDED", "DELETED")]
 
-    def pay(self, invoice_id: str, amount: float) -> None:
+    def pay(self, invoice_id: str, amount: float, on: date | None = None) -> None:
+        """A payment entered in Xero against the document (on `on`, else today)."""
         with self.lock:
             invoice = self.invoices[invoice_id]
-            invoice["Payments"] = [{"PaymentID": str(uuid.uuid4()), "Amount": amount}]
-            invoice["AmountPaid"] = amount
-            invoice["AmountDue"] = round(invoice["Total"] - amount, 2)
+            invoice["Payments"].append(
+                {
+                    "PaymentID": str(uuid.uuid4()),
+                    "Date": msdate(on or date.today()),
+                    "Amount": amount,
+                }
+            )
+            invoice["AmountPaid"] = round(invoice["AmountPaid"] + amount, 2)
+            invoice["AmountDue"] = round(invoice["Total"] - invoice["AmountPaid"], 2)
             if invoice["AmountDue"] <= 0:
                 invoice["Status"] = "PAID"
+                invoice["FullyPaidOnDate"] = msdate(on or date.today())
+
+    def copy_by_hand(self, invoice_id: str) -> str:
+        """A copy of the document someone made in Xero itself (not by this app)."""
+        with self.lock:
+            copy = {
+                **json.loads(json.dumps(self.invoices[invoice_id])),
+                "InvoiceID": str(uuid.uuid4()),
+            }
+            self.invoices[copy["InvoiceID"]] = copy
+            self.by_hand.add(copy["InvoiceID"])
+            return copy["InvoiceID"]
 
     def add_contact(self, name: str) -> str:
         contact_id = str(uuid.uuid4())
@@ -186,6 +220,8 @@ class FakeXero:
         path = request.path
         if path == "/connect/token":
             return self.token(request)
+        if path == AUTHORISE_PATH:
+            return self.authorise(request)
         if path.lower() == "/connections":
             if not self.authorised(request):
                 return self.json({"Title": "Unauthorized"}, 401)
@@ -193,10 +229,11 @@ class FakeXero:
                 [
                     {
                         "id": str(uuid.uuid4()),
-                        "tenantId": TENANT_ID,
+                        "tenantId": tenant_id,
                         "tenantType": "ORGANISATION",
-                        "tenantName": ORGANISATION,
+                        "tenantName": name,
                     }
+                    for tenant_id, name in self.tenants.items()
                 ]
             )
         if not path.startswith(API_PREFIX):
@@ -219,6 +256,21 @@ class FakeXero:
             spec().validate_response(_AsXero(request), WerkzeugOpenAPIResponse(response))
         except Exception as error:
             self.violations.append(f"response {request.method} {request.path}: {_why(error)}")
+
+    def authorise(self, request: Request) -> Response:
+        """Xero's sign-in and consent, granted at once: back to the redirect URI with a
+        code and the state, as Xero answers once the user allows access."""
+        args = request.args
+        self.authorisations.append(dict(args))
+        if args.get("client_id") != self.client_id or args.get("response_type") != "code":
+            return Response("unauthorized_client", status=400)
+        redirect_uri = args.get("redirect_uri", "")
+        answer = {"code": self.issue_code(redirect_uri), "state": args.get("state", "")}
+        if self.refuse_consent:
+            answer = {"error": "access_denied", "state": args.get("state", "")}
+        response = Response(status=302)
+        response.headers["Location"] = f"{redirect_uri}?{urlencode(answer)}"
+        return response
 
     def authorised(self, request: Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -279,21 +331,24 @@ class FakeXero:
                 return response
             self.calls.append(now)
             self.day_calls += 1
+            self.in_flight += 1  # taken with the check, so that none slips past it
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             return None
 
     def accounting(self, request: Request) -> Response:
         if not self.authorised(request):
             return self.json({"Title": "Unauthorized", "Status": 401}, 401)
-        if request.headers.get("xero-tenant-id") != TENANT_ID:
+        if request.headers.get("xero-tenant-id") not in self.tenants:
             return self.json({"Title": "Forbidden", "Status": 403}, 403)
         limited = self.limit()
         if limited:
             return limited
         key = request.headers.get("Idempotency-Key")
         with self.lock:
-            self.in_flight += 1
             self.requests.append((request.method, request.path, dict(request.args)))
         try:
+            if self.delay:
+                time.sleep(self.delay)
             if key and key in self.idempotent:
                 status, body = self.idempotent[key]
                 return self.with_limits(
@@ -326,8 +381,8 @@ class FakeXero:
                 {
                     "Organisations": [
                         {
-                            "OrganisationID": str(uuid.UUID(TENANT_ID)),
-                            "Name": ORGANISATION,
+                            "OrganisationID": request.headers["xero-tenant-id"],
+                            "Name": self.tenants[request.headers["xero-tenant-id"]],
                             "BaseCurrency": "NZD",
                         }
                     ]
@@ -340,9 +395,7 @@ class FakeXero:
                 return self.json({"Contacts": self.put_contacts(request.get_json())})
         if resource == "/Invoices":
             if method == "GET":
-                ids = [i for i in request.args.get("IDs", "").split(",") if i]
-                found = [self.invoices[i] for i in ids if i in self.invoices]
-                return self.json({"Invoices": found})
+                return self.json({"Invoices": self.get_invoices(request.args)})
             if method == "PUT":
                 return self.json({"Invoices": self.put_invoices(request.get_json())})
             if method == "POST":
@@ -474,6 +527,29 @@ class FakeXero:
         }
         self.invoices[invoice["InvoiceID"]] = invoice
         return invoice
+
+    def get_invoices(self, args) -> list[dict]:
+        """IDs, Statuses and createdByMyApp filter; page (with pageSize, 100 unless
+        given) answers one page, in the order the documents were made."""
+
+        def listed(name: str) -> list[str]:
+            return [item for item in args.get(name, "").split(",") if item]
+
+        with self.lock:
+            found = list(self.invoices.values())
+            if ids := listed("IDs"):
+                found = [self.invoices[i] for i in ids if i in self.invoices]
+            if statuses := listed("Statuses"):
+                found = [i for i in found if i["Status"] in statuses]
+            elif not ids:  # Xero leaves deleted documents out unless asked for them
+                found = [i for i in found if i["Status"] != "DELETED"]
+            if args.get("createdByMyApp", "").lower() == "true":
+                found = [i for i in found if i["InvoiceID"] not in self.by_hand]
+            if "page" in args:
+                size = int(args.get("pageSize", 100))
+                page = int(args["page"])
+                found = found[(page - 1) * size : page * size]
+            return [json.loads(json.dumps(i)) for i in found]
 
     def post_invoices(self, body: dict) -> list[dict]:
         answered = []

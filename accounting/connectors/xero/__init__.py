@@ -21,10 +21,19 @@ Never twice
   `find` and `remove` answer from it, and a record already created for a batch is not
   sent again.
 
+Reading back (the books check, payments)
+- `find_sent` pages through the documents this app created that Xero still holds
+  (`createdByMyApp`, statuses other than VOIDED and DELETED), each matched to its
+  record and batch by its `XeroDocument` row, and reads it back as the GL lines sent
+  (the receivable or payable line Xero posts itself is put back on the PSA's account,
+  kept with the row). `find_payments` answers each sales invoice's amount paid and
+  the date of its last payment, from Xero's payments on it.
+
 Limits
-- At most XERO_CALLS_A_MINUTE calls in XERO_MINUTE_SECONDS and XERO_CALLS_IN_FLIGHT at
-  once per organisation, from this process; past Xero's own limits (other processes,
-  the day limit) a 429 is waited out for its `Retry-After` and the call repeated (with
+- At most XERO_CALLS_A_MINUTE calls in XERO_MINUTE_SECONDS, XERO_CALLS_A_DAY a day
+  and XERO_CALLS_IN_FLIGHT at once per organisation, from every process of the PSA
+  together (`limits`: kept in PostgreSQL); past Xero's own limits (another app on the
+  organisation) a 429 is waited out for its `Retry-After` and the call repeated (with
   the same Idempotency-Key). While it waits, `on_wait(until)` is told, which shows the
   batch as waiting. A wait longer than XERO_MAX_WAIT_SECONDS stops the transfer with
   the time to retry it.
@@ -39,13 +48,16 @@ only to be sent to Xero; they are never logged, and errors never quote them.
 
 The modules: `connector` (the connector's interface and the removal of
 originals), `documents` (the invoices and bills it creates, and their contacts),
-`client` (the SDK's client: tokens, limits, calls).
+`client` (the SDK's client: tokens, calls), `limits` (Xero's limits, shared by every
+process).
 """
 
 from accounting.connectors.xero.client import (
     SCOPES,
     XeroClient,
     _limits,
+    authorise_url,
+    exchange_code,
     limits_of,
 )
 from accounting.connectors.xero.connector import GONE, REMOVABLE, XeroConnector
@@ -65,5 +77,7 @@ __all__ = [
     "XeroClient",
     "XeroConnector",
     "_limits",
+    "authorise_url",
+    "exchange_code",
     "limits_of",
 ]

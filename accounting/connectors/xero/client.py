@@ -6,13 +6,14 @@ goes wrong, in the product's words."""
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import urllib3
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient, Configuration
@@ -20,6 +21,7 @@ from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.exceptions import ApiException, RateLimitException
 from xero_python.identity import IdentityApi
 
+from accounting.connectors.xero.limits import OrganisationLimits
 from accounting.models import XeroConnection
 from accounting.secrets import decrypt, encrypt
 from core.errors import ApplicationError
@@ -38,40 +40,13 @@ def _unreachable(error: Exception) -> ApplicationError:
     )
 
 
-class _Limits:
-    """One organisation's limits as this process keeps them: calls in the last minute
-    and calls in flight."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.calls: deque[float] = deque()
-        self.in_flight = threading.BoundedSemaphore(settings.XERO_CALLS_IN_FLIGHT)
-
-    def wait_turn(self, on_wait: Callable[[datetime | None], None]) -> bool:
-        """Takes a call's place in the minute; answers whether it had to wait."""
-        waited = False
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                window = settings.XERO_MINUTE_SECONDS
-                while self.calls and self.calls[0] <= now - window:
-                    self.calls.popleft()
-                if len(self.calls) < settings.XERO_CALLS_A_MINUTE:
-                    self.calls.append(now)
-                    return waited
-                pause = self.calls[0] + window - now
-            waited = True
-            on_wait(timezone.now() + timedelta(seconds=pause))
-            time.sleep(pause)
-
-
-_limits: dict[str, _Limits] = {}
+_limits: dict[str, OrganisationLimits] = {}
 _limits_lock = threading.Lock()
 
 
-def limits_of(tenant: str) -> _Limits:
+def limits_of(tenant: str) -> OrganisationLimits:
     with _limits_lock:
-        return _limits.setdefault(tenant, _Limits())
+        return _limits.setdefault(tenant, OrganisationLimits(tenant))
 
 
 class _Token(OAuth2Token):
@@ -153,18 +128,7 @@ class XeroClient:
             return
         try:
             if self.connection.auth == XeroConnection.OAUTH:
-                refresh = decrypt(self.connection.refresh_token)
-                if not refresh:
-                    raise _not_authorised()
-                self.oauth2.update_token(
-                    access_token=None,
-                    scope=SCOPES.split(),
-                    expires_in=0,
-                    token_type="Bearer",
-                    expires_at=0,
-                    refresh_token=refresh,
-                )
-                self.oauth2.refresh_access_token(self.api_client)
+                self._refresh()
             else:
                 self.oauth2.get_client_credentials_access_token(self.api_client)
         except ApplicationError:
@@ -174,6 +138,26 @@ class XeroClient:
         except Exception:
             # The SDK's error quotes Xero's answer; Xero refused the credentials.
             raise _not_authorised() from None
+
+    def _refresh(self) -> None:
+        """A new access token for the stored refresh token, which Xero spends and
+        replaces: one process at a time (the connection's row locked), each reading the
+        token the last one stored, and the new one stored in the same transaction."""
+        with transaction.atomic():
+            row = XeroConnection.objects.select_for_update().get(pk=self.connection.pk)
+            refresh = decrypt(row.refresh_token)
+            if not refresh:
+                raise _not_authorised()
+            self.connection.refresh_token = row.refresh_token
+            self.oauth2.update_token(
+                access_token=None,
+                scope=SCOPES.split(),
+                expires_in=0,
+                token_type="Bearer",
+                expires_at=0,
+                refresh_token=refresh,
+            )
+            self.oauth2.refresh_access_token(self.api_client)
 
     @property
     def tenant(self) -> str:
@@ -213,7 +197,7 @@ class XeroClient:
         while True:
             self._waited = limits.wait_turn(self.on_wait) or self._waited
             try:
-                with limits.in_flight:
+                with limits.in_flight():
                     return method(*args, **kwargs)
             except RateLimitException as error:
                 self._wait_out(error)
@@ -249,6 +233,82 @@ class XeroClient:
         self._waited = True
         self.on_wait(until)
         time.sleep(seconds)
+
+
+def authorise_url(*, client_id: str, redirect_uri: str, state: str) -> str:
+    """Where the user signs in to Xero and grants the PSA access (the code flow)."""
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": f"openid profile email {SCOPES}",
+            "state": state,
+        }
+    )
+    return f"{settings.XERO_AUTHORISE_URL}?{query}"
+
+
+def exchange_code(
+    *, client_id: str, client_secret: str, code: str, redirect_uri: str
+) -> tuple[str, list[dict[str, str]]]:
+    """Trade the authorisation code Xero sent back for tokens; answer the refresh token
+    and the organisations the access reaches (tenant id and name). Xero's words are not
+    quoted (they may carry the secrets sent)."""
+    token = _Token(client_id=client_id, client_secret=client_secret)
+    held: dict[str, Any] = {}
+    api_client = ApiClient(
+        Configuration(oauth2_token=token),
+        oauth2_token_getter=lambda: held,
+        oauth2_token_saver=held.update,
+        pool_threads=1,
+    )
+    api = token._token_api(api_client)
+    try:
+        response, _status, _headers = api_client.call_api(
+            api.refresh_token_url,
+            "POST",
+            header_params={
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            post_params={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "client_id": client_id,
+                "client_secret": client_secret,
+            },
+            auth_settings=None,
+            _preload_content=False,
+        )
+        new_token = api.parse_token_response(response)
+        token.update_token(**new_token)
+        api_client.set_oauth2_token(new_token)
+        identity = IdentityApi(api_client, base_url=settings.XERO_CONNECTIONS_API_URL)
+        found = identity.get_connections()
+    except urllib3.exceptions.HTTPError as error:
+        raise _unreachable(error) from None
+    except Exception:
+        raise ApplicationError(
+            "Xero did not accept the sign-in (the client id or secret is wrong, or the "
+            "answer came too late); connect to Xero again.",
+            code="package_not_authorised",
+            status_code=502,
+        ) from None
+    if not new_token.get("refresh_token"):
+        raise ApplicationError(
+            "Xero gave no refresh token: the PSA's Xero app must ask for offline access. "
+            "Connect to Xero again.",
+            code="package_not_authorised",
+            status_code=502,
+        )
+    tenants = [
+        {"tenant_id": str(item.tenant_id), "name": item.tenant_name or ""}
+        for item in found
+        if (item.tenant_type or "ORGANISATION") == "ORGANISATION"
+    ]
+    return new_token["refresh_token"], tenants
 
 
 def _not_authorised() -> ApplicationError:

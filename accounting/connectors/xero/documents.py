@@ -18,8 +18,14 @@ from xero_python.accounting.models import (
 )
 
 from accounting.connectors.xero.client import XeroClient
-from accounting.exporters.base import ExportError
+from accounting.exporters.base import (
+    BILL_CONTROL_TYPES,
+    INVOICE_CONTROL_TYPES,
+    ExportError,
+    split_control,
+)
 from accounting.exporters.xero_csv import xero_document
+from accounting.gl import SALE
 from accounting.models import XeroDocument
 from core.errors import ApplicationError
 
@@ -50,11 +56,14 @@ class DocumentCreator:
         self, group: list["Posting"], batch: str, refused: dict[Key, int]
     ) -> dict[Key, str]:
         documents: list[tuple[Key, Invoice]] = []
+        control: dict[Key, list[list[str]]] = {}
         for posting in group:
             try:
                 documents.append((_key(posting), self._invoice(posting)))
             except ExportError as error:
                 self.refusals[_key(posting)] = error.message
+            else:
+                control[_key(posting)] = control_lines(posting)
         if not documents:
             return {}
         self._find_contacts([invoice.contact.name for _, invoice in documents])
@@ -82,6 +91,7 @@ class DocumentCreator:
                 record_id=key[1],
                 batch_identifier=batch,
                 invoice_id=created.get(key, ""),
+                control_lines=control[key],
                 refusals=0 if key in created else refused.get(key, 0) + 1,
             )
             for key, _ in documents
@@ -91,7 +101,7 @@ class DocumentCreator:
                 rows,
                 update_conflicts=True,
                 unique_fields=["record_type", "record_id", "batch_identifier"],
-                update_fields=["invoice_id", "refusals"],
+                update_fields=["invoice_id", "control_lines", "refusals"],
             )
         return created
 
@@ -157,6 +167,14 @@ class DocumentCreator:
                         code="package_refused",
                         status_code=502,
                     )
+
+
+def control_lines(posting: "Posting") -> list[list[str]]:
+    """The posting's receivable or payable lines, which Xero posts itself:
+    [GL account number, debit minus credit]."""
+    types = INVOICE_CONTROL_TYPES if posting.header.document == SALE else BILL_CONTROL_TYPES
+    control, _ = split_control(posting, types)
+    return [[line.account_number, f"{line.debit - line.credit:.2f}"] for line in control]
 
 
 def _writable(model: Any) -> Any:
