@@ -4,6 +4,7 @@ here, so `from accounting import selectors; selectors.X` reaches it."""
 
 from accounting.selectors.audit import audit_trail
 from accounting.selectors.batches import (
+    PARTS,
     batch_counts,
     batch_gl_export,
     batch_holding,
@@ -16,7 +17,11 @@ from accounting.selectors.batches import (
     batch_unbatched_refs,
     batches_in_transfer_state,
     deleted_batch_changes,
+    former_counts,
+    former_page,
+    former_rows,
     rerecordable,
+    rerecordable_refs,
 )
 from accounting.selectors.books import (
     latest_reconciliation,
@@ -38,6 +43,7 @@ from accounting.selectors.unposted import (
 )
 
 __all__ = [
+    "PARTS",
     "UnpostedPage",
     "UnpostedPosition",
     "accounting_setup",
@@ -55,6 +61,9 @@ __all__ = [
     "batches_in_transfer_state",
     "default_accounts",
     "deleted_batch_changes",
+    "former_counts",
+    "former_page",
+    "former_rows",
     "latest_reconciliation",
     "live_sends",
     "live_sends_in_batch",
@@ -64,6 +73,7 @@ __all__ = [
     "reconciliation_differences",
     "reconciliation_list",
     "rerecordable",
+    "rerecordable_refs",
     "sent_logs",
     "unposted_count",
     "unposted_items",
