@@ -240,26 +240,41 @@ def former_counts(batch: GLBatch) -> dict[str, int]:
 
 def _taken(batch: GLBatch) -> int:
     """Of a deleted batch's unchanged former records, how many a batch holds now."""
-    sql, params = taken_sql(batch)
+    holders = taking_batches(batch)
+    if not holders:
+        return 0
+    sql, params = taken_sql(batch, holders)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.fetchone()[0] or 0)
 
 
-def taken_sql(batch: GLBatch) -> tuple[str, list[Any]]:
-    """The count of `_taken`: a join per kind of the unchanged part of the split (its
-    primary key) with the records' primary key."""
+def taking_batches(batch: GLBatch) -> list[int]:
+    """The batches that can hold a former record of a deleted batch: a record let go
+    enters a batch again by a batch created after it (a new batch, a re-record, a
+    rebatch into a batch it left), or by a re-record adding to an open re-record batch."""
+    return list(
+        GLBatch.objects.exclude(status=BatchStatus.DELETED)
+        .filter(Q(pk__gt=batch.pk) | Q(is_rerecord=True))
+        .values_list("pk", flat=True)
+    )
+
+
+def taken_sql(batch: GLBatch, holders: list[int]) -> tuple[str, list[Any]]:
+    """The count of `_taken`: per kind, the records of the `holders` batches (their
+    batch index) found in the unchanged part of the split (its primary key). It costs
+    what the later batches hold, not the size of the split."""
     former = FormerRecord._meta.db_table
     parts, params = [], []
     for kind in kinds():
         table = kind.model._meta.db_table
         column = kind.model._meta.get_field(kind.batch_field).column
         parts.append(
-            f"SELECT count(*) AS n FROM {former} AS f JOIN {table} AS r ON r.id = f.record_id "
-            f"WHERE f.batch_id = %s AND f.state = %s AND f.record_type = %s "
-            f"AND r.{column} IS NOT NULL"
+            f"SELECT count(*) AS n FROM {table} AS r JOIN {former} AS f "
+            f"ON f.batch_id = %s AND f.state = %s AND f.record_type = %s "
+            f"AND f.record_id = r.id WHERE r.{column} = ANY(%s)"
         )
-        params += [batch.pk, FormerState.UNCHANGED.value, kind.type]
+        params += [batch.pk, FormerState.UNCHANGED.value, kind.type, holders]
     return f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)}) AS taken", params
 
 

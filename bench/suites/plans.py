@@ -12,7 +12,7 @@ from accounting import selectors
 from accounting.former import record_changed_sql
 from accounting.models import AuditEvent, AuditEventRecord, FormerRecord, GLBatch, TransferLog
 from accounting.postables import batched_rows, kinds, unbatched_rows, unposted_rows
-from accounting.selectors.batches import taken_sql
+from accounting.selectors.batches import taken_sql, taking_batches
 from bench.context import PAGE_SIZE, Context, plan_scans
 
 
@@ -123,7 +123,11 @@ def former_plan_checks(ctx: Context, batch_id: int) -> list[dict]:
             .annotate(n=Count("*")),
             pkey,
         ),
-        ("deleted batch's split: unchanged records a batch holds now", taken_sql(batch), pkey),
+        (
+            "deleted batch's split: unchanged records a later batch holds",
+            taken_sql(batch, taking_batches(batch) or [0]),
+            pkey,
+        ),
         (
             "deleted batch's split: an edit moves a record to changed",
             (record_changed_sql(), [record_type, record_id, record_type, record_id]),
