@@ -8,8 +8,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, models
 from django.utils import timezone
 
+from accounting.former import MOVES, record_changed
 from accounting.models import AuditEvent, AuditEventRecord, GLBatch
-from accounting.postables import PostableKind
+from accounting.postables import PostableKind, kind_types
 from core.errors import ApplicationError
 
 # A batch step is one audit event linked to the records it moved; in a record's audit
@@ -49,7 +50,10 @@ def audit_record(
     batch: GLBatch | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    """One step on one record. A step that changes a postable record (all but its
+    creation, unbatch and rebatch) also moves it from unchanged to changed in the split
+    of any deleted batch that let it go (`accounting.former`)."""
+    event = AuditEvent.objects.create(
         at=timezone.now(),
         actor=actor,
         action=action,
@@ -58,6 +62,14 @@ def audit_record(
         batch=batch,
         changes=changes or {},
     )
+    if (
+        record_id is not None
+        and action not in MOVES
+        and action != "created"
+        and record_type in kind_types()
+    ):
+        record_changed(record_type, record_id)
+    return event
 
 
 R = TypeVar("R", bound=models.Model)

@@ -158,15 +158,18 @@ def identifier_in_use(identifier: str) -> Refusal:
     return None
 
 
-def rerecord_refusal(batch: GLBatch, split: dict[str, list] | None = None) -> Refusal:
+def rerecord_refusal(batch: GLBatch, counts: dict[str, int] | None = None) -> Refusal:
     """Re-recording every unchanged former record of a deleted batch (what its page
-    offers; `split` is its `selectors.deleted_batch_changes` when the caller has it);
+    offers; `counts` are its `selectors.former_counts` when the caller has them);
     the service also checks the records a caller chooses."""
     refusal = rerecord_state_refusal(batch)
     if refusal is not None:
         return refusal
-    unchanged = selectors.rerecordable(split or selectors.deleted_batch_changes(batch))
-    return nothing_to_rerecord(batch, unchanged) or identifier_in_use(batch.batch_identifier)
+    if counts is None:
+        counts = selectors.former_counts(batch)
+    return nothing_to_rerecord(batch, counts["rerecordable"]) or identifier_in_use(
+        batch.batch_identifier
+    )
 
 
 # --- one record ----------------------------------------------------------------------------
@@ -229,15 +232,15 @@ def not_ready(kind: PostableKind, record: Any) -> ApplicationError:
 
 
 def batch_refusals(
-    batch: GLBatch, actor: AbstractBaseUser, split: dict[str, list] | None = None
+    batch: GLBatch, actor: AbstractBaseUser, counts: dict[str, int] | None = None
 ) -> dict[str, Refusal]:
-    """Every step on a batch, with its refusal or None (`split`: see rerecord_refusal)."""
+    """Every step on a batch, with its refusal or None (`counts`: see rerecord_refusal)."""
     return {
         "close": close_refusal(batch),
         "delete": delete_refusal(batch),
         "reopen": reopen_refusal(batch, actor),
         "retry": retry_refusal(batch),
-        "rerecord": rerecord_refusal(batch, split),
+        "rerecord": rerecord_refusal(batch, counts),
     }
 
 

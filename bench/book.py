@@ -44,6 +44,8 @@ from accounting.models import (
     AuditEvent,
     AuditEventRecord,
     DefaultGLAccount,
+    FormerRecord,
+    FormerState,
     GLAccount,
     GLBatch,
     TaxCode,
@@ -763,6 +765,11 @@ def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
         SELECT e.id, l.record_type, l.record_id
         FROM {logs} AS l JOIN {audit} AS e ON e.batch_id = l.batch_id
         WHERE e.action = 'batch_deleted' AND l.batch_id = {deleted}""",
+        # The deleted batch's split, stored at its delete: all sent, none changed since.
+        f"""INSERT INTO {FormerRecord._meta.db_table} (batch_id, state, record_type,
+            record_id, sent_at)
+        SELECT l.batch_id, {FormerState.UNCHANGED.value}, l.record_type, l.record_id, l.sent_at
+        FROM {logs} AS l WHERE l.batch_id = {deleted}""",
     ]
     steps.run("transfer log + audit trail", statements)
 

@@ -22,6 +22,7 @@ TARGETS = {
     "transfer": 3.0,  # export: at most 3x its floor
     "list_ms": 50.0,  # list pages: under 50 ms at any depth
     "single_ms": 20.0,  # unbatch / rebatch: under 20 ms
+    "deleted_page_ms": 100.0,  # a deleted batch's page: under 100 ms at any size
 }
 
 

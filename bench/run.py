@@ -29,7 +29,7 @@ from bench.context import Context
 from bench.floors import thru_date_for
 from bench.suites.batches import bench_batches, service_create, service_delete
 from bench.suites.pages import bench_deleted_page, bench_lists
-from bench.suites.plans import explain, plan_checks
+from bench.suites.plans import explain, former_plan_checks, plan_checks
 from bench.suites.single import bench_single
 from bench.suites.transfers import XERO_BATCH, bench_transfers, reset_transfer, worker
 
@@ -63,6 +63,7 @@ class Bench(Context):
         self.settle()
         delete_seconds = service_delete(self, big, capture="batch delete")
         deleted_page = bench_deleted_page(self, big)
+        plans_checked += former_plan_checks(self, big)
         explained = explain(self, plans.get("plans", []))
         return {
             "lists": lists,

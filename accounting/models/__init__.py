@@ -5,6 +5,8 @@ works as it always has."""
 from accounting.models.audit import AuditEvent, AuditEventRecord
 from accounting.models.batches import (
     BatchStatus,
+    FormerRecord,
+    FormerState,
     GLBatch,
     TransferLog,
     TransferMethod,
@@ -38,6 +40,8 @@ __all__ = [
     "DefaultGLAccount",
     "DifferenceClass",
     "ExportFormat",
+    "FormerRecord",
+    "FormerState",
     "GLAccount",
     "GLAccountType",
     "GLBatch",

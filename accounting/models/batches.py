@@ -224,3 +224,32 @@ class TransferLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} in {self.batch}"
+
+
+class FormerState(models.IntegerChoices):
+    UNCHANGED = 0, "unchanged"
+    CHANGED = 1, "changed"
+    NOT_SENT = 2, "not sent"
+
+
+class FormerRecord(models.Model):
+    """A record a deleted batch let go, and whether it still matches what the batch sent:
+    the batch's split, computed once by one INSERT ... SELECT when the batch is deleted
+    (`accounting.former`) and kept up to date by the record's own steps (an edit moves it
+    from unchanged to changed). A deleted batch's page and its re-record read it."""
+
+    # The primary key pages a part of the split in order, and finds one record's row in
+    # a batch; a record's rows across batches are found through its audit links.
+    pk = models.CompositePrimaryKey("batch", "state", "record_type", "record_id")
+    # No database constraint: the rows are written in the transaction that deletes the
+    # batch, and a batch is never deleted from the table.
+    batch = models.ForeignKey(
+        GLBatch, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    state = models.PositiveSmallIntegerField(choices=FormerState.choices)
+    record_type = models.CharField(max_length=20)
+    record_id = models.BigIntegerField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id} of batch {self.batch_id}: {self.state}"

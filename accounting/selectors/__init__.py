@@ -4,6 +4,7 @@ here, so `from accounting import selectors; selectors.X` reaches it."""
 
 from accounting.selectors.audit import audit_trail
 from accounting.selectors.batches import (
+    PARTS,
     batch_counts,
     batch_gl_export,
     batch_holding,
@@ -16,7 +17,11 @@ from accounting.selectors.batches import (
     batch_unbatched_refs,
     batches_in_transfer_state,
     deleted_batch_changes,
+    former_counts,
+    former_page,
+    former_rows,
     rerecordable,
+    rerecordable_refs,
 )
 from accounting.selectors.books import (
     latest_reconciliation,
@@ -49,6 +54,7 @@ from accounting.selectors.unposted import (
 )
 
 __all__ = [
+    "PARTS",
     "ListFilters",
     "ListSummary",
     "SortedPage",
@@ -70,6 +76,9 @@ __all__ = [
     "default_accounts",
     "deleted_batch_changes",
     "filtered_unposted",
+    "former_counts",
+    "former_page",
+    "former_rows",
     "keyset_page",
     "latest_reconciliation",
     "live_sends",
@@ -80,9 +89,10 @@ __all__ = [
     "reconciliation_differences",
     "reconciliation_list",
     "rerecordable",
+    "rerecordable_refs",
     "sent_logs",
-    "summarize",
     "setup_trail",
+    "summarize",
     "unposted_count",
     "unposted_export_rows",
     "unposted_items",

@@ -10,17 +10,24 @@ from django.db import connection
 from django.db.models import Count, F, Lookup, Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounting.gl import AccountBook, fewer_collections
-from accounting.models import AuditEventRecord, BatchStatus, GLBatch, TransferLog, TransferState
+from accounting.gl import AccountBook
+from accounting.models import (
+    BatchStatus,
+    FormerRecord,
+    FormerState,
+    GLBatch,
+    TransferLog,
+    TransferState,
+)
 from accounting.postables import (
     PostableKind,
     RecordRef,
     batched_rows,
+    get_kind,
     kinds,
     record_refs,
     unbatched_rows,
 )
-from accounting.selectors.sends import sent_logs
 
 
 def batch_unbatched_refs(batch: GLBatch) -> list[RecordRef]:
@@ -223,6 +230,168 @@ def rerecordable(split: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]
     return [item for item in split["unchanged"] if item["gl_batch"] is None]
 
 
+PARTS = {
+    "unchanged": FormerState.UNCHANGED,
+    "changed": FormerState.CHANGED,
+    "not_sent": FormerState.NOT_SENT,
+}
+
+
+def former_counts(batch: GLBatch) -> dict[str, int]:
+    """How many former records of a deleted batch each part of its stored split holds
+    (`accounting.former`), and `rerecordable`: the unchanged ones no batch holds now.
+    Two queries, whatever the batch's size."""
+    counts = dict.fromkeys([*PARTS, "rerecordable"], 0)
+    names = {state.value: name for name, state in PARTS.items()}
+    for state, n in (
+        FormerRecord.objects.filter(batch=batch)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("*"))
+    ):
+        counts[names[state]] = n
+    if counts["unchanged"]:
+        counts["rerecordable"] = counts["unchanged"] - _taken(batch)
+    return counts
+
+
+def _taken(batch: GLBatch) -> int:
+    """Of a deleted batch's unchanged former records, how many a batch holds now."""
+    holders = taking_batches(batch)
+    if not holders:
+        return 0
+    sql, params = taken_sql(batch, holders)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0] or 0)
+
+
+def taking_batches(batch: GLBatch) -> list[int]:
+    """The batches that can hold a former record of a deleted batch: a record let go
+    enters a batch again by a batch created after it (a new batch, a re-record, a
+    rebatch into a batch it left), or by a re-record adding to an open re-record batch."""
+    return list(
+        GLBatch.objects.exclude(status=BatchStatus.DELETED)
+        .filter(Q(pk__gt=batch.pk) | Q(is_rerecord=True))
+        .values_list("pk", flat=True)
+    )
+
+
+def taken_sql(batch: GLBatch, holders: list[int]) -> tuple[str, list[Any]]:
+    """The count of `_taken`: per kind, the records of the `holders` batches (their
+    batch index) found in the unchanged part of the split (its primary key). It costs
+    what the later batches hold, not the size of the split."""
+    former = FormerRecord._meta.db_table
+    parts, params = [], []
+    for kind in kinds():
+        table = kind.model._meta.db_table
+        column = kind.model._meta.get_field(kind.batch_field).column
+        parts.append(
+            f"SELECT count(*) AS n FROM {table} AS r JOIN {former} AS f "
+            f"ON f.batch_id = %s AND f.state = %s AND f.record_type = %s "
+            f"AND f.record_id = r.id WHERE r.{column} = ANY(%s)"
+        )
+        params += [batch.pk, FormerState.UNCHANGED.value, kind.type, holders]
+    return f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)}) AS taken", params
+
+
+def former_page(
+    batch: GLBatch, part: str, *, after: tuple[str, int] | None = None, limit: int | None = 100
+) -> list[dict[str, Any]]:
+    """One page of a part ("unchanged", "changed", "not_sent") of a deleted batch's
+    stored split, by record type and id, after `after` (the last row of the page
+    before): `limit` rows and their records' details, in a query per kind shown."""
+    rows = former_rows(batch, part, after=after)
+    return _former_items(list(rows[:limit] if limit else rows))
+
+
+def former_rows(batch: GLBatch, part: str, *, after: tuple[str, int] | None = None) -> QuerySet:
+    """A part of a deleted batch's stored split in its primary key's order, after `after`."""
+    rows = FormerRecord.objects.filter(batch=batch, state=PARTS[part])
+    if after is not None:
+        rows = rows.filter(_after(after))
+    return rows.order_by("record_type", "record_id").values_list(
+        "record_type", "record_id", "sent_at"
+    )
+
+
+class _RowAfter(Lookup):
+    """`(record_type, record_id) > (%s, %s)`: a keyset over the split's primary key."""
+
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        return "(record_type, record_id) > (%s, %s)", list(self.rhs)
+
+
+def _after(after: tuple[str, int]) -> Lookup:
+    return _RowAfter(F("record_type"), after)
+
+
+def _former_items(rows: list[tuple[str, int, Any]]) -> list[dict[str, Any]]:
+    by_type: dict[str, list[int]] = defaultdict(list)
+    for record_type, record_id, _ in rows:
+        by_type[record_type].append(record_id)
+    details: dict[tuple[str, int], tuple[str, Any, int | None]] = {}
+    batch_ids: set[int] = set()
+    for record_type, ids in by_type.items():
+        kind = get_kind(record_type)
+        for record in kind.queryset().filter(_pk_among(ids)):
+            batch_id = getattr(record, f"{kind.batch_field}_id")
+            details[record_type, record.pk] = (
+                kind.reference(record),
+                getattr(record, kind.amount_field),
+                batch_id,
+            )
+            if batch_id is not None:
+                batch_ids.add(batch_id)
+    identifiers = (
+        dict(GLBatch.objects.filter(pk__in=batch_ids).values_list("pk", "batch_identifier"))
+        if batch_ids
+        else {}
+    )
+    items = []
+    for record_type, record_id, sent_at in rows:
+        reference, amount, batch_id = details[record_type, record_id]
+        items.append(
+            {
+                "type": record_type,
+                "id": record_id,
+                "reference": reference,
+                "amount": amount,
+                "gl_batch": identifiers.get(batch_id) if batch_id else None,
+                "sent_at": sent_at,
+            }
+        )
+    return items
+
+
+def rerecordable_refs(batch: GLBatch) -> set[tuple[str, int]]:
+    """The unchanged former records of a deleted batch that no batch holds now: what a
+    re-record takes, read from its stored split."""
+    refs: set[tuple[str, int]] = set()
+    for kind in kinds():
+        unchanged = FormerRecord.objects.filter(
+            batch=batch, state=FormerState.UNCHANGED, record_type=kind.type
+        ).values("record_id")
+        refs.update(
+            (kind.type, pk)
+            for pk in kind.model._default_manager.filter(
+                pk__in=unchanged, **{f"{kind.batch_field}__isnull": True}
+            ).values_list("pk", flat=True)
+        )
+    return refs
+
+
+def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
+    """The former records of a deleted batch, by whether they still match what was
+    sent, read from the split stored when it was deleted (`accounting.former`):
+    unchanged ones can be re-recorded under the original identifier, changed ones go
+    out with the next batch; `not_sent` were in the batch but never sent. Every row:
+    for the API; the batch's page reads a page of each part (`former_page`)."""
+    return {part: former_page(batch, part, limit=None) for part in PARTS}
+
+
 class _AnyOf(Lookup):
     """`column = ANY(%s)`, the values as one array parameter: for a hundred thousand ids,
     a fraction of the cost of an IN list with a parameter each."""
@@ -240,54 +409,3 @@ def _pk_among(ids: list[int]) -> Q | Lookup:
     if connection.vendor == "postgresql":
         return _AnyOf(F("pk"), ids)
     return Q(pk__in=ids)
-
-
-def deleted_batch_changes(batch: GLBatch) -> dict[str, list[dict[str, Any]]]:
-    """The former records of a deleted batch, by whether they still match what was
-    sent: unchanged ones can be re-recorded under the original identifier, changed
-    ones go out with the next batch; `not_sent` were in the batch but never sent.
-    Each kind's postings are built from plain rows, as a transfer builds them: a
-    deleted batch can have held a hundred thousand records."""
-    former: dict[str, list[int]] = defaultdict(list)
-    for record_type, record_id in AuditEventRecord.objects.filter(
-        event__batch=batch, event__action="batch_deleted"
-    ).values_list("record_type", "record_id"):
-        former[record_type].append(record_id)
-    book = AccountBook()
-    split: dict[str, list[dict[str, Any]]] = {"unchanged": [], "changed": [], "not_sent": []}
-    with fewer_collections():
-        sent = {
-            (record_type, record_id): (fingerprint, sent_at)
-            for record_type, record_id, fingerprint, sent_at in sent_logs()
-            .filter(batch=batch)
-            .values_list("record_type", "record_id", "fingerprint", "sent_at")
-        }
-        for kind in kinds():
-            if not former[kind.type]:
-                continue
-            rows = kind.model._default_manager.filter(_pk_among(former[kind.type]))
-            details = {
-                pk: (amount, batch_identifier)
-                for pk, amount, batch_identifier in rows.values_list(
-                    "pk", kind.amount_field, f"{kind.batch_field}__batch_identifier"
-                )
-            }
-            for posting in kind.bulk_postings(rows, book):
-                record_id = posting.header.id
-                amount, batch_identifier = details[record_id]
-                fingerprint, sent_at = sent.get((kind.type, record_id), (None, None))
-                item = {
-                    "type": kind.type,
-                    "id": record_id,
-                    "reference": posting.header.reference,
-                    "amount": amount,
-                    "gl_batch": batch_identifier,
-                    "sent_at": sent_at,
-                }
-                if fingerprint is None:
-                    split["not_sent"].append(item)
-                elif posting.matches(fingerprint):
-                    split["unchanged"].append(item)
-                else:
-                    split["changed"].append(item)
-    return split

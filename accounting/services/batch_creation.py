@@ -322,10 +322,7 @@ def _deleted_batch_taking_back(
     )
     if deleted is None:
         return None
-    unchanged = {
-        (i["type"], i["id"])
-        for i in selectors.rerecordable(selectors.deleted_batch_changes(deleted))
-    }
+    unchanged = selectors.rerecordable_refs(deleted)
     chosen = {(i["type"], int(i["id"])) for i in items}
     return deleted if chosen <= unchanged else None
 
@@ -342,6 +339,15 @@ def _refuse_what_the_format_cannot_carry(setup: AccountingSetup, counts: dict[st
 # --- after a delete: re-record what is already in the package ------------------------
 
 
+def _refused_ref(record_type: str, record_id: int) -> dict[str, Any]:
+    """A record a re-record refuses, with its reference when it exists."""
+    kind = next((k for k in kinds() if k.type == record_type), None)
+    record = kind.queryset().filter(pk=record_id).first() if kind else None
+    if kind is None or record is None:
+        return {"type": record_type, "id": record_id, "reference": f"{record_type} {record_id}"}
+    return {"type": record_type, "id": record_id, "reference": kind.reference(record)}
+
+
 @transaction.atomic
 def batch_rerecord(
     *, actor: AbstractBaseUser, batch_id: int, items: list[dict[str, Any]] | None = None
@@ -351,16 +357,11 @@ def batch_rerecord(
     nothing is sent; the file is for reference, not for import."""
     deleted = lock_batch(batch_id)
     refuse(rerecord_state_refusal(deleted))
-    split = selectors.deleted_batch_changes(deleted)
-    unchanged = {(i["type"], i["id"]) for i in selectors.rerecordable(split)}
+    unchanged = selectors.rerecordable_refs(deleted)
     wanted = {(i["type"], int(i["id"])) for i in items} if items else unchanged
     refused = wanted - unchanged
     if refused:
-        by_key = {(i["type"], i["id"]): i for group in split.values() for i in group}
-        refs = [
-            by_key.get(key, {"type": key[0], "id": key[1], "reference": f"{key[0]} {key[1]}"})
-            for key in sorted(refused)
-        ]
+        refs = [_refused_ref(*key) for key in sorted(refused)]
         raise ApplicationError(
             f"{refs[0]['reference']} cannot be re-recorded: it changed since it was sent, "
             "was never sent, or is in another batch now. Send it in a new batch instead.",

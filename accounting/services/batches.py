@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounting import tasks, transfer
 from accounting.audit import audit_batch, audit_batch_records
+from accounting.former import store_split
 from accounting.locks import lock_batch
 from accounting.models import BatchStatus, GLBatch
 from accounting.postables import batched_rows, kinds
@@ -28,8 +29,11 @@ def batch_delete(*, actor: User, batch_id: int) -> GLBatch:
     event = audit_batch(actor=actor, action="batch_deleted", batch=batch)
     counts = {}
     for kind in kinds():
-        # The links keep which records the batch let go (for the split of what changed).
+        # The links keep which records the batch let go (each one's audit trail); the
+        # split stores whether each still matches what the batch sent (its page, a
+        # re-record), both while the records are still in the batch.
         audit_batch_records(event, kind, batch.pk)
+        store_split(batch, kind)
         counts[kind.type] = batched_rows(kind, batch.pk).update(**{kind.batch_field: None})
     batch.status = BatchStatus.DELETED
     batch.deleted_at = timezone.now()

@@ -279,21 +279,47 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         "checklist": selectors.batch_resend_checklist(batch),
         **_transfer_context(request, batch),
     }
-    split = None
+    counts = None
     if batch.status == BatchStatus.DELETED:
-        split = selectors.deleted_batch_changes(batch)
-        for group in split.values():
-            for item in group:
-                item["url"] = web.record_url(item["type"], item["id"])
-        context["split"] = {name: group[:SPLIT_SHOWN] for name, group in split.items()}
-        context["split_counts"] = {name: len(group) for name, group in split.items()}
-        context["rerecordable"] = len(selectors.rerecordable(split))
+        counts = selectors.former_counts(batch)
+        context.update(_split_context(request, batch, counts))
         context["successor"] = selectors.batch_holding(batch.batch_identifier)
-    refusals = batch_refusals(batch, request.user, split)
+    refusals = batch_refusals(batch, request.user, counts)
     context["actions"] = batch_actions(request, batch, refusals)
     if batch.status == BatchStatus.DELETED and request.user.has_perm(TRANSFER):
         context["rerecord"] = _action(batch, "rerecord", "", refusals["rerecord"])
     return render(request, "accounting/batch_detail.html", context)
+
+
+def _split_context(request: HttpRequest, batch: GLBatch, counts: dict[str, int]) -> dict:
+    """A page of each part of a deleted batch's stored split: SPLIT_SHOWN rows from the
+    start, or after `?<part>_after=<type>.<id>` (the Next link of that part)."""
+    split, more = {}, {}
+    for part in selectors.PARTS:
+        after = _split_cursor(request.GET.get(f"{part}_after", ""))
+        rows = selectors.former_page(batch, part, after=after, limit=SPLIT_SHOWN + 1)
+        for item in rows:
+            item["url"] = web.record_url(item["type"], item["id"])
+        split[part] = rows[:SPLIT_SHOWN]
+        if len(rows) > SPLIT_SHOWN:
+            last = rows[SPLIT_SHOWN - 1]
+            more[part] = f"?{part}_after={last['type']}.{last['id']}#deleted-split"
+        if after is not None:
+            more[f"{part}_first"] = "?#deleted-split"
+    return {
+        "split": split,
+        "split_more": more,
+        "split_shown": SPLIT_SHOWN,
+        "split_counts": counts,
+        "rerecordable": counts["rerecordable"],
+    }
+
+
+def _split_cursor(text: str) -> tuple[str, int] | None:
+    record_type, _, record_id = text.partition(".")
+    if not record_type or not record_id.isdigit():
+        return None
+    return record_type, int(record_id)
 
 
 def _action(batch: GLBatch, key: str, label: str, refusal, style: str = "secondary") -> dict:

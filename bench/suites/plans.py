@@ -6,10 +6,13 @@ import re
 from typing import Any
 
 from django.db import connection
+from django.db.models import Count
 
 from accounting import selectors
-from accounting.models import AuditEvent, AuditEventRecord, TransferLog
+from accounting.former import record_changed_sql
+from accounting.models import AuditEvent, AuditEventRecord, FormerRecord, GLBatch, TransferLog
 from accounting.postables import batched_rows, kinds, unbatched_rows, unposted_rows
+from accounting.selectors.batches import taken_sql, taking_batches
 from bench.context import PAGE_SIZE, Context, plan_scans
 
 
@@ -92,10 +95,53 @@ def plan_checks(ctx: Context, batch_id: int, thru: dt.date) -> list[dict]:
             "audit_link_event",
         ),
     ]
-    results = []
     ctx.say("\nPlans of the hot queries")
-    for name, queryset, index in checks:
-        sql, params = queryset.query.sql_with_params()
+    return _check(ctx, checks)
+
+
+def former_plan_checks(ctx: Context, batch_id: int) -> list[dict]:
+    """The same for a deleted batch's stored split (`accounting.former`), once the big
+    batch is deleted: a page of a part, deep in it by its keyset; its counts; how many
+    of its unchanged records a batch holds now; and an edit's update of a record's row."""
+    batch = GLBatch.objects.get(pk=batch_id)
+    unchanged = selectors.former_rows(batch, "unchanged")
+    middle = unchanged[unchanged.count() // 2]
+    record_type, record_id = middle[0], middle[1]
+    pkey = f"{FormerRecord._meta.db_table}_pkey"
+    checks: list[tuple[str, Any, str]] = [
+        ("deleted batch's split: first page of a part", unchanged[:101], pkey),
+        (
+            "deleted batch's split: a page deep in a part (keyset)",
+            selectors.former_rows(batch, "unchanged", after=(record_type, record_id))[:101],
+            pkey,
+        ),
+        (
+            "deleted batch's split: counts of its parts",
+            FormerRecord.objects.filter(batch=batch)
+            .order_by()
+            .values_list("state")
+            .annotate(n=Count("*")),
+            pkey,
+        ),
+        (
+            "deleted batch's split: unchanged records a later batch holds",
+            taken_sql(batch, taking_batches(batch) or [0]),
+            pkey,
+        ),
+        (
+            "deleted batch's split: an edit moves a record to changed",
+            (record_changed_sql(), [record_type, record_id, record_type, record_id]),
+            pkey,
+        ),
+    ]
+    ctx.say("\nPlans of the deleted batch's split")
+    return _check(ctx, checks)
+
+
+def _check(ctx: Context, checks: list[tuple[str, Any, str]]) -> list[dict]:
+    results = []
+    for name, query, index in checks:
+        sql, params = query if isinstance(query, tuple) else query.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0][0]["Plan"]

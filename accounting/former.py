@@ -1,0 +1,114 @@
+"""A deleted batch's split: which of the records it let go still match what it sent.
+
+The split is computed once, set-based, when the batch is deleted: one
+`INSERT ... SELECT` per kind into `FormerRecord`, while the records are still in the
+batch. A record of the batch is
+
+- *not sent* when the batch has no transfer-log row of it that reached the package
+  (`selectors.sent_logs`: a direct transfer's rows, a file transfer's once it is done);
+- *changed* when it was unbatched from the batch after it was sent and a step changed it
+  since (a record in a batch is locked: it changes only once unbatched);
+- *unchanged* otherwise: what the package holds is what it holds.
+
+After the delete, a step that changes a record (any audited step on it but unbatch and
+rebatch, which move it without changing it) moves it from unchanged to changed in the
+split of every deleted batch that let it go (`record_changed`, called by
+`audit.audit_record`); nothing else is recomputed. The page of a deleted batch pages the
+split by its primary key, and a re-record takes its unchanged records from it.
+
+What the split does not see: a change of the accounting setup (an account's number or
+name) after a record was sent changes the record's GL lines without a step on the
+record; the page says so next to the re-record.
+"""
+
+from django.db import connection
+
+from accounting.models import (
+    AuditEvent,
+    AuditEventRecord,
+    FormerRecord,
+    FormerState,
+    GLBatch,
+    TransferLog,
+    TransferMethod,
+    TransferState,
+)
+from accounting.postables import PostableKind
+
+# Steps on one record that move it without changing what it posts.
+MOVES = ("unbatched", "rebatched")
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "former": FormerRecord._meta.db_table,
+        "log": TransferLog._meta.db_table,
+        "event": AuditEvent._meta.db_table,
+        "links": AuditEventRecord._meta.db_table,
+    }
+
+
+def _state_sql(kind: PostableKind, rows: str) -> str:
+    """The INSERT ... SELECT of one kind's part of a split; `rows` yields the records'
+    ids as `r.id`. Parameters: batch id, record type, those of `rows`, batch id, record
+    type, whether the batch's file transfer is done, batch id, record type."""
+    t = _tables()
+    return f"""
+        INSERT INTO {t["former"]} (batch_id, state, record_type, record_id, sent_at)
+        SELECT %s,
+               CASE WHEN t.record_id IS NULL THEN {FormerState.NOT_SENT.value}
+                    WHEN u.record_id IS NOT NULL AND EXISTS (
+                        SELECT 1 FROM {t["event"]} AS e
+                        WHERE e.record_type = u.record_type AND e.record_id = r.id
+                          AND e.at > t.sent_at AND e.action NOT IN {MOVES!r}
+                    ) THEN {FormerState.CHANGED.value}
+                    ELSE {FormerState.UNCHANGED.value} END,
+               %s, r.id, t.sent_at
+        FROM ({rows}) AS r
+        LEFT JOIN {t["log"]} AS t
+          ON t.batch_id = %s AND t.record_type = %s AND t.record_id = r.id
+         AND (t.method = '{TransferMethod.DIRECT.value}' OR %s)
+        LEFT JOIN (
+            SELECT DISTINCT record_type, record_id FROM {t["event"]}
+            WHERE batch_id = %s AND action = 'unbatched' AND record_type = %s
+        ) AS u ON u.record_id = r.id
+    """
+
+
+def store_split(batch: GLBatch, kind: PostableKind) -> int:
+    """Store the split of the kind's records still in `batch`, which is being deleted
+    (before its records are let go); returns how many."""
+    table = kind.model._meta.db_table
+    column = kind.model._meta.get_field(kind.batch_field).column
+    done = batch.transfer_state == TransferState.DONE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _state_sql(kind, f"SELECT id FROM {table} WHERE {column} = %s"),
+            [batch.pk, kind.type, batch.pk, batch.pk, kind.type, done, batch.pk, kind.type],
+        )
+        return cursor.rowcount
+
+
+def record_changed_sql() -> str:
+    """The statement of `record_changed`; parameters: record type, id, type, id."""
+    t = _tables()
+    return f"""
+        UPDATE {t["former"]} SET state = {FormerState.CHANGED.value}
+        WHERE state = {FormerState.UNCHANGED.value}
+          AND record_type = %s AND record_id = %s
+          AND batch_id IN (
+              SELECT e.batch_id FROM {t["links"]} AS l
+              JOIN {t["event"]} AS e ON e.id = l.event_id
+              WHERE l.record_type = %s AND l.record_id = %s
+                AND e.action = 'batch_deleted'
+          )
+    """
+
+
+def record_changed(record_type: str, record_id: int) -> int:
+    """A step changed the record: it is changed now in the split of every deleted batch
+    that let it go and still counts it unchanged. One statement, on the record's audit
+    links (the delete steps it went through) and the split's primary key."""
+    with connection.cursor() as cursor:
+        cursor.execute(record_changed_sql(), [record_type, record_id, record_type, record_id])
+        return cursor.rowcount

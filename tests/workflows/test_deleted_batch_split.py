@@ -1,0 +1,165 @@
+"""A deleted batch's split is stored when the batch is deleted, kept up to date by the
+records' own steps, and read by its page and its re-record (PostgreSQL)."""
+
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounting import selectors
+from accounting import services as accounting
+from accounting.models import FormerRecord, FormerState
+from accounting.views import batches as batch_views
+from invoicing import services as invoice_services
+from tests.helpers import send, status
+
+
+def _stored(batch):
+    return {
+        (row.record_type, row.record_id): row.state
+        for row in FormerRecord.objects.filter(batch=batch)
+    }
+
+
+def _edit(finance, invoice, price="77.00"):
+    invoice.refresh_from_db()
+    invoice = invoice_services.invoice_update(actor=finance, invoice=invoice, status=status("New"))
+    invoice = invoice_services.invoice_update(
+        actor=finance,
+        invoice=invoice,
+        lines=[
+            {"description": "Corrected", "quantity": Decimal("1"), "unit_price": Decimal(price)}
+        ],
+    )
+    return invoice_services.invoice_update(actor=finance, invoice=invoice, status=status("Closed"))
+
+
+def test_the_split_is_stored_when_the_batch_is_deleted(
+    finance, make_invoice, make_expense, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    kept, edited, late = make_invoice(), make_invoice(), make_invoice()
+    expense = make_expense()
+    batch = send(
+        capture,
+        finance,
+        [
+            {"type": "invoice", "id": kept.pk},
+            {"type": "invoice", "id": edited.pk},
+            {"type": "expense", "id": expense.pk},
+        ],
+    )
+    # Unbatched after the send, changed, and put back: what the package holds is stale.
+    accounting.record_unbatch(actor=finance, record_type="invoice", record_id=edited.pk)
+    _edit(finance, edited)
+    accounting.record_rebatch(actor=finance, record_type="invoice", record_id=edited.pk)
+    # Unbatched and rebatched unchanged: still what was sent.
+    accounting.record_unbatch(actor=finance, record_type="expense", record_id=expense.pk)
+    accounting.record_rebatch(actor=finance, record_type="expense", record_id=expense.pk)
+    # Added to the batch after its transfer (a re-record's way): never sent by it.
+    type(late).objects.filter(pk=late.pk).update(gl_batch=batch)
+
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+
+    assert _stored(batch) == {
+        ("invoice", kept.pk): FormerState.UNCHANGED,
+        ("invoice", edited.pk): FormerState.CHANGED,
+        ("expense", expense.pk): FormerState.UNCHANGED,
+        ("invoice", late.pk): FormerState.NOT_SENT,
+    }
+    counts = selectors.former_counts(batch)
+    assert counts == {"unchanged": 2, "changed": 1, "not_sent": 1, "rerecordable": 2}
+    sent = FormerRecord.objects.get(batch=batch, record_type="invoice", record_id=kept.pk)
+    assert sent.sent_at is not None
+
+
+def test_an_edit_after_the_delete_moves_that_record_alone_to_changed(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    invoices = [make_invoice() for _ in range(4)]
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": invoice.pk} for invoice in invoices],
+    )
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    assert set(_stored(batch).values()) == {FormerState.UNCHANGED}
+
+    with CaptureQueriesContext(connection) as queries:
+        _edit(finance, invoices[2])
+
+    states = _stored(batch)
+    assert states.pop(("invoice", invoices[2].pk)) == FormerState.CHANGED
+    assert set(states.values()) == {FormerState.UNCHANGED}
+    # Only that record's row was touched: no statement read the other records' postings.
+    former = FormerRecord._meta.db_table
+    touching = [q["sql"] for q in queries.captured_queries if former in q["sql"]]
+    assert touching and all(str(invoices[2].pk) in sql for sql in touching)
+    assert [i["id"] for i in selectors.former_page(batch, "changed")] == [invoices[2].pk]
+
+
+def test_rerecord_takes_the_unchanged_records_of_the_stored_split(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    capture = django_capture_on_commit_callbacks
+    first, second, third = make_invoice(), make_invoice(), make_invoice()
+    batch = send(
+        capture,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (first, second, third)],
+    )
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    # The stored split is what a re-record reads: a row marked changed stays out of it,
+    # though nothing about the record itself changed.
+    FormerRecord.objects.filter(batch=batch, record_type="invoice", record_id=second.pk).update(
+        state=FormerState.CHANGED
+    )
+
+    with capture(execute=True):
+        rerecord = accounting.batch_rerecord(actor=finance, batch_id=batch.pk)
+
+    for invoice in (first, second, third):
+        invoice.refresh_from_db()
+    assert first.gl_batch_id == rerecord.pk and third.gl_batch_id == rerecord.pk
+    assert second.gl_batch_id is None
+    # Taken now: nothing left to re-record, and the page says which batch holds them.
+    assert selectors.former_counts(batch)["rerecordable"] == 0
+    shown = {i["id"]: i["gl_batch"] for i in selectors.former_page(batch, "unchanged")}
+    assert shown == {first.pk: batch.batch_identifier, third.pk: batch.batch_identifier}
+
+
+def test_the_deleted_batch_page_pages_each_part_with_the_same_queries(
+    client, finance, make_invoice, django_capture_on_commit_callbacks, monkeypatch
+):
+    invoices = [make_invoice() for _ in range(7)]
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": invoice.pk} for invoice in invoices],
+    )
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    client.force_login(finance)
+    url = reverse("accounting:batch_detail", args=[batch.pk])
+
+    monkeypatch.setattr(batch_views, "SPLIT_SHOWN", 3)
+    pages, counts = [], []
+    query = ""
+    while True:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url + query)
+        assert response.status_code == 200
+        counts.append(len(queries))
+        part = response.content.decode().split('id="split-unchanged"')[1]
+        shown = part.split("</ul>")[0]
+        pages.append([i.number for i in invoices if i.number in shown])
+        pager = part.split("</ul>")[1].split("</p>")[0]
+        if 'rel="next"' not in pager:
+            break
+        query = pager.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0]
+        query = query.replace("&amp;", "&")
+
+    ordered = sorted(invoices, key=lambda i: i.pk)
+    assert pages == [[i.number for i in ordered[n : n + 3]] for n in (0, 3, 6)]
+    assert len(set(counts)) == 1, counts
+    assert "Re-record 7 unchanged" in response.content.decode()
