@@ -58,6 +58,7 @@ urlpatterns = [
         views.batch_rerecord,
         name="batch_rerecord",
     ),
+    path("finance/dashboard/", views.dashboard, name="dashboard"),
     path("finance/books-check/", views.books_check, name="books_check"),
     path("finance/books-check/start/", views.books_check_start, name="books_check_start"),
     path("finance/books-check/payments/", views.payments_refresh, name="payments_refresh"),

@@ -5,6 +5,7 @@ a page or group of steps:
 - `batches`: Open Batches and a batch's page; `batch_steps`: the steps on one batch;
 - `books_check`: the books check's runs, differences, CSV export and fixes;
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
+- `dashboard`: the Finance dashboard;
 - `common`: the permissions, lookups and tabs they share.
 
 Each view checks its input, calls one service and renders; a refused step becomes a
@@ -36,6 +37,7 @@ from accounting.views.books_check import (
     books_check_start,
     payments_refresh,
 )
+from accounting.views.dashboard import dashboard
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
 from accounting.views.unposted import interface, unposted
 
@@ -56,6 +58,7 @@ __all__ = [
     "books_check_fix",
     "books_check_progress",
     "books_check_start",
+    "dashboard",
     "interface",
     "more_actions",
     "payments_refresh",

@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -23,6 +24,12 @@ def money(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return f"{number:,.2f}"
+
+
+@register.simple_tag
+def currency() -> str:
+    """The book's currency code (`BOOK_CURRENCY`), shown with amounts."""
+    return settings.BOOK_CURRENCY
 
 
 @register.simple_tag

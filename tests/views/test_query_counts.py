@@ -32,6 +32,7 @@ EXPECTED = {
     "batch_detail": 21,
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
+    "dashboard": 20,  # per kind: unposted ages, totals per day, unbatched count
 }
 
 
@@ -92,6 +93,7 @@ def pages(created):
             {},
         ),
         "home": (reverse("home"), {}),
+        "dashboard": (reverse("accounting:dashboard"), {}),
     }
 
 
