@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounting.postables import type_label
+from config import help
 from core import web
 
 register = template.Library()
@@ -30,6 +31,14 @@ def money(value) -> str:
 def currency() -> str:
     """The book's currency code (`BOOK_CURRENCY`), shown with amounts."""
     return settings.BOOK_CURRENCY
+
+
+@register.inclusion_tag("partials/help_links.html", takes_context=True)
+def help_links(context) -> dict:
+    """Links to the help pages of the screen's procedures."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    return {"help_topics": help.topics_for(match.view_name if match else None)}
 
 
 @register.simple_tag

@@ -78,6 +78,7 @@ def world(make_invoice, make_expense, make_purchase_order, send, staff):
         "purchase_order_id": order.pk,
         "line_id": line.pk,
         "records": records,
+        "slug": "invoice",  # a help page
     }
 
 
