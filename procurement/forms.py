@@ -61,9 +61,11 @@ class ClosedBoxForm(forms.Form):
 
 
 class ReceiveForm(forms.Form):
+    # Filled in with today, so the date to be recorded is in view; never assumed.
     received_date = forms.DateField(
-        required=False,
+        required=True,
         label="Received on",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Today if left empty.",
+        help_text="The day the goods arrived (today unless you change it).",
+        error_messages={"required": "Give the day the goods arrived."},
     )

@@ -9,7 +9,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounting.postables import type_label
-from config import help
+from config import audit_display, help
 from core import web
 
 register = template.Library()
@@ -87,21 +87,7 @@ def action_words(action: str) -> str:
     return ACTION_WORDS.get(action, action.replace("_", " ").capitalize())
 
 
-@register.filter
-def change_list(changes) -> list[dict]:
-    """An audit event's changes as rows: field, before, after (or a single value)."""
-    rows = []
-    if not isinstance(changes, dict):
-        return rows
-    for name, value in changes.items():
-        label = name.replace("_", " ")
-        if isinstance(value, dict) and set(value) <= {"before", "after"}:
-            rows.append(
-                {"field": label, "before": value.get("before"), "after": value.get("after")}
-            )
-        elif isinstance(value, dict):
-            text = ", ".join(f"{key}: {inner}" for key, inner in value.items())
-            rows.append({"field": label, "value": text})
-        else:
-            rows.append({"field": label, "value": value})
-    return rows
+@register.simple_tag
+def audit_rows(trail) -> list[dict]:
+    """The trail's events with their changes as people read them (config.audit_display)."""
+    return audit_display.trail_rows(list(trail))
