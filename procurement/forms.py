@@ -2,9 +2,21 @@
 services decide what may change."""
 
 from django import forms
+from django.db.models import Q
 
-from accounting.door import GLAccount, TaxCode
+from accounting.door import GLAccount, GLAccountType, TaxCode
 from procurement.models import POStatus
+
+
+def accounts_of(account_type: str, field: str, form: forms.Form) -> None:
+    """Offer only active accounts of the type the record posts to, and the account the
+    record holds now (so that an account changed since stays shown)."""
+    current = form.initial.get(field)
+    current_id = getattr(current, "pk", current)
+    wanted = Q(is_active=True, type=account_type)
+    if current_id:
+        wanted |= Q(pk=current_id)
+    form.fields[field].queryset = GLAccount.objects.filter(wanted)  # type: ignore[attr-defined]
 
 
 class PurchaseOrderSearchForm(forms.Form):
@@ -43,6 +55,10 @@ class PurchaseOrderForm(forms.Form):
         queryset=TaxCode.objects.all(), required=False, empty_label="No tax", label="Tax code"
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        accounts_of(GLAccountType.FREIGHT, "freight_gl_account", self)
+
 
 class ProductLineForm(forms.Form):
     description = forms.CharField(max_length=500, label="Description")
@@ -54,6 +70,10 @@ class ProductLineForm(forms.Form):
         empty_label="Default inventory account",
         label="GL account",
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        accounts_of(GLAccountType.INVENTORY, "gl_account", self)
 
 
 class ClosedBoxForm(forms.Form):
