@@ -72,6 +72,7 @@ urlpatterns = [
     path("finance/setup/xero/", views.xero_connect, name="xero-connect"),
     path("finance/setup/xero/callback/", views.xero_callback, name="xero-callback"),
     path("finance/setup/xero/organisation/", views.xero_tenant, name="xero-tenant"),
+    path("finance/dashboard/", views.dashboard, name="dashboard"),
     path("finance/books-check/", views.books_check, name="books_check"),
     path("finance/books-check/start/", views.books_check_start, name="books_check_start"),
     path("finance/books-check/payments/", views.payments_refresh, name="payments_refresh"),

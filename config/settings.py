@@ -152,6 +152,8 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 # English only: dates and messages skip the translation machinery on every request.
 USE_I18N = False
 USE_TZ = True
+# The book's currency (ISO 4217 code), shown with amounts; the PSA keeps one currency.
+BOOK_CURRENCY = os.environ.get("BOOK_CURRENCY", "USD").strip().upper() or "USD"
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))

@@ -163,8 +163,17 @@ class RecordState:
     """A record's state for the banner of its page: a headline such as "In batch
     GL-00042 since 3 Nov 2026; locked", what it means, and a tone for the colour."""
 
-    def __init__(self, headline: str, detail: str = "", tone: str = "neutral") -> None:
+    def __init__(
+        self, headline: str, detail: str = "", tone: str = "neutral", batch: Any = None
+    ) -> None:
         self.headline, self.detail, self.tone = headline, detail, tone
+        # The batch the headline names: the banner links its ID to the batch's page.
+        self.batch = batch
+        before, found, after = headline.partition(batch.batch_identifier if batch else "\0")
+        self.before, self.after = (before, after) if found else (headline, "")
+        self.batch_url = (
+            reverse("accounting:batch_detail", args=[batch.pk]) if batch and found else ""
+        )
 
     def __repr__(self) -> str:
         return f"RecordState({self.headline!r})"
@@ -184,6 +193,7 @@ def batch_state(
                 "batch. To fix it: MORE > Unbatch, edit, then MORE > Rebatch (or send it in "
                 "a new batch).",
                 "locked",
+                batch,
             )
         return RecordState(
             f"In batch {batch.batch_identifier} since {day(since)}; locked, batch "
@@ -191,6 +201,7 @@ def batch_state(
             f"The batch is {batch.get_status_display().lower()}, so {reference} cannot be "
             "unbatched. An administrator can reopen the batch.",
             "locked",
+            batch,
         )
     if original_batch is not None:
         when = unbatched_on(trail, original_batch)
@@ -199,6 +210,7 @@ def batch_state(
             f"Unbatched from {original_batch.batch_identifier}{on}; editable",
             "",
             "editable",
+            original_batch,
         )
     return None
 

@@ -2,10 +2,22 @@
 services decide what may change."""
 
 from django import forms
+from django.db.models import Q
 
-from accounting.door import GLAccount, TaxCode
+from accounting.door import GLAccount, GLAccountType, TaxCode
 from core.listing import RangeFilterForm
 from procurement.models import POStatus
+
+
+def accounts_of(account_type: str, field: str, form: forms.Form) -> None:
+    """Offer only active accounts of the type the record posts to, and the account the
+    record holds now (so that an account changed since stays shown)."""
+    current = form.initial.get(field)
+    current_id = getattr(current, "pk", current)
+    wanted = Q(is_active=True, type=account_type)
+    if current_id:
+        wanted |= Q(pk=current_id)
+    form.fields[field].queryset = GLAccount.objects.filter(wanted)  # type: ignore[attr-defined]
 
 
 class PurchaseOrderSearchForm(RangeFilterForm):
@@ -44,6 +56,10 @@ class PurchaseOrderForm(forms.Form):
         queryset=TaxCode.objects.all(), required=False, empty_label="No tax", label="Tax code"
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        accounts_of(GLAccountType.FREIGHT, "freight_gl_account", self)
+
 
 class ProductLineForm(forms.Form):
     description = forms.CharField(max_length=500, label="Description")
@@ -56,15 +72,21 @@ class ProductLineForm(forms.Form):
         label="GL account",
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        accounts_of(GLAccountType.INVENTORY, "gl_account", self)
+
 
 class ClosedBoxForm(forms.Form):
     closed = forms.BooleanField(required=False, label="Closed")
 
 
 class ReceiveForm(forms.Form):
+    # Filled in with today, so the date to be recorded is in view; never assumed.
     received_date = forms.DateField(
-        required=False,
+        required=True,
         label="Received on",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Today if left empty.",
+        help_text="The day the goods arrived (today unless you change it).",
+        error_messages={"required": "Give the day the goods arrived."},
     )

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounting import door
@@ -314,7 +315,7 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
             "editable": editable,
             "locked": locked,
             "closed_form": closed_form,
-            "receive_form": ReceiveForm(),
+            "receive_form": ReceiveForm(initial={"received_date": timezone.localdate()}),
             "line_steps": _line_steps(request, line),
             "can_edit": request.user.has_perm(CHANGE_LINE),
             "state": product_state(line, trail),
@@ -355,7 +356,11 @@ def _line_step(request: HttpRequest, line_id: int, step: str) -> HttpResponse:
         elif step == "receive":
             form = ReceiveForm(request.POST)
             if not form.is_valid():
-                messages.error(request, "Give the received date as a date, or leave it empty.")
+                messages.error(
+                    request,
+                    f"Product {line.pk} was not received: give the day the goods arrived in "
+                    "Received on.",
+                )
                 return redirect(back)
             services.purchase_order_line_receive(
                 actor=request.user, line=line, received_date=form.cleaned_data["received_date"]

@@ -6,6 +6,7 @@ a page or group of steps:
 - `books_check`: the books check's runs, differences, CSV export and fixes;
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
 - `xero`: Finance > Setup > Xero, connecting through the OAuth 2.0 code flow;
+- `dashboard`: the Finance dashboard;
 - `common`: the permissions, lookups and tabs they share.
 
 Each view checks its input, calls one service and renders; a refused step becomes a
@@ -38,6 +39,7 @@ from accounting.views.books_check import (
     books_check_start,
     payments_refresh,
 )
+from accounting.views.dashboard import dashboard
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
 from accounting.views.unposted import interface, unposted, unposted_export
 from accounting.views.xero import xero_callback, xero_connect, xero_tenant
@@ -60,6 +62,7 @@ __all__ = [
     "books_check_fix",
     "books_check_progress",
     "books_check_start",
+    "dashboard",
     "interface",
     "more_actions",
     "payments_refresh",

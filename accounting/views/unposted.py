@@ -76,6 +76,13 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             except ApplicationError as error:
                 web.refuse(request, error)
                 web.field_errors_to_form(form, error)
+                if error.code == "batch_identifier_in_use":
+                    # Said again at the field, where the clerk types another ID.
+                    form.add_error(
+                        "batch_identifier",
+                        "Already used by an open or closed batch: type another, or leave "
+                        "it empty to have one generated.",
+                    )
                 if error.code == "retransfer_unconfirmed":
                     resend_items = error.extra.get("items") or []
                     for item in resend_items:

@@ -3,11 +3,13 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from accounting.postables import type_label
+from config import audit_display, help
 from core import web
 
 register = template.Library()
@@ -23,6 +25,20 @@ def money(value) -> str:
     except (InvalidOperation, TypeError, ValueError):
         return str(value)
     return f"{number:,.2f}"
+
+
+@register.simple_tag
+def currency() -> str:
+    """The book's currency code (`BOOK_CURRENCY`), shown with amounts."""
+    return settings.BOOK_CURRENCY
+
+
+@register.inclusion_tag("partials/help_links.html", takes_context=True)
+def help_links(context) -> dict:
+    """Links to the help pages of the screen's procedures."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    return {"help_topics": help.topics_for(match.view_name if match else None)}
 
 
 @register.simple_tag
@@ -71,21 +87,7 @@ def action_words(action: str) -> str:
     return ACTION_WORDS.get(action, action.replace("_", " ").capitalize())
 
 
-@register.filter
-def change_list(changes) -> list[dict]:
-    """An audit event's changes as rows: field, before, after (or a single value)."""
-    rows = []
-    if not isinstance(changes, dict):
-        return rows
-    for name, value in changes.items():
-        label = name.replace("_", " ")
-        if isinstance(value, dict) and set(value) <= {"before", "after"}:
-            rows.append(
-                {"field": label, "before": value.get("before"), "after": value.get("after")}
-            )
-        elif isinstance(value, dict):
-            text = ", ".join(f"{key}: {inner}" for key, inner in value.items())
-            rows.append({"field": label, "value": text})
-        else:
-            rows.append({"field": label, "value": value})
-    return rows
+@register.simple_tag
+def audit_rows(trail) -> list[dict]:
+    """The trail's events with their changes as people read them (config.audit_display)."""
+    return audit_display.trail_rows(list(trail))

@@ -80,6 +80,7 @@ def world(make_invoice, make_expense, make_purchase_order, send, staff):
         "line_id": line.pk,
         "records": records,
         "key_id": api_key_issue(user=staff)[0].pk,
+        "slug": "invoice",  # a help page
     }
 
 

@@ -15,15 +15,17 @@ pytestmark = pytest.mark.django_db
 # one that adds a fixed query shows here. The expense pages ask once per request
 # whether the user is in Finance (who change every member's expenses). A batch's page
 # asks its steps' predicates: the records unbatched from it (one query a kind) for
-# Close and Delete, and for a deleted batch whether its ID is in use again.
+# Close and Delete, and for a deleted batch whether its ID is in use again. An audit
+# trail looks up the names of the codes it holds, one query a kind of code (company,
+# expense type, tax code, GL account, member).
 EXPECTED = {
     "invoice_list": 7,
-    "invoice_detail": 12,
+    "invoice_detail": 14,
     "entry_list": 7,
-    "entry_detail": 10,
-    "sheet_detail": 9,
+    "entry_detail": 11,
+    "sheet_detail": 10,
     "po_list": 6,
-    "po_detail": 10,
+    "po_detail": 12,
     "po_products": 8,
     "line_detail": 8,
     "unposted_invoice": 11,
@@ -32,6 +34,7 @@ EXPECTED = {
     "batch_detail": 21,
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
+    "dashboard": 20,  # per kind: unposted ages, totals per day, unbatched count
 }
 
 
@@ -92,6 +95,7 @@ def pages(created):
             {},
         ),
         "home": (reverse("home"), {}),
+        "dashboard": (reverse("accounting:dashboard"), {}),
     }
 
 
