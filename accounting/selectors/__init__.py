@@ -25,6 +25,14 @@ from accounting.selectors.books import (
     reconciliation_differences,
     reconciliation_list,
 )
+from accounting.selectors.changes import (
+    PostedValues,
+    SentChange,
+    batch_sent_changes,
+    batches_sent_changes,
+    record_sent_change,
+    sent_changes,
+)
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
 from accounting.selectors.setup import accounting_setup, default_accounts
 from accounting.selectors.unposted import (
@@ -38,6 +46,8 @@ from accounting.selectors.unposted import (
 )
 
 __all__ = [
+    "PostedValues",
+    "SentChange",
     "UnpostedPage",
     "UnpostedPosition",
     "accounting_setup",
@@ -50,9 +60,11 @@ __all__ = [
     "batch_items",
     "batch_list",
     "batch_resend_checklist",
+    "batch_sent_changes",
     "batch_summaries",
     "batch_unbatched_refs",
     "batches_in_transfer_state",
+    "batches_sent_changes",
     "default_accounts",
     "deleted_batch_changes",
     "latest_reconciliation",
@@ -63,7 +75,9 @@ __all__ = [
     "parse_unposted_cursor",
     "reconciliation_differences",
     "reconciliation_list",
+    "record_sent_change",
     "rerecordable",
+    "sent_changes",
     "sent_logs",
     "unposted_count",
     "unposted_items",
