@@ -66,6 +66,35 @@ def audit_response(*, record_type: str, record_id: int | None) -> Response:
     return Response(AuditEventSerializer(events, many=True).data)
 
 
+class SentValuesSerializer(serializers.Serializer):
+    total = serializers.DecimalField(max_digits=20, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=20, decimal_places=2)
+    accounts = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Each GL account's amount: {account, name, amount}, debit positive, "
+        "credit negative.",
+    )
+
+
+class SentChangeSerializer(serializers.Serializer):
+    """A record edited since it was sent: what the accounting package holds and the
+    record now."""
+
+    batch = serializers.CharField(help_text="The batch whose transfer sent it.")
+    batch_id = serializers.IntegerField()
+    method = serializers.CharField(help_text="direct or file (or external).")
+    sent_at = serializers.DateTimeField()
+    in_batch = serializers.BooleanField(
+        help_text="It is in the batch that sent it again (rebatched after the edit): the "
+        "batch shows the new values, the package the ones sent."
+    )
+    header_changed = serializers.BooleanField(
+        help_text="Its date, due date, tax code or company differ from what was sent too."
+    )
+    sent = SentValuesSerializer()
+    now = SentValuesSerializer()
+
+
 class StepAnswerSerializer(serializers.Serializer):
     allowed = serializers.BooleanField(help_text="Whether the step would be accepted now.")
     code = serializers.CharField(

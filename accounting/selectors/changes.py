@@ -119,6 +119,15 @@ def _logged_lines(gl_lines: list) -> tuple[GLLine, ...]:
     return tuple(lines)
 
 
+def amount_text(value: Decimal | None, account: bool = False) -> str:
+    """An amount as a clerk reads it in the package: an account's as debit or credit."""
+    if value is None:
+        return "—"
+    if not account:
+        return f"{value:,.2f}"
+    return f"Debit {value:,.2f}" if value >= 0 else f"Credit {-value:,.2f}"
+
+
 def _rows(sent: PostedValues, now: PostedValues) -> list[dict[str, Any]]:
     """The values side by side: total, tax, then each account either side names."""
     rows = [
@@ -137,6 +146,8 @@ def _rows(sent: PostedValues, now: PostedValues) -> list[dict[str, Any]]:
         )
     for row in rows:
         row["changed"] = row["sent"] != row["now"]
+        row["sent_text"] = amount_text(row["sent"], row.get("account", False))
+        row["now_text"] = amount_text(row["now"], row.get("account", False))
     return rows
 
 

@@ -90,14 +90,15 @@ def _locked_change(record_type: str, record_id: int) -> tuple[SentChange, object
 
 
 def _values_changed(change: SentChange) -> dict:
-    values = change.as_json()
-    return {
-        "document": change.number,
-        "total": {"before": values["sent"]["total"], "after": values["now"]["total"]},
-        "tax": {"before": values["sent"]["tax"], "after": values["now"]["tax"]},
-        "accounts": {"before": values["sent"]["accounts"], "after": values["now"]["accounts"]},
-        "sent_in": change.batch_identifier,
-    }
+    """The audit event's changes: the document, and each value that differs, as the
+    package held it (before) and as the record is now (after)."""
+    changes: dict = {"document": change.number, "sent_in": change.batch_identifier}
+    for row in change.rows:
+        if row["changed"]:
+            changes[row["label"]] = {"before": row["sent_text"], "after": row["now_text"]}
+    if change.header_changed:
+        changes["header"] = f"changed too (dated {change.date:%d %b %Y} now)"
+    return changes
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ a page or group of steps:
 - `batches`: Open Batches and a batch's page; `batch_steps`: the steps on one batch;
 - `books_check`: the books check's runs, differences, CSV export and fixes;
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
+- `sent_changes`: the "changed since sent" mark of a record page and its steps;
 - `common`: the permissions, lookups and tabs they share.
 
 Each view checks its input, calls one service and renders; a refused step becomes a
@@ -37,6 +38,7 @@ from accounting.views.books_check import (
     payments_refresh,
 )
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
+from accounting.views.sent_changes import record_sent_confirm, record_sent_update, sent_change
 from accounting.views.unposted import interface, unposted
 
 __all__ = [
@@ -60,6 +62,9 @@ __all__ = [
     "more_actions",
     "payments_refresh",
     "record_rebatch",
+    "record_sent_confirm",
+    "record_sent_update",
     "record_unbatch",
+    "sent_change",
     "unposted",
 ]

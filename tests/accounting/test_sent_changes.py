@@ -127,7 +127,7 @@ def test_marking_a_file_transfer_updated_by_hand_clears_the_mark_and_keeps_the_o
     assert log.fingerprint != sent_fingerprint and log.batch_id == batch.pk
     event = AuditEvent.objects.get(action="package_updated_by_hand")
     assert (event.actor, event.record_id, event.batch_id) == (finance, invoice.pk, batch.pk)
-    assert event.changes["total"] == {"before": "1623.75", "after": "324.75"}
+    assert event.changes["Total"] == {"before": "1,623.75", "after": "324.75"}
     assert event.changes["document"] == invoice.number
     # Once in line, there is nothing left to mark.
     with refused("invalid_transition"):
