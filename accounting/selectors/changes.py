@@ -130,30 +130,40 @@ def amount_text(value: Decimal | None, account: bool = False) -> str:
 
 def _rows(sent: PostedValues, now: PostedValues) -> list[dict[str, Any]]:
     """The values side by side: total, tax, then each account either side names."""
-    rows = [
-        {"label": "Total", "sent": sent.total, "now": now.total},
-        {"label": "Tax", "sent": sent.tax, "now": now.tax},
+    values: list[tuple[str, Decimal | None, Decimal | None, bool]] = [
+        ("Total", sent.total, now.total, False),
+        ("Tax", sent.tax, now.tax, False),
     ]
     for number in sorted(set(sent.accounts) | set(now.accounts)):
         name = (now.accounts.get(number) or sent.accounts[number])[0]
-        rows.append(
-            {
-                "label": f"{number} {name}",
-                "sent": sent.accounts[number][1] if number in sent.accounts else None,
-                "now": now.accounts[number][1] if number in now.accounts else None,
-                "account": True,
-            }
+        values.append(
+            (
+                f"{number} {name}",
+                sent.accounts[number][1] if number in sent.accounts else None,
+                now.accounts[number][1] if number in now.accounts else None,
+                True,
+            )
         )
-    for row in rows:
-        row["changed"] = row["sent"] != row["now"]
-        row["sent_text"] = amount_text(row["sent"], row.get("account", False))
-        row["now_text"] = amount_text(row["now"], row.get("account", False))
-    return rows
+    return [
+        {
+            "label": label,
+            "sent": before,
+            "now": after,
+            "account": account,
+            "changed": before != after,
+            "sent_text": amount_text(before, account),
+            "now_text": amount_text(after, account),
+        }
+        for label, before, after, account in values
+    ]
 
 
-def sent_changes(kind: PostableKind, record_ids: list[int]) -> dict[int, SentChange]:
+def sent_changes(
+    kind: PostableKind, record_ids: list[int], batch_ids: dict[int, int | None] | None = None
+) -> dict[int, SentChange]:
     """Of these records of one kind, those that differ from their latest send still in
-    the accounting package, by id. Records never sent, or unchanged, are left out."""
+    the accounting package, by id. Records never sent, or unchanged, are left out.
+    `batch_ids`: each record's batch, when the caller has read it already."""
     if not record_ids:
         return {}
     latest: dict[int, Any] = {}
@@ -167,7 +177,11 @@ def sent_changes(kind: PostableKind, record_ids: list[int]) -> dict[int, SentCha
     if not latest:
         return {}
     rows = kind.model._default_manager.filter(pk__in=list(latest))
-    batches = dict(rows.values_list("pk", f"{kind.batch_field}_id"))
+    batches = (
+        batch_ids
+        if batch_ids is not None
+        else dict(rows.values_list("pk", f"{kind.batch_field}_id"))
+    )
     changes: dict[int, SentChange] = {}
     with fewer_collections():
         for posting in kind.bulk_postings(rows, AccountBook()):
@@ -199,9 +213,16 @@ def sent_changes(kind: PostableKind, record_ids: list[int]) -> dict[int, SentCha
     return changes
 
 
-def record_sent_change(record_type: str, record_id: int) -> SentChange | None:
-    """One record's change since it was sent, or None."""
-    return sent_changes(get_kind(record_type), [record_id]).get(record_id)
+def record_sent_change(
+    record_type: str, record_id: int, record: Any | None = None
+) -> SentChange | None:
+    """One record's change since it was sent, or None; `record`, when the caller has
+    it, saves reading its batch again."""
+    kind = get_kind(record_type)
+    batch_ids = (
+        {record_id: getattr(record, f"{kind.batch_field}_id")} if record is not None else None
+    )
+    return sent_changes(kind, [record_id], batch_ids).get(record_id)
 
 
 def batches_sent_changes(batch_ids: list[int]) -> dict[int, dict[tuple[str, int], SentChange]]:
@@ -215,7 +236,8 @@ def batches_sent_changes(batch_ids: list[int]) -> dict[int, dict[tuple[str, int]
     for record_type, record_id in AuditEvent.objects.filter(
         batch_id__in=batch_ids, action="rebatched"
     ).values_list("record_type", "record_id"):
-        candidates[record_type].add(record_id)
+        if record_id is not None:
+            candidates[record_type].add(record_id)
     for kind in kinds():
         if not candidates[kind.type]:
             continue

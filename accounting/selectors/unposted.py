@@ -131,7 +131,7 @@ def unposted_items(*, record_type: str, records: list) -> list[dict[str, Any]]:
     kind = get_kind(record_type)
     sends = live_sends(kind.type, [record.pk for record in records])
     # Sent before and edited since: the package holds the values sent, both shown.
-    changes = sent_changes(kind, sorted(sends))
+    changes = sent_changes(kind, sorted(sends), {pk: None for pk in sends})
     return [
         {
             "type": kind.type,

@@ -25,7 +25,7 @@ def sent_change(request: HttpRequest, *, record_type: str, record: Any) -> dict[
     """The mark of a record page (`accounting/partials/sent_change.html`): the record's
     change since it was sent, both sides, what to do in the package, and the step the
     user may take; None when the package holds the record as it is."""
-    change = selectors.record_sent_change(record_type, record.pk)
+    change = selectors.record_sent_change(record_type, record.pk, record)
     if change is None or (
         not change.in_batch and getattr(record, f"{kind_or_404(record_type).batch_field}_id")
     ):
