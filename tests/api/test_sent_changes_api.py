@@ -62,3 +62,39 @@ def test_batch_items_and_unposted_items_carry_what_was_sent_beside_the_record_no
     accounting.sent_change_confirm(actor=finance, record_type="invoice", record_id=rebatched.pk)
     items = client.get(f"/api/v1/accounting/batches/{batch.pk}/items/").json()
     assert all(item["changed_since_sent"] is None for item in items)
+
+
+def test_a_record_answers_its_change_and_the_clerk_marks_the_package_updated(
+    api, finance, staff, make_invoice, make_purchase_order, django_capture_on_commit_callbacks
+):
+    invoice = make_invoice()
+    order, _line = make_purchase_order()
+    send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": invoice.pk}, {"type": "freight", "id": order.pk}],
+        transfer="file",
+    )
+    client = api(finance)
+    url = f"/api/v1/invoices/{invoice.pk}/"
+    assert client.get(f"{url}changed-since-sent/").json() == {"changed_since_sent": None}
+    freight = client.get(f"/api/v1/purchase-orders/{order.pk}/changed-since-sent/").json()
+    assert freight == {"changed_since_sent": None}
+
+    edit(finance, invoice, "3")
+    accounting.record_rebatch(actor=finance, record_type="invoice", record_id=invoice.pk)
+    changed = client.get(f"{url}changed-since-sent/").json()["changed_since_sent"]
+    assert changed["in_batch"] and changed["now"]["total"] == "324.75"
+
+    # Staff may not; a direct update is refused for an export file; then the clerk's word.
+    response = api(staff).post(f"{url}package-updated/")
+    assert response.status_code == 403
+    response = client.post(f"{url}update-in-package/")
+    assert response.status_code == 409 and response.json()["code"] == "invalid_transition"
+    response = client.post(f"{url}package-updated/")
+    assert response.status_code == 200 and response.json()["total"] == "324.75"
+    assert client.get(f"{url}changed-since-sent/").json() == {"changed_since_sent": None}
+    response = client.post(f"{url}package-updated/")
+    assert response.status_code == 409 and "nothing to update" in response.json()["detail"]
+    actions = [event["action"] for event in client.get(f"{url}audit/").json()]
+    assert actions.count("package_updated_by_hand") == 1
