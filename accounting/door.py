@@ -16,7 +16,7 @@ so. What passes through the door, by what the record apps do with it:
 - their step predicates (one per step, asked by the services and the pages alike)
   return a refusal or None, and the services raise it: ``locked_refusal``, ``refuse``;
 - their pages show the audit trail and the batch steps of one record: ``audit_trail``,
-  ``more_actions``;
+  ``more_actions``, and whether it changed since it was sent: ``sent_change``;
 - their pages and API show what the accounting package says was paid: ``with_payments``,
   ``payment_state``, ``filter_payment_state``, ``PAYMENT_STATES``;
 - their API shares the audit trail and the unbatch/rebatch steps of one record:
@@ -46,7 +46,7 @@ from accounting.postables import BatchedKind, register
 from accounting.rules import ensure_unlocked, locked_refusal, record_item
 from accounting.selectors import audit_trail
 from accounting.steps import refuse
-from accounting.views import more_actions
+from accounting.views import more_actions, sent_change
 
 __all__ = [
     "BILL",
@@ -82,6 +82,7 @@ __all__ = [
     "refuse",
     "register",
     "save_audited",
+    "sent_change",
     "to_cents",
     "unbatch_schema",
     "with_payments",

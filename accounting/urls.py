@@ -97,4 +97,14 @@ urlpatterns = [
         views.record_rebatch,
         name="record_rebatch",
     ),
+    path(
+        "records/<str:record_type>/<int:record_id>/package-updated/",
+        views.record_sent_confirm,
+        name="record_sent_confirm",
+    ),
+    path(
+        "records/<str:record_type>/<int:record_id>/update-in-package/",
+        views.record_sent_update,
+        name="record_sent_update",
+    ),
 ]

@@ -208,6 +208,7 @@ def entry_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
             "state": entry_state(entry, trail),
             "trail": trail,
             "more_actions": more_actions(request, record_type=ENTRY_TYPE, record=entry),
+            "sent_change": door.sent_change(request, record_type=ENTRY_TYPE, record=entry),
         },
     )
 

@@ -236,5 +236,6 @@ def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
             "state": invoice_state(invoice, trail),
             "trail": trail,
             "more_actions": more_actions(request, record_type=RECORD_TYPE, record=invoice),
+            "sent_change": door.sent_change(request, record_type=RECORD_TYPE, record=invoice),
         },
     )

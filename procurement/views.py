@@ -216,6 +216,7 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
             trail=trail,
             state=freight_state(order, trail),
             more_actions=more_actions(request, record_type=FREIGHT_TYPE, record=order),
+            sent_change=door.sent_change(request, record_type=FREIGHT_TYPE, record=order),
         )
     return render(request, "procurement/po_detail.html", context)
 
@@ -321,6 +322,7 @@ def line_detail(request: HttpRequest, line_id: int) -> HttpResponse:
             "state": product_state(line, trail),
             "trail": trail,
             "more_actions": more_actions(request, record_type=PRODUCT_TYPE, record=line),
+            "sent_change": door.sent_change(request, record_type=PRODUCT_TYPE, record=line),
         },
     )
 

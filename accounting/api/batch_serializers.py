@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounting import selectors, services
-from accounting.api.records import RecordTypeField
+from accounting.api.records import RecordTypeField, SentChangeSerializer
 from accounting.models import (
     BatchStatus,
     ExportFormat,
@@ -139,6 +139,12 @@ class BatchItemSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
         choices=["batched", "unbatched"],
         help_text="unbatched: taken out of the batch and not rebatched yet.",
+    )
+    changed_since_sent = SentChangeSerializer(
+        allow_null=True,
+        required=False,
+        help_text="Rebatched after an edit: what the batch's transfer sent (`sent`) and the "
+        "record now (`now`); null when the package holds it as it is.",
     )
 
 

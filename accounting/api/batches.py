@@ -143,7 +143,12 @@ class BatchViewSet(ApiMixin, GenericViewSet):
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def items(self, request: Request, pk: str) -> Response:
         batch = self.get_object()
-        return Response(BatchItemSerializer(selectors.batch_items(batch), many=True).data)
+        changes = selectors.batch_sent_changes(batch)
+        items = []
+        for item in selectors.batch_items(batch):
+            change = changes.get((item["type"], item["id"]))
+            items.append({**item, "changed_since_sent": change.as_json() if change else None})
+        return Response(BatchItemSerializer(items, many=True).data)
 
     @extend_schema(
         summary="The GL lines of each record in the batch",

@@ -66,6 +66,35 @@ def audit_response(*, record_type: str, record_id: int | None) -> Response:
     return Response(AuditEventSerializer(events, many=True).data)
 
 
+class SentValuesSerializer(serializers.Serializer):
+    total = serializers.DecimalField(max_digits=20, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=20, decimal_places=2)
+    accounts = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Each GL account's amount: {account, name, amount}, debit positive, "
+        "credit negative.",
+    )
+
+
+class SentChangeSerializer(serializers.Serializer):
+    """A record edited since it was sent: what the accounting package holds and the
+    record now."""
+
+    batch = serializers.CharField(help_text="The batch whose transfer sent it.")
+    batch_id = serializers.IntegerField()
+    method = serializers.CharField(help_text="direct or file (or external).")
+    sent_at = serializers.DateTimeField()
+    in_batch = serializers.BooleanField(
+        help_text="It is in the batch that sent it again (rebatched after the edit): the "
+        "batch shows the new values, the package the ones sent."
+    )
+    header_changed = serializers.BooleanField(
+        help_text="Its date, due date, tax code or company differ from what was sent too."
+    )
+    sent = SentValuesSerializer()
+    now = SentValuesSerializer()
+
+
 class StepAnswerSerializer(serializers.Serializer):
     allowed = serializers.BooleanField(help_text="Whether the step would be accepted now.")
     code = serializers.CharField(
@@ -141,10 +170,72 @@ class AuditTrailMixin:
         return audit_response(record_type=self.record_type, record_id=record.pk)
 
 
+class RecordSentChangeSerializer(serializers.Serializer):
+    changed_since_sent = SentChangeSerializer(
+        allow_null=True,
+        help_text="What the accounting package holds of the record beside the record now; "
+        "null when the package holds it as it is (or it was never sent).",
+    )
+
+
+sent_change_schema = extend_schema(
+    summary="Changed since sent: what the accounting package holds beside the record now",
+    responses={200: RecordSentChangeSerializer, **error_responses(not_found=True)},
+)
+SENT_CHANGE_CONFLICTS = ("invalid_transition", "batch_not_open", "retransfer_unconfirmed")
+
+
 # For a postable record's view set: the steps that take the record out of its GL batch
 # and put it back, for actions of the view set's own to call (a purchase order's
-# freight); BatchActionsMixin makes them its unbatch and rebatch actions.
+# freight); BatchActionsMixin makes them its unbatch and rebatch actions. It also
+# answers whether the record changed since it was sent, and brings the package in
+# line: GET <id>/changed-since-sent/, POST <id>/package-updated/ (an export file's
+# package, changed by hand) and <id>/update-in-package/ (through the connector).
 class BatchStepsMixin(AuditTrailMixin):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        permissions = cls.__dict__.get("required_permissions")
+        if permissions is not None and "steps" in permissions:
+            cls.required_permissions = {
+                **permissions,
+                "changed_since_sent": permissions["steps"],
+                "package_updated": TRANSFER,
+                "update_in_package": TRANSFER,
+            }
+        serializer = cls.__dict__.get("serializer_class")
+        if serializer is not None:
+            what = str(getattr(cls, "record_type", "record")).replace("_", " ")
+            extend_schema_view(**sent_change_steps_schema(serializer, what))(cls)
+
+    @sent_change_schema
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="changed-since-sent",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def changed_since_sent(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        change = selectors.record_sent_change(self.record_type, record.pk)
+        return Response({"changed_since_sent": change.as_json() if change else None})
+
+    @action(detail=True, methods=["post"], url_path="package-updated")
+    def package_updated(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        services.sent_change_confirm(
+            actor=request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
+    @action(detail=True, methods=["post"], url_path="update-in-package")
+    def update_in_package(self, request: Request, pk: str) -> Response:
+        record = self.get_object()
+        services.sent_change_send(
+            actor=request.user, record_type=self.record_type, record_id=record.pk
+        )
+        return self.record_response(record.pk)
+
     def record_response(self, record_id: int, code: int = status.HTTP_200_OK) -> Response:
         """The record as the view set shows it."""
         raise NotImplementedError
@@ -191,6 +282,24 @@ class BatchActionsMixin(BatchStepsMixin):
     @action(detail=True, methods=["post"])
     def rebatch(self, request: Request, pk: str) -> Response:
         return self.rebatch_step()
+
+
+def sent_change_steps_schema(serializer: type[serializers.Serializer], what: str) -> dict:
+    """The schema of the two steps that bring the package in line with the record."""
+    return {
+        "package_updated": step_schema(
+            f"The {what} was changed in the accounting package by hand (an export file's "
+            "package): the product counts the package in line with it; audited",
+            serializer,
+            conflicts=SENT_CHANGE_CONFLICTS,
+        ),
+        "update_in_package": step_schema(
+            f"Update the {what} in the accounting package through the connector (a direct "
+            "transfer): it goes out again in a batch of its own, the original removed first",
+            serializer,
+            conflicts=SENT_CHANGE_CONFLICTS,
+        ),
+    }
 
 
 def batch_actions_schema(what: str) -> Any:

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounting import selectors
-from accounting.api.records import VIEW_BATCHES, RecordTypeField
+from accounting.api.records import VIEW_BATCHES, RecordTypeField, SentChangeSerializer
 from accounting.postables import kind_types
 from core.api import Pagination, RolePermission, list_error_responses, money_field
 
@@ -29,6 +29,12 @@ class UnpostedItemSerializer(serializers.Serializer):
     amount = money_field()
     previously_sent = PreviouslySentSerializer(
         many=True, help_text="Sends of the record still in the accounting package."
+    )
+    changed_since_sent = SentChangeSerializer(
+        allow_null=True,
+        required=False,
+        help_text="Sent before and edited since: what the package holds (`sent`) and the "
+        "record now (`now`); null when it is unchanged or was never sent.",
     )
 
 

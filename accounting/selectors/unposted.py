@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounting.postables import get_kind, kinds, unposted_rows
+from accounting.selectors.changes import sent_changes
 from accounting.selectors.listing import ListFilters, filtered_unposted
 from accounting.selectors.sends import live_sends
 
@@ -147,6 +148,8 @@ def unposted_items(*, record_type: str, records: list) -> list[dict[str, Any]]:
     """Unposted records as the interface shows them, with earlier sends of each."""
     kind = get_kind(record_type)
     sends = live_sends(kind.type, [record.pk for record in records])
+    # Sent before and edited since: the package holds the values sent, both shown.
+    changes = sent_changes(kind, sorted(sends), {pk: None for pk in sends})
     return [
         {
             "type": kind.type,
@@ -159,6 +162,7 @@ def unposted_items(*, record_type: str, records: list) -> list[dict[str, Any]]:
                 {"batch_identifier": s["batch_identifier"], "sent_at": s["sent_at"]}
                 for s in sends.get(record.pk, [])
             ],
+            "changed_since_sent": (changes[record.pk].as_json() if record.pk in changes else None),
         }
         for record in records
     ]

@@ -11,6 +11,8 @@ predicate in `accounting.steps`, which the pages and the API ask too. Locks are 
 - `batches`: delete, close, reopen a batch, retry its transfer;
 - `records`: unbatch and rebatch one record;
 - `setup`: the accounting package setup;
+- `sent_changes`: bringing the package in line with a record changed since sent
+  (by hand, or through the connector), and the re-send of one record they share;
 - `reconciliation`: starting a books check, and the one-click fixes of what it found;
 - `common`: what they share.
 
@@ -30,6 +32,7 @@ from accounting.services.reconciliation import (
     reconciliation_start,
 )
 from accounting.services.records import batch_records_step, record_rebatch, record_unbatch
+from accounting.services.sent_changes import record_resend, sent_change_confirm, sent_change_send
 from accounting.transfer import batch_transfer_run
 
 __all__ = [
@@ -49,5 +52,8 @@ __all__ = [
     "payments_refresh",
     "reconciliation_start",
     "record_rebatch",
+    "record_resend",
     "record_unbatch",
+    "sent_change_confirm",
+    "sent_change_send",
 ]

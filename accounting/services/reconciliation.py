@@ -11,17 +11,13 @@ from accounting import payments, selectors, tasks
 from accounting.audit import audit_record
 from accounting.connectors import ensure_reads_back, get_connector
 from accounting.models import (
-    BatchStatus,
     DifferenceClass,
     GLBatch,
     Reconciliation,
     ReconciliationDifference,
     ReconciliationState,
-    TransferMethod,
 )
-from accounting.postables import get_kind
-from accounting.services.batch_creation import batch_create
-from accounting.services.records import record_unbatch
+from accounting.services.sent_changes import record_resend
 from core.errors import ApplicationError, InvalidInput, NotFound
 
 FIXABLE = {
@@ -131,7 +127,12 @@ def difference_fix(*, actor: User, difference_id: int) -> ReconciliationDifferen
         changes = _remove_extra_copies(connector, difference, name)
         batch = None
     else:
-        batch = _resend(actor, difference, name)
+        batch = record_resend(
+            actor=actor,
+            record_type=difference.record_type,
+            record_id=difference.record_id,
+            name=name,
+        )
         changes = {"batch": batch.batch_identifier}
     difference.fixed_at = timezone.now()
     difference.fixed_by = actor
@@ -177,36 +178,6 @@ def _remove_extra_copies(connector, difference: ReconciliationDifference, name: 
         for batch in extra
     )
     return {"removed_batches": extra, "removed": removed, "kept_batch": keep}
-
-
-def _resend(actor, difference: ReconciliationDifference, name: str) -> GLBatch:
-    """Send the record again in a batch of its own, with the re-send confirmed: the
-    transfer removes the original from the package before it sends the record as it is
-    now. A record in an open batch is unbatched from it first."""
-    kind = get_kind(difference.record_type)
-    row = (
-        kind.model.objects.filter(pk=difference.record_id)
-        .values_list(f"{kind.batch_field}_id", flat=True)
-        .first()
-    )
-    if row is None and not kind.model.objects.filter(pk=difference.record_id).exists():
-        raise NotFound(f"There is no {kind.label.lower()} with id {difference.record_id}.")
-    if row is not None:
-        batch = GLBatch.objects.get(pk=row)
-        if batch.status != BatchStatus.OPEN:
-            raise ApplicationError(
-                f"{name} is in GL batch {batch.batch_identifier}, which is {batch.status}, "
-                "so it cannot be sent again. An administrator can reopen the batch; then "
-                "fix it again.",
-                code="batch_not_open",
-            )
-        record_unbatch(actor=actor, record_type=kind.type, record_id=difference.record_id)
-    return batch_create(
-        actor=actor,
-        items=[{"type": kind.type, "id": difference.record_id}],
-        transfer=TransferMethod.DIRECT,
-        confirm_resend=True,
-    )
 
 
 def payments_refresh(*, actor: User) -> dict[str, int]:

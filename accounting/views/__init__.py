@@ -7,6 +7,7 @@ a page or group of steps:
 - `records`: MORE > Unbatch / Rebatch of any record, and the MORE menu;
 - `xero`: Finance > Setup > Xero, connecting through the OAuth 2.0 code flow;
 - `dashboard`: the Finance dashboard;
+- `sent_changes`: the "changed since sent" mark of a record page and its steps;
 - `common`: the permissions, lookups and tabs they share.
 
 Each view checks its input, calls one service and renders; a refused step becomes a
@@ -41,6 +42,7 @@ from accounting.views.books_check import (
 )
 from accounting.views.dashboard import dashboard
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
+from accounting.views.sent_changes import record_sent_confirm, record_sent_update, sent_change
 from accounting.views.unposted import interface, unposted, unposted_export
 from accounting.views.xero import xero_callback, xero_connect, xero_tenant
 
@@ -67,7 +69,10 @@ __all__ = [
     "more_actions",
     "payments_refresh",
     "record_rebatch",
+    "record_sent_confirm",
+    "record_sent_update",
     "record_unbatch",
+    "sent_change",
     "unposted",
     "unposted_export",
     "xero_callback",

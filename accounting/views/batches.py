@@ -61,6 +61,9 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     page = web.paginate(request, batches, per_page=25)
     rows = list(page.object_list)
     summaries = selectors.batch_summaries([batch.pk for batch in rows])
+    # Records rebatched after an edit: the batch shows new values, the package old ones.
+    for batch_id, changes in selectors.batches_sent_changes(list(summaries)).items():
+        summaries[batch_id]["changed"] = len(changes)
     return render(
         request,
         "accounting/batch_list.html",
@@ -223,13 +226,15 @@ def batch_action(request: HttpRequest) -> HttpResponse:
 # --- one batch ---------------------------------------------------------------------------
 
 
-def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest):
-    """One page of a batch's items of one kind: in the batch, or unbatched from it."""
+def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest, changes: dict):
+    """One page of a batch's items of one kind: in the batch, or unbatched from it,
+    each with its change since the batch sent it (`changes`), if any."""
     page = web.paginate(request, selectors.batch_item_rows(kind, batch.pk))
     items = [
         {
             **selectors.batch_item(kind, record, batch.pk),
             "url": web.record_url(kind.type, record.pk),
+            "sent_change": changes.get((kind.type, record.pk)),
         }
         for record in page.object_list
     ]
@@ -266,10 +271,15 @@ def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
         (tab["key"] for tab in item_tabs if tab["key"] == requested),
         next((tab["key"] for tab in item_tabs if tab["count"]), item_tabs[0]["key"]),
     )
-    page, items = _batch_item_rows(batch, get_kind(active), request)
+    changes = selectors.batch_sent_changes(batch) if batch.status != BatchStatus.DELETED else {}
+    page, items = _batch_item_rows(batch, get_kind(active), request, changes)
     context: dict[str, Any] = {
         "tabs": interface_tabs("batches"),
         "summary": summary,
+        "sent_changes": [
+            {"change": change, "url": web.record_url(change.type, change.id)}
+            for change in changes.values()
+        ],
         "item_tabs": item_tabs,
         "active_kind": active,
         "page_obj": page,

@@ -108,6 +108,7 @@ def test_unposted_pages_run_across_kinds_in_order(
             "company": "Distributor Inc",
             "amount": "25.00",
             "previously_sent": [],
+            "changed_since_sent": None,
         }
     ]
     assert (

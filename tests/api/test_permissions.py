@@ -95,6 +95,28 @@ class World:
         )
         return order, line
 
+    def changed_since_sent(self, record_type: str):
+        """A record of the kind sent in an export file, then unbatched, fixed by the
+        reference page's steps and rebatched: the package holds the values sent."""
+        from tests.workflows.test_fix_up_procedures import FIXES
+
+        kind = next(fix for fix in FIXES if fix.type == record_type)
+        fix = kind(
+            make_invoice=self.fixture("make_invoice"),
+            make_expense=self.fixture("make_expense"),
+            make_purchase_order=self.fixture("make_purchase_order"),
+            finance=self.finance(),
+            staff=self.fixture("staff"),
+            approver=self.fixture("approver"),
+        )
+        record_id = fix.record.pk
+        self.batch([{"type": record_type, "id": record_id}], transferred=True)
+        finance = self.finance()
+        accounting.record_unbatch(actor=finance, record_type=record_type, record_id=record_id)
+        fix.fix()
+        accounting.record_rebatch(actor=finance, record_type=record_type, record_id=record_id)
+        return record_id
+
     def received_open_line(self):
         _, line = self.order(closed=False)
         return po_services.purchase_order_line_update(actor=self.finance(), line=line, closed=False)
@@ -372,6 +394,62 @@ STEPS: dict[str, Step] = {
         "/api/v1/purchase-order-lines/{id}/rebatch/",
         lambda w: (w.unbatched("product")[1].pk, {}),
         only_finance(200),
+    ),
+    # Changed since sent, in an export file: the clerk's word clears it; the connector
+    # cannot reach an export file's package, so "update in the package" is refused.
+    "invoice updated in the package by hand": Step(
+        "post",
+        "/api/v1/invoices/{id}/package-updated/",
+        lambda w: (w.changed_since_sent("invoice"), {}),
+        only_finance(200),
+    ),
+    "invoice updated in the package by the connector": Step(
+        "post",
+        "/api/v1/invoices/{id}/update-in-package/",
+        lambda w: (w.changed_since_sent("invoice"), {}),
+        only_finance(409),
+    ),
+    # Changed since sent, in an export file: the clerk's word clears it; the connector
+    # cannot reach an export file's package, so "update in the package" is refused.
+    "expense updated in the package by hand": Step(
+        "post",
+        "/api/v1/expense-entries/{id}/package-updated/",
+        lambda w: (w.changed_since_sent("expense"), {}),
+        only_finance(200),
+    ),
+    "expense updated in the package by the connector": Step(
+        "post",
+        "/api/v1/expense-entries/{id}/update-in-package/",
+        lambda w: (w.changed_since_sent("expense"), {}),
+        only_finance(409),
+    ),
+    # Changed since sent, in an export file: the clerk's word clears it; the connector
+    # cannot reach an export file's package, so "update in the package" is refused.
+    "freight updated in the package by hand": Step(
+        "post",
+        "/api/v1/purchase-orders/{id}/package-updated/",
+        lambda w: (w.changed_since_sent("freight"), {}),
+        only_finance(200),
+    ),
+    "freight updated in the package by the connector": Step(
+        "post",
+        "/api/v1/purchase-orders/{id}/update-in-package/",
+        lambda w: (w.changed_since_sent("freight"), {}),
+        only_finance(409),
+    ),
+    # Changed since sent, in an export file: the clerk's word clears it; the connector
+    # cannot reach an export file's package, so "update in the package" is refused.
+    "product updated in the package by hand": Step(
+        "post",
+        "/api/v1/purchase-order-lines/{id}/package-updated/",
+        lambda w: (w.changed_since_sent("product"), {}),
+        only_finance(200),
+    ),
+    "product updated in the package by the connector": Step(
+        "post",
+        "/api/v1/purchase-order-lines/{id}/update-in-package/",
+        lambda w: (w.changed_since_sent("product"), {}),
+        only_finance(409),
     ),
     "create batch": Step(
         "post",

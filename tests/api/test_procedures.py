@@ -128,6 +128,7 @@ def test_invoice_fix_up_procedure(api, finance, book, send):
             "reference": f"Invoice {invoice['number']}",
             "amount": "1948.50",
             "state": "unbatched",
+            "changed_since_sent": None,
         }
     ]
 
@@ -136,6 +137,11 @@ def test_invoice_fix_up_procedure(api, finance, book, send):
     assert invoice["gl_batch"] == "NOV-2026" and invoice["original_batch"] is None
     assert ok(client.get(f"{BATCHES}{batch['id']}/"))["total"] == "1948.50"
     assert ok(client.get(f"{BATCHES}{batch['id']}/checklist/")) == []
+    # The batch shows the new total; its item says the package holds the one sent.
+    [item] = ok(client.get(f"{BATCHES}{batch['id']}/items/"))
+    changed = item["changed_since_sent"]
+    assert (changed["sent"]["total"], changed["now"]["total"]) == ("1623.75", "1948.50")
+    assert changed["batch"] == "NOV-2026" and changed["in_batch"] is True
     assert audit_actions(client, url) == [
         "created",
         "status_changed",

@@ -17,21 +17,24 @@ pytestmark = pytest.mark.django_db
 # asks its steps' predicates: the records unbatched from it (one query a kind) for
 # Close and Delete, and for a deleted batch whether its ID is in use again. An audit
 # trail looks up the names of the codes it holds, one query a kind of code (company,
-# expense type, tax code, GL account, member).
+# expense type, tax code, GL account, member). A sent record's page, and an unposted
+# tab listing records sent before, compare them with what was sent ("changed since
+# sent"): the latest send, the GL accounts and defaults, the record's posting (an
+# invoice's lines too); batch pages look for records rebatched into them.
 EXPECTED = {
     "invoice_list": 7,
-    "invoice_detail": 14,
+    "invoice_detail": 19,
     "entry_list": 7,
-    "entry_detail": 11,
+    "entry_detail": 15,
     "sheet_detail": 10,
     "po_list": 6,
-    "po_detail": 12,
+    "po_detail": 16,
     "po_products": 8,
-    "line_detail": 8,
-    "unposted_invoice": 11,
+    "line_detail": 12,
+    "unposted_invoice": 16,
     "unposted_expense": 11,
-    "batch_list": 14,
-    "batch_detail": 21,
+    "batch_list": 15,
+    "batch_detail": 22,
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
     "dashboard": 20,  # per kind: unposted ages, totals per day, unbatched count

@@ -35,7 +35,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounting', '0014_xero_connector'),
+        ('accounting', '0016_xero_calls_shared_limits'),
     ]
 
     operations = [
