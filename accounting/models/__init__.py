@@ -15,7 +15,10 @@ from accounting.models.books import (
     PackagePayment,
     Reconciliation,
     ReconciliationDifference,
+    ReconciliationSource,
     ReconciliationState,
+    ReconciliationUploadLine,
+    UploadFormat,
 )
 from accounting.models.setup import (
     GL_ACCOUNT_ROOTS,
@@ -45,11 +48,14 @@ __all__ = [
     "PackagePayment",
     "Reconciliation",
     "ReconciliationDifference",
+    "ReconciliationSource",
     "ReconciliationState",
+    "ReconciliationUploadLine",
     "TaxCode",
     "TransferLog",
     "TransferMethod",
     "TransferState",
+    "UploadFormat",
     "XeroConnection",
     "XeroDocument",
 ]

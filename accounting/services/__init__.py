@@ -28,6 +28,7 @@ from accounting.services.reconciliation import (
     difference_fix,
     payments_refresh,
     reconciliation_start,
+    reconciliation_upload,
 )
 from accounting.services.records import record_rebatch, record_unbatch
 from accounting.transfer import batch_transfer_run
@@ -47,6 +48,7 @@ __all__ = [
     "difference_fix",
     "payments_refresh",
     "reconciliation_start",
+    "reconciliation_upload",
     "record_rebatch",
     "record_unbatch",
 ]

@@ -34,6 +34,7 @@ from accounting.views.books_check import (
     books_check_fix,
     books_check_progress,
     books_check_start,
+    books_check_upload,
     payments_refresh,
 )
 from accounting.views.records import more_actions, record_rebatch, record_unbatch
@@ -56,6 +57,7 @@ __all__ = [
     "books_check_fix",
     "books_check_progress",
     "books_check_start",
+    "books_check_upload",
     "interface",
     "more_actions",
     "payments_refresh",
