@@ -54,8 +54,11 @@ class TaxCodeAdmin(admin.ModelAdmin):
 class AccountingSetupForm(forms.ModelForm):
     class Meta:
         model = AccountingSetup
-        fields = ["package", "direct_transfer", "export_format", "options"]
+        fields = ["package", "direct_transfer", "export_format", "options", "paid_invoice_status"]
         help_texts = {
+            "paid_invoice_status": "The closed invoice status (for example Paid) a fully "
+            "paid invoice moves to when payments come back from the package; nothing sent "
+            "changes. Empty: payments change no status.",
             "direct_transfer": "Clearing Direct Transfer clears the package's customised "
             "options, as in the vendor product; they are kept, and ticking it again (or the "
             "Restore options button) puts them back.",
@@ -131,6 +134,7 @@ class AccountingSetupAdmin(admin.ModelAdmin):
         "direct_transfer",
         "export_format",
         "options",
+        "paid_invoice_status",
         "saved_options_display",
         "updated_at",
     ]
@@ -149,6 +153,7 @@ class AccountingSetupAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         fields = {name: form.cleaned_data[name] for name in ("package", "direct_transfer")}
         fields["export_format"] = form.cleaned_data["export_format"]
+        fields["paid_invoice_status"] = form.cleaned_data.get("paid_invoice_status") or ""
         # Options are passed only when edited: given together with a cleared Direct
         # Transfer, the service would take them as the new options instead of clearing.
         options = form.cleaned_data["options"] or {}

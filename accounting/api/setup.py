@@ -42,6 +42,10 @@ class SetupSerializer(serializers.Serializer):
         help_text="The options clearing Direct Transfer saved; restore-options puts them back."
     )
     default_accounts = serializers.SerializerMethodField()
+    paid_invoice_status = serializers.CharField(
+        help_text="The closed invoice status a fully paid invoice moves to when payments "
+        "come back from the package; empty: payments change no status."
+    )
     updated_at = serializers.DateTimeField()
 
     @extend_schema_field(
@@ -66,6 +70,14 @@ class SetupUpdateSerializer(serializers.Serializer):
         required=False,
         validators=[reject_nul_characters],
         help_text=OPTIONS_HELP + " An error names the option: `options.<name>`.",
+    )
+    paid_invoice_status = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="The name of a closed invoice status (for example Paid) a fully paid "
+        "invoice moves to when payments come back, audited; nothing sent changes and the "
+        "invoice stays in its batch. Empty: payments change no status.",
     )
     default_accounts = serializers.DictField(
         child=serializers.PrimaryKeyRelatedField(queryset=GLAccount.objects.all(), allow_null=True),
