@@ -184,3 +184,31 @@ def test_the_pages_show_payments_and_the_unbatch_warns(
     assert "holds a payment of 100.00" in confirm
     done = client.post(f"/records/invoice/{partly.pk}/unbatch/", follow=True).content.decode()
     assert "the payment must be re-applied there" in done
+
+
+def test_the_api_unbatch_warns_that_the_payment_must_be_re_applied(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    paid, unpaid = make_invoice(), make_invoice()
+    send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (paid, unpaid)],
+    )
+    pay(ledger, paid.pk, "100.00", "2026-11-10")
+    accounting.payments_refresh(actor=finance)
+    client = APIClient()
+    client.force_authenticate(finance)
+
+    response = client.post(f"/api/v1/invoices/{paid.pk}/unbatch/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["gl_batch"] is None and body["original_batch"] is not None
+    assert body["warnings"] == [
+        f"The accounting package holds a payment of 100.00 against Invoice {paid.number}: "
+        "after a re-send the payment must be re-applied there."
+    ]
+    quiet = client.post(f"/api/v1/invoices/{unpaid.pk}/unbatch/")
+    assert quiet.status_code == 200 and quiet.json()["warnings"] == []
