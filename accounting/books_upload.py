@@ -490,33 +490,63 @@ def stage(run: Reconciliation, upload_format: str, stream: IO[bytes], *, day_fir
     to be rolled back."""
     reader = READERS[UploadFormat(upload_format)]
     accounts = AccountMap()
-    rows = 0
-    first: date | None = None
-    last: date | None = None
-    pending: list[ReconciliationUploadLine] = []
-    for item in reader(stream, day_first=day_first):
-        number = accounts.number(item.account, by_name=item.by_name)
-        pending.append(
-            ReconciliationUploadLine(
-                reconciliation=run,
-                line_no=item.line_no,
-                document=item.document,
-                record_type=item.record_type,
-                copy_key=item.copy_key,
-                date=item.date,
-                account_number=number,
-                amount=item.amount,
-                control=number in accounts.control,
+    read = {"rows": 0, "first": None, "last": None}
+
+    def lines() -> Iterator[tuple]:
+        first: date | None = None
+        last: date | None = None
+        for item in reader(stream, day_first=day_first):
+            number = accounts.number(item.account, by_name=item.by_name)
+            read["rows"] += 1
+            first = item.date if first is None or item.date < first else first
+            last = item.date if last is None or item.date > last else last
+            read["first"], read["last"] = first, last
+            yield (
+                run.pk,
+                item.line_no,
+                item.document,
+                item.record_type,
+                item.copy_key,
+                item.date,
+                number,
+                item.amount,
+                number in accounts.control,
             )
-        )
-        rows += 1
-        first = item.date if first is None or item.date < first else first
-        last = item.date if last is None or item.date > last else last
-        if len(pending) >= CHUNK:
-            ReconciliationUploadLine.objects.bulk_create(pending)
-            pending = []
-    ReconciliationUploadLine.objects.bulk_create(pending)
-    return {"rows": rows, "first": first, "last": last}
+
+    if connection.vendor == "postgresql":
+        _copy_lines(lines())
+    else:
+        pending = []
+        for row in lines():
+            pending.append(ReconciliationUploadLine(**dict(zip(_COLUMNS, row, strict=True))))
+            if len(pending) >= CHUNK:
+                ReconciliationUploadLine.objects.bulk_create(pending)
+                pending = []
+        ReconciliationUploadLine.objects.bulk_create(pending)
+    return read
+
+
+_COLUMNS = (
+    "reconciliation_id",
+    "line_no",
+    "document",
+    "record_type",
+    "copy_key",
+    "date",
+    "account_number",
+    "amount",
+    "control",
+)
+
+
+def _copy_lines(rows: Iterable[tuple]) -> None:
+    """The rows into the upload lines with PostgreSQL's COPY, as they are read."""
+    table = ReconciliationUploadLine._meta.db_table
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor
+        with raw.copy(f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def resolve(run: Reconciliation) -> None:
