@@ -69,8 +69,11 @@ class AccountingSetupForm(SetupFormMixin, forms.ModelForm):
 
     class Meta:
         model = AccountingSetup
-        fields = ["package", "direct_transfer", "export_format"]
+        fields = ["package", "direct_transfer", "export_format", "paid_invoice_status"]
         help_texts = {
+            "paid_invoice_status": "The closed invoice status (for example Paid) a fully "
+            "paid invoice moves to when payments come back from the package; nothing sent "
+            "changes. Empty: payments change no status.",
             "direct_transfer": DIRECT_TRANSFER_HELP,
             "package": "Save after choosing another package or export format to see its options.",
         }
@@ -141,6 +144,7 @@ class AccountingSetupAdmin(admin.ModelAdmin):
             name: form.cleaned_data[name]
             for name in ("package", "direct_transfer", "export_format")
         }
+        fields["paid_invoice_status"] = form.cleaned_data.get("paid_invoice_status") or ""
         try:
             with transaction.atomic():
                 setup_services.accounting_setup_update(

@@ -18,7 +18,9 @@ so. What passes through the door, by what the record apps do with it:
 - their pages show the audit trail and the batch steps of one record: ``audit_trail``,
   ``more_actions``, and whether it changed since it was sent: ``sent_change``;
 - their pages and API show what the accounting package says was paid: ``with_payments``,
-  ``payment_state``, ``filter_payment_state``, ``PAYMENT_STATES``;
+  ``payment_state``, ``filter_payment_state``, ``PAYMENT_STATES``; and a kind that can
+  take the setup's status for fully paid records says how: ``register_paid_status``,
+  ``PaidStatus``;
 - their API shares the audit trail and the unbatch/rebatch steps of one record:
   ``AuditTrailMixin``, ``BatchStepsMixin``, ``BatchActionsMixin``, ``batch_actions_schema``,
   ``unbatch_schema``, ``rebatch_schema``, ``batch_identifier_field``, ``UNBATCH``.
@@ -41,7 +43,14 @@ from accounting.batch_fields import Batching
 from accounting.gl import BILL, SALE, AccountBook, Posting, PostingHeader, to_cents
 from accounting.locks import lock_rows
 from accounting.models import AuditEvent, GLAccount, GLAccountType, GLBatch, TaxCode
-from accounting.payments import PAYMENT_STATES, filter_payment_state, payment_state, with_payments
+from accounting.payments import (
+    PAYMENT_STATES,
+    PaidStatus,
+    filter_payment_state,
+    payment_state,
+    register_paid_status,
+    with_payments,
+)
 from accounting.postables import BatchedKind, register
 from accounting.rules import ensure_unlocked, locked_refusal, record_item
 from accounting.selectors import audit_trail
@@ -63,6 +72,7 @@ __all__ = [
     "GLAccount",
     "GLAccountType",
     "GLBatch",
+    "PaidStatus",
     "Posting",
     "PostingHeader",
     "TaxCode",
@@ -81,6 +91,7 @@ __all__ = [
     "record_item",
     "refuse",
     "register",
+    "register_paid_status",
     "save_audited",
     "sent_change",
     "to_cents",

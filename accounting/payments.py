@@ -3,6 +3,8 @@ each record sent as a sale, kept in `PackagePayment`, and each invoice's payment
 (paid, partly paid, unpaid, and the balance due). Brought back by the periodic task
 `accounting.tasks.payments_refresh` and Finance's button (`accounting.services`)."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +17,53 @@ from accounting import selectors
 from accounting.audit import audit_record
 from accounting.connectors import ensure_reads_back, get_connector
 from accounting.models import PackagePayment
+from accounting.postables import get_kind
+
+
+@dataclass(frozen=True)
+class PaidStatus:
+    """How a kind's records take the setup's "status for fully paid" (registered by the
+    record app, `register_paid_status`): `refusal(name)` says why a status name cannot
+    be used (None when it can); `apply(actor, ids, name)` moves the records to it,
+    audited, without changing anything that was sent, and answers the ids moved."""
+
+    refusal: Callable[[str], str | None]
+    apply: Callable[[AbstractBaseUser | None, list[int], str], list[int]]
+
+
+_PAID_STATUSES: dict[str, PaidStatus] = {}
+
+
+def register_paid_status(record_type: str, handler: PaidStatus) -> None:
+    _PAID_STATUSES[record_type] = handler
+
+
+def paid_status_refusal(name: str) -> str | None:
+    """Why the setup cannot name this status for fully paid invoices (None: it can)."""
+    for handler in _PAID_STATUSES.values():
+        refusal = handler.refusal(name)
+        if refusal:
+            return refusal
+    return None
+
+
+def apply_paid_status(actor: AbstractBaseUser | None) -> dict[str, list[int]]:
+    """Move each fully paid record to the status the setup names for it (nothing when
+    the setup names none); answer the ids moved, per kind."""
+    name = selectors.accounting_setup().paid_invoice_status
+    moved: dict[str, list[int]] = {}
+    if not name:
+        return moved
+    for record_type, handler in _PAID_STATUSES.items():
+        kind = get_kind(record_type)
+        paid = filter_payment_state(
+            with_payments(kind.model.objects.all(), record_type), PAID, kind.amount_field
+        )
+        ids = list(paid.values_list("pk", flat=True))
+        if ids:
+            moved[record_type] = handler.apply(actor, ids, name)
+    return moved
+
 
 PAID = "paid"
 PARTLY_PAID = "partly_paid"
@@ -61,6 +110,8 @@ def payments_refresh(*, actor: AbstractBaseUser | None) -> dict[str, int]:
         audit_record(
             actor=actor, action="payments_refreshed", record_type="", record_id=None, changes=counts
         )
+        moved = apply_paid_status(actor)
+        counts["status_set"] = sum(len(ids) for ids in moved.values())
     return counts
 
 

@@ -36,13 +36,14 @@ from django.db.models import F, Q
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from accounting import selectors
+from accounting import books_upload, selectors
 from accounting.connectors import SentRecord, get_connector, reads_back
 from accounting.gl import AccountBook, Posting, fewer_collections
 from accounting.models import (
     DifferenceClass,
     Reconciliation,
     ReconciliationDifference,
+    ReconciliationSource,
     ReconciliationState,
     TransferMethod,
 )
@@ -107,9 +108,10 @@ def classify(check: RecordCheck, posting: Posting | None) -> str:
         return DifferenceClass.DUPLICATED
     [copy] = check.copies
     psa_changed = posting is None or not posting.matches(expected.fingerprint)
-    package_changed = copy.batch_identifier != expected.batch_identifier or (
-        copy.lines is not None and list(copy.lines) != expected.lines()
-    )
+    # A batch the package does not carry (a general ledger report) is not compared.
+    package_changed = (
+        bool(copy.batch_identifier) and copy.batch_identifier != expected.batch_identifier
+    ) or (copy.lines is not None and by_account(copy.lines) != by_account(expected.lines()))
     # The date sent is the record's own while it has not changed.
     if not psa_changed and copy.date is not None and copy.date != posting.header.date:
         package_changed = True
@@ -118,6 +120,16 @@ def classify(check: RecordCheck, posting: Posting | None) -> str:
     if psa_changed:
         return DifferenceClass.CHANGED_IN_PSA
     return DifferenceClass.IN_STEP
+
+
+def by_account(lines: Iterable[tuple[str, Decimal]]) -> list[tuple[str, Decimal]]:
+    """The books' view of lines: the sum on each account, accounts left at zero out.
+    A package may join a document's lines on one account (Xero's journals do), or drop
+    a line without an amount; neither changes the books."""
+    sums: dict[str, Decimal] = {}
+    for number, amount in lines:
+        sums[number] = sums.get(number, Decimal("0")) + amount
+    return sorted((number, amount) for number, amount in sums.items() if amount)
 
 
 def _lines_json(lines: Iterable[tuple[str, Decimal]]) -> list[list[str]]:
@@ -157,12 +169,15 @@ def difference_values(check: RecordCheck, posting: Posting | None) -> tuple[dict
     return psa, package
 
 
-def _logged_sends(package: str) -> Iterator[tuple[tuple[str, int], LoggedSend]]:
-    """The direct sends to the package, streamed in the order of (type, id), oldest
-    first within a record; the type compared byte by byte, as Python sorts it."""
+def _logged_sends(
+    package: str, method: str = TransferMethod.DIRECT
+) -> Iterator[tuple[tuple[str, int], LoggedSend]]:
+    """The sends to the package (direct ones, or export files for a run of an uploaded
+    export), streamed in the order of (type, id), oldest first within a record; the
+    type compared byte by byte, as Python sorts it."""
     rows = (
         selectors.sent_logs()
-        .filter(method=TransferMethod.DIRECT, package=package)
+        .filter(method=method, package=package)
         .order_by(Collate("record_type", "C"), "record_id", "sent_at", "id")
         .values_list(
             "record_type",
@@ -263,14 +278,17 @@ def compare(
         date_to=run.date_to,
     )
     counts = {value: 0 for value in DifferenceClass.values}
+    method = (
+        TransferMethod.FILE if run.source == ReconciliationSource.UPLOAD else TransferMethod.DIRECT
+    )
     total = max(
         selectors.sent_logs()
-        .filter(method=TransferMethod.DIRECT, package=run.package, removed_at__isnull=True)
+        .filter(method=method, package=run.package, removed_at__isnull=True)
         .count(),
         1,
     )
     book = AccountBook()
-    checks = record_checks(_logged_sends(run.package), copies)
+    checks = record_checks(_logged_sends(run.package, method), copies)
     done = 0
     with fewer_collections():
         while chunk := list(itertools.islice(checks, CHUNK)):
@@ -326,10 +344,14 @@ def reconciliation_run(*, reconciliation_id: int) -> Reconciliation:
         Reconciliation.objects.filter(pk=run.pk).update(progress=percent)
 
     try:
-        connector = get_connector(run.package, selectors.accounting_setup().options)
-        if connector is None:
-            raise _no_connector(run.package)
-        counts = compare(run, connector.find_sent(), progress)
+        if run.source == ReconciliationSource.UPLOAD:
+            books_upload.resolve(run)
+            counts = compare(run, books_upload.staged_copies(run), progress)
+        else:
+            connector = get_connector(run.package, selectors.accounting_setup().options)
+            if connector is None:
+                raise _no_connector(run.package)
+            counts = compare(run, connector.find_sent(), progress)
     except Exception as error:
         reference = uuid.uuid4().hex[:8]
         logger.error(
@@ -344,6 +366,8 @@ def reconciliation_run(*, reconciliation_id: int) -> Reconciliation:
             finished_at=timezone.now(),
         )
     else:
+        if run.source == ReconciliationSource.UPLOAD:
+            books_upload.discard(run)
         Reconciliation.objects.filter(pk=run.pk).update(
             state=ReconciliationState.DONE,
             counts=counts,

@@ -75,6 +75,7 @@ urlpatterns = [
     path("finance/dashboard/", views.dashboard, name="dashboard"),
     path("finance/books-check/", views.books_check, name="books_check"),
     path("finance/books-check/start/", views.books_check_start, name="books_check_start"),
+    path("finance/books-check/upload/", views.books_check_upload, name="books_check_upload"),
     path("finance/books-check/payments/", views.payments_refresh, name="payments_refresh"),
     path("finance/books-check/differences.csv", views.books_check_csv, name="books_check_csv"),
     path(

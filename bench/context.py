@@ -20,6 +20,7 @@ PAGE_SIZE = 50
 TARGETS = {
     "batch": 2.0,  # batch create and delete: at most 2x their floor
     "transfer": 3.0,  # export: at most 3x its floor
+    "books_check": 8.0,  # books check of an uploaded export: at most 8x its floor
     "list_ms": 50.0,  # list pages: under 50 ms at any depth
     "single_ms": 20.0,  # unbatch / rebatch: under 20 ms
     "deleted_page_ms": 100.0,  # a deleted batch's page: under 100 ms at any size

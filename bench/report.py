@@ -78,6 +78,22 @@ def summary_rows(report: dict) -> list[dict]:
                 "extra": extra,
             }
         )
+    books = report.get("books_check")
+    if books:
+        rows.append(
+            {
+                "workflow": f"books check of an uploaded export ({books['records']:,} records)",
+                "measured": f"{books['seconds']:.2f} s",
+                "floor": f"{books['floor_seconds']:.2f} s",
+                "ratio": f"{books['ratio']:.2f}x",
+                "target": f"<= {books['target_ratio']:g}x floor, streamed",
+                "met": books["met"],
+                "extra": f"upload {books['upload_seconds']:.2f} s + run "
+                f"{books['run_seconds']:.2f} s; {books['records_per_second']:,} rec/s; peak "
+                f"+{books['peak_growth_mib']} MiB (+{books['small_peak_growth_mib']} MiB at "
+                f"{books['small_records']:,})",
+            }
+        )
     for r in report["lists"]["requests"]:
         rows.append(
             {

@@ -11,6 +11,9 @@ data, with a table on stdout and everything in JSON.
   with a keyset (date, id) cursor for comparison;
 - unbatch and rebatch of one record of each kind inside the big batch (and inside the
   small one);
+- the books check of an uploaded export of the big batch (the package's GL journal
+  CSV of it) against reading the export, the log and the records once; at the batch's
+  size and at a tenth of it, for memory;
 - EXPLAIN of the queries those workflows ran.
 
 Transfers are not queued while the batch workflows are timed (the Celery task's
@@ -28,6 +31,7 @@ from accounting import selectors, services
 from bench.context import Context
 from bench.floors import thru_date_for
 from bench.suites.batches import bench_batches, service_create, service_delete
+from bench.suites.books import bench_books
 from bench.suites.pages import bench_deleted_page, bench_lists
 from bench.suites.plans import explain, former_plan_checks, plan_checks
 from bench.suites.single import bench_single
@@ -58,6 +62,7 @@ class Bench(Context):
         plans_checked = plan_checks(self, big, thru)
         transfers = bench_transfers(self, big, small, xero)
         single = bench_single(self, {"big": big, "small": small})
+        books = bench_books(self, big, small)
         reset_transfer(self, small, "gl_journal_csv")
         plans = worker("service", small, explain=True)
         self.settle()
@@ -70,6 +75,7 @@ class Bench(Context):
             "batch": batches,
             "transfer": transfers,
             "single": single,
+            "books_check": books,
             "deleted_page": deleted_page,
             "explain": explained,
             "plans": plans_checked,

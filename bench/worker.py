@@ -2,6 +2,8 @@
 
     python -m bench.worker service --batch-id 7   # the product: batch_transfer_run
     python -m bench.worker floor --batch-id 7     # raw cursor + csv.writer, same rows
+    python -m bench.worker books --batch-id 7 --file export.csv --user-id 3
+    python -m bench.worker books-floor --batch-id 7 --file export.csv --package other
 
 DATABASE_URL and MEDIA_ROOT come from the environment (the benchmark sets them). Prints
 one JSON line: seconds, peak RSS of the process before and after the work (KiB), rows
@@ -102,6 +104,70 @@ def service_transfer(batch_id: int) -> dict:
     }
 
 
+def books_floor(batch_id: int, path: str, package: str) -> dict:
+    """What any comparison of an export with the books reads, at least: every row of
+    the export parsed (csv.reader, an amount per row), the transfer log's file sends to
+    the package (raw server-side cursor), and the batch's records as a transfer reads
+    them (the transfer's floor queries)."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    rows = 0
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.reader(handle):
+            if rows:
+                Decimal(row[6]) - Decimal(row[7])
+            rows += 1
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.transaction():
+        with raw.cursor(name="bench_books_log") as cursor:
+            cursor.itersize = 2000
+            cursor.execute(
+                """SELECT record_type, record_id, reference, fingerprint, gl_lines
+                     FROM accounting_transferlog WHERE method = 'file' AND package = %s
+                    ORDER BY record_type COLLATE "C", record_id, sent_at, id""",
+                [package],
+            )
+            for _row in cursor:
+                rows += 1
+        for kind, sql in FLOOR_SQL.items():
+            with raw.cursor(name=f"bench_books_{kind}") as cursor:
+                cursor.itersize = 2000
+                cursor.execute(sql, [batch_id])
+                for _row in cursor:
+                    rows += 1
+    return {"rows": rows}
+
+
+def books_check(path: str, user_id: int) -> dict:
+    """The books check of an uploaded export: the upload (read strictly, staged) and
+    the run (resolve, compare, differences stored), each timed."""
+    from django.contrib.auth.models import User
+    from django.core.files import File
+
+    from accounting import reconciliation, services, tasks
+
+    tasks.reconciliation_run.delay = lambda reconciliation_id: None  # run below, timed
+    user = User.objects.get(pk=user_id)
+    started = time.perf_counter()
+    with open(path, "rb") as handle:
+        run = services.reconciliation_upload(
+            actor=user, upload_format="gl_journal_csv", file=File(handle, name="export.csv")
+        )
+    uploaded = time.perf_counter() - started
+    run = reconciliation.reconciliation_run(reconciliation_id=run.pk)
+    return {
+        "state": run.state,
+        "error": run.error,
+        "counts": run.counts,
+        "rows": run.upload_rows,
+        "upload_seconds": round(uploaded, 4),
+        "run_seconds": round(time.perf_counter() - started - uploaded, 4),
+    }
+
+
 def _collect_plans(plans: list[str]):
     from django.db import connection
 
@@ -129,8 +195,11 @@ def _collect_plans(plans: list[str]):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.worker")
-    parser.add_argument("mode", choices=["service", "floor"])
+    parser.add_argument("mode", choices=["service", "floor", "books", "books-floor"])
     parser.add_argument("--batch-id", type=int, required=True)
+    parser.add_argument("--file", help="books check: the export to upload")
+    parser.add_argument("--user-id", type=int, help="books check: who uploads it")
+    parser.add_argument("--package", help="books check floor: the package sent to")
     parser.add_argument("--explain", action="store_true", help="collect the plans it ran")
     args = parser.parse_args(argv)
 
@@ -154,6 +223,10 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     if args.mode == "service":
         result = service_transfer(args.batch_id)
+    elif args.mode == "books":
+        result = books_check(args.file, args.user_id)
+    elif args.mode == "books-floor":
+        result = books_floor(args.batch_id, args.file, args.package)
     else:
         result = floor_transfer(args.batch_id, os.environ["MEDIA_ROOT"])
     seconds = time.perf_counter() - started

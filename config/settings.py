@@ -165,6 +165,13 @@ MEDIA_URL = "media/"
 # refused before they are read.
 LEDGER_ROOT = Path(os.environ.get("LEDGER_ROOT", BASE_DIR / "var" / "ledgers"))
 LEDGER_MAX_BYTES = int(os.environ.get("LEDGER_MAX_BYTES", 512 * 1024 * 1024))
+# An export of the package uploaded to the books check larger than this is refused.
+BOOKS_CHECK_UPLOAD_MAX_BYTES = int(os.environ.get("BOOKS_CHECK_UPLOAD_MAX_BYTES", 64 * 1024 * 1024))
+# API paths that take a file, and the largest request body each accepts (the file and
+# the form around it); every other API request is held to DATA_UPLOAD_MAX_MEMORY_SIZE.
+API_FILE_UPLOADS = {
+    "/api/v1/accounting/reconciliations/upload/": BOOKS_CHECK_UPLOAD_MAX_BYTES + 64 * 1024,
+}
 # A GnuCash book kept in PostgreSQL (setup's book_database "postgresql"): its SQLAlchemy
 # URL, for example postgresql://user:password@host/books. A secret: only the environment
 # holds it; the setup, the API, the pages and the logs never show it.

@@ -36,7 +36,10 @@ class RequestGuardMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _is_api(request):
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            # A file upload the API takes (settings.API_FILE_UPLOADS) has its own limit.
+            limit = settings.API_FILE_UPLOADS.get(
+                request.path, settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            )
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -46,7 +49,7 @@ class RequestGuardMiddleware:
                     error_body(
                         "request_too_large",
                         f"The request body is {length:,} bytes; the API accepts at most "
-                        f"{limit:,}. Send fewer records at a time.",
+                        f"{limit:,}. Send fewer records (or a shorter period) at a time.",
                     ),
                     status=413,
                 )

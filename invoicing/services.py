@@ -377,3 +377,56 @@ def invoice_set_status(
     if status is None:
         raise InvalidInput("Choose a status.", fields={"status": ["This field is required."]})
     return invoice_update(actor=actor, invoice=invoice, status=status)
+
+
+def paid_status_refusal(name: str) -> str | None:
+    """Why an invoice status cannot be the setup's status for fully paid invoices: it
+    must exist and be a closed status, so that a paid invoice stays ready for
+    accounting and in its GL batch."""
+    status = InvoiceStatus.objects.filter(name__iexact=name.strip()).first()
+    if status is None:
+        names = ", ".join(
+            InvoiceStatus.objects.filter(is_closed=True).values_list("name", flat=True)
+        )
+        return f"There is no invoice status named '{name}'. Choose a closed one: {names}."
+    if not status.is_closed:
+        return (
+            f"{status.name} is an open status; a paid invoice must keep a closed status, "
+            "or it would stop being ready for accounting. Choose a closed one (add Paid, "
+            "closed, to the invoice statuses)."
+        )
+    return None
+
+
+@transaction.atomic
+def invoices_mark_paid(
+    *, actor: AbstractBaseUser | None, invoice_ids: Sequence[int], status_name: str
+) -> list[int]:
+    """Move fully paid invoices to the setup's status for them, each audited
+    (`status_set_paid`). Only the status changes, from one closed status to another:
+    the lines, amounts and dates that were sent stay as they are, and an invoice in a GL
+    batch stays in it, locked. An invoice in an open status (unbatched to be corrected)
+    is left alone. Answers the ids moved."""
+    status = InvoiceStatus.objects.filter(name__iexact=status_name.strip(), is_closed=True).first()
+    if status is None:
+        return []
+    rows = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("company", "status", "tax_code")
+        .filter(pk__in=invoice_ids, is_closed=True)
+        .exclude(status=status)
+        .order_by("pk")
+    )
+    moved = []
+    for invoice in rows:
+        save_audited(
+            invoice,
+            {"status": status},
+            actor=actor,
+            action="status_set_paid",
+            record_type=RECORD_TYPE,
+            state=_invoice_state,
+            noted={"reason": "fully paid in the accounting package"},
+        )
+        moved.append(invoice.pk)
+    return moved

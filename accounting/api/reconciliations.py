@@ -3,9 +3,15 @@ differences with both sides' values, starting a run, and the one-click fix of a
 difference."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -16,11 +22,14 @@ from accounting.models import (
     DifferenceClass,
     Reconciliation,
     ReconciliationDifference,
+    ReconciliationSource,
     ReconciliationState,
+    UploadFormat,
 )
 from core.api import (
     MAX_ID,
     ApiMixin,
+    ErrorSerializer,
     Pagination,
     RolePermission,
     error_responses,
@@ -63,8 +72,13 @@ class DifferenceSerializer(serializers.ModelSerializer):
         ]
 
     def get_fixable(self, difference: ReconciliationDifference) -> bool:
-        """Whether a one-click fix applies (and was not applied yet)."""
-        return difference.fixed_at is None and difference.kind in services.FIXABLE
+        """Whether a one-click fix applies (and was not applied yet): never to what an
+        uploaded export showed, which the product cannot change."""
+        return (
+            difference.fixed_at is None
+            and difference.kind in services.FIXABLE
+            and difference.reconciliation.source != ReconciliationSource.UPLOAD
+        )
 
 
 class ReconciliationSerializer(serializers.ModelSerializer):
@@ -76,6 +90,14 @@ class ReconciliationSerializer(serializers.ModelSerializer):
         "changed_in_psa, unknown.",
     )
     differences_count = serializers.IntegerField()
+    source = serializers.ChoiceField(
+        choices=ReconciliationSource.choices,
+        help_text="connector: read from the package by its connector; upload: an export "
+        "of the package uploaded, compared with the export files sent to it.",
+    )
+    upload = serializers.SerializerMethodField(
+        help_text="For an uploaded export: {format, name, rows}; null otherwise."
+    )
 
     class Meta:
         model = Reconciliation
@@ -95,7 +117,25 @@ class ReconciliationSerializer(serializers.ModelSerializer):
             "created_by",
             "started_at",
             "finished_at",
+            "source",
+            "upload",
         ]
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "format": {"type": "string", "enum": UploadFormat.values},
+                "name": {"type": "string"},
+                "rows": {"type": "integer"},
+            },
+        }
+    )
+    def get_upload(self, run: Reconciliation) -> dict | None:
+        if run.source != ReconciliationSource.UPLOAD:
+            return None
+        return {"format": run.upload_format, "name": run.upload_name, "rows": run.upload_rows}
 
 
 class ReconciliationDetailSerializer(ReconciliationSerializer):
@@ -109,7 +149,7 @@ class ReconciliationDetailSerializer(ReconciliationSerializer):
 
     @extend_schema(responses=DifferenceSerializer(many=True))
     def get_differences(self, run: Reconciliation) -> list[dict]:
-        rows = run.differences.all()[:DIFFERENCES_IN_DETAIL]
+        rows = run.differences.select_related("reconciliation")[:DIFFERENCES_IN_DETAIL]
         return DifferenceSerializer(rows, many=True).data
 
 
@@ -117,6 +157,15 @@ class ReconciliationStartSerializer(serializers.Serializer):
     batch_id = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_ID
     )
+    date_from = serializers.DateField(required=False, allow_null=True)
+    date_to = serializers.DateField(required=False, allow_null=True)
+
+
+class ReconciliationUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="The package's export of the period, CSV (UTF-8).", allow_empty_file=True
+    )
+    format = serializers.ChoiceField(choices=UploadFormat.choices)
     date_from = serializers.DateField(required=False, allow_null=True)
     date_to = serializers.DateField(required=False, allow_null=True)
 
@@ -152,6 +201,7 @@ class ReconciliationViewSet(ApiMixin, GenericViewSet):
         "retrieve": VIEW_BATCHES,
         "differences": VIEW_BATCHES,
         "create": TRANSFER,
+        "upload": TRANSFER,
     }
 
     def get_queryset(self):
@@ -186,6 +236,46 @@ class ReconciliationViewSet(ApiMixin, GenericViewSet):
         return Response(ReconciliationSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        summary="Check the books against an uploaded export of the package",
+        description="For a package that takes export files: multipart/form-data with "
+        "`file` (the package's export of the period, CSV) and `format` "
+        "(`gl_journal_csv`: this product's GL journal CSV; `quickbooks_gl_report`: "
+        "QuickBooks' General Ledger report; `xero_gl_report`: Xero's General Ledger "
+        "Detail report), and optionally `date_from`, `date_to` (else the export's first "
+        "and last dates). The file is read before the answer: one that does not read is "
+        "refused (400 `validation_error`, `fields.file` naming the line), nothing kept; "
+        "one over the size limit answers 413 `request_too_large`. The run is queued and "
+        "compares the export with the export files sent to the package.",
+        request={"multipart/form-data": ReconciliationUploadSerializer},
+        responses={
+            201: ReconciliationSerializer,
+            **error_responses(validation=True, conflicts=["reconciliation_running"]),
+            413: OpenApiResponse(
+                ErrorSerializer, description="request_too_large: the file is over the limit."
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        parser_classes=[MultiPartParser, FormParser],
+        filter_backends=[],
+    )
+    def upload(self, request: Request) -> Response:
+        serializer = ReconciliationUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = services.reconciliation_upload(
+            actor=request.user,
+            upload_format=data["format"],
+            file=data["file"],
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(ReconciliationSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
         summary="The run's differences",
         description="Filters: `kind`, `record_type`, `fixed` (true or false).",
         parameters=[
@@ -204,7 +294,9 @@ class ReconciliationViewSet(ApiMixin, GenericViewSet):
     @action(detail=True, methods=["get"], filter_backends=[])
     def differences(self, request: Request, pk: str) -> Response:
         run = self.get_object()
-        rows = self.filter_queryset_with(DifferenceFilter, run.differences.all())
+        rows = self.filter_queryset_with(
+            DifferenceFilter, run.differences.select_related("reconciliation")
+        )
         paginator = Pagination()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(DifferenceSerializer(page, many=True).data)
@@ -225,7 +317,7 @@ class DifferenceViewSet(mixins.RetrieveModelMixin, GenericViewSet):
     get_object = ApiMixin.get_object
 
     def get_queryset(self):
-        return ReconciliationDifference.objects.all()
+        return ReconciliationDifference.objects.select_related("reconciliation")
 
     @extend_schema(responses={200: DifferenceSerializer, **error_responses(not_found=True)})
     def retrieve(self, request: Request, pk: str) -> Response:

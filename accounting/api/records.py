@@ -2,6 +2,7 @@
 "Procurement"): record kinds, the permissions of the accounting steps, the audit trail,
 and the unbatch and rebatch steps of one record."""
 
+import functools
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -138,11 +139,35 @@ steps_schema = extend_schema(
 )
 
 
+UNBATCH_WARNINGS_HELP = (
+    "What the caller must know after the unbatch, in sentences (empty when nothing): "
+    "when the accounting package holds a payment against the record, that the payment "
+    "must be re-applied there after a re-send."
+)
+
+
+@functools.cache
+def with_warnings(serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The record's serializer with the unbatch's `warnings` added (for the schema)."""
+    attrs: dict[str, Any] = {
+        "warnings": serializers.ListField(
+            child=serializers.CharField(), read_only=True, help_text=UNBATCH_WARNINGS_HELP
+        )
+    }
+    meta = getattr(serializer, "Meta", None)
+    fields = getattr(meta, "fields", None)
+    if meta is not None and isinstance(fields, list | tuple):
+        attrs["Meta"] = type("Meta", (meta,), {"fields": [*fields, "warnings"]})
+    name = serializer.__name__.removesuffix("Serializer") + "UnbatchedSerializer"
+    return type(name, (serializer,), attrs)
+
+
 def unbatch_schema(serializer: type[serializers.Serializer], what: str) -> Any:
     return step_schema(
         f"Unbatch the {what}: take it out of its open GL batch to edit it",
-        serializer,
+        with_warnings(serializer),
         conflicts=UNBATCH_CONFLICTS,
+        description="Answers the record as it is now, with `warnings`: " + UNBATCH_WARNINGS_HELP,
     )
 
 
@@ -263,7 +288,18 @@ class BatchStepsMixin(AuditTrailMixin):
         services.record_unbatch(
             actor=self.request.user, record_type=self.record_type, record_id=record.pk
         )
-        return self.record_response(record.pk)
+        response = self.record_response(record.pk)
+        warnings = []
+        paid = selectors.paid_amount(self.record_type, record.pk)
+        if paid:
+            kind = get_kind(self.record_type)
+            reference = kind.reference(kind.queryset().get(pk=record.pk))
+            warnings.append(
+                f"The accounting package holds a payment of {paid} against {reference}: "
+                "after a re-send the payment must be re-applied there."
+            )
+        response.data["warnings"] = warnings
+        return response
 
     def rebatch_step(self) -> Response:
         record = self.get_object()

@@ -42,6 +42,10 @@ class SetupSerializer(serializers.Serializer):
         help_text="The options clearing Direct Transfer saved; restore-options puts them back."
     )
     default_accounts = serializers.SerializerMethodField()
+    paid_invoice_status = serializers.CharField(
+        help_text="The closed invoice status a fully paid invoice moves to when payments "
+        "come back from the package; empty: payments change no status."
+    )
     updated_at = serializers.DateTimeField()
 
     @extend_schema_field(
@@ -73,6 +77,14 @@ class SetupUpdateSerializer(serializers.Serializer):
         help_text="With Direct Transfer on beancount: make the ledger `ledger_path` names, "
         "empty, when it does not exist; otherwise a ledger (or GnuCash book) that does not "
         "exist is refused (`options.ledger_path`).",
+    )
+    paid_invoice_status = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=50,
+        help_text="The name of a closed invoice status (for example Paid) a fully paid "
+        "invoice moves to when payments come back, audited; nothing sent changes and the "
+        "invoice stays in its batch. Empty: payments change no status.",
     )
     default_accounts = serializers.DictField(
         child=serializers.PrimaryKeyRelatedField(queryset=GLAccount.objects.all(), allow_null=True),

@@ -28,6 +28,21 @@ class DifferenceClass(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class ReconciliationSource(models.TextChoices):
+    """What a run read of the package: its connector, or an export of it the user uploaded."""
+
+    CONNECTOR = "connector", "Read by the connector"
+    UPLOAD = "upload", "Uploaded export"
+
+
+class UploadFormat(models.TextChoices):
+    """The package exports a books check reads (`accounting.books_upload`)."""
+
+    GL_JOURNAL_CSV = "gl_journal_csv", "GL journal CSV (this product's layout)"
+    QUICKBOOKS_GL_REPORT = "quickbooks_gl_report", "QuickBooks general ledger report (CSV)"
+    XERO_GL_REPORT = "xero_gl_report", "Xero general ledger report (CSV)"
+
+
 class Reconciliation(models.Model):
     """A run of the books check: what the accounting package holds of the records sent
     through its connector, compared with the transfer log and the records as they are.
@@ -53,6 +68,17 @@ class Reconciliation(models.Model):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A run of an uploaded export compares it with the file transfers to the package.
+    source = models.CharField(
+        max_length=10,
+        choices=ReconciliationSource.choices,
+        default=ReconciliationSource.CONNECTOR,
+        db_default=ReconciliationSource.CONNECTOR,
+    )
+    upload_format = models.CharField(max_length=30, choices=UploadFormat.choices, blank=True)
+    upload_name = models.CharField(max_length=200, blank=True)
+    # Data rows of the uploaded export read (0 for a run through the connector).
+    upload_rows = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -99,6 +125,40 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference or self.record_type} {self.get_kind_display()}"
+
+
+class ReconciliationUploadLine(models.Model):
+    """One amount line of an uploaded export, held while its run compares it: the
+    document it belongs to (reference or number, as the export names it), the record
+    that document resolves to, and the line's GL account and amount (debit minus
+    credit). The run deletes its lines once done; its differences keep both sides."""
+
+    reconciliation = models.ForeignKey(
+        Reconciliation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    line_no = models.PositiveIntegerField()
+    document = models.CharField(max_length=200)
+    record_type = models.CharField(max_length=20, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    # What tells two copies of a document apart in the export (the batch column of the
+    # GL journal CSV; empty when the export has none).
+    copy_key = models.CharField(max_length=50, blank=True)
+    date = models.DateField()
+    account_number = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    # On the document's receivable or payable account: one per copy of the document.
+    control = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["reconciliation", "document"], name="upload_line_document"),
+            models.Index(
+                fields=["reconciliation", "record_type", "record_id"], name="upload_line_record"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} line {self.line_no}"
 
 
 class PackagePayment(models.Model):

@@ -97,6 +97,11 @@ class AccountingSetup(models.Model):
     options = models.JSONField(default=dict, blank=True)
     # What `options` held before Direct Transfer was cleared, so one action restores it.
     saved_options = models.JSONField(default=dict, blank=True)
+    # The invoice status a fully paid invoice moves to when payments come back (the
+    # name of a closed status); empty: payments change no status.
+    paid_invoice_status = models.CharField(
+        "status for fully paid invoices", max_length=50, blank=True, default="", db_default=""
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -30,6 +30,7 @@ from accounting.services.reconciliation import (
     difference_fix,
     payments_refresh,
     reconciliation_start,
+    reconciliation_upload,
 )
 from accounting.services.records import batch_records_step, record_rebatch, record_unbatch
 from accounting.services.sent_changes import record_resend, sent_change_confirm, sent_change_send
@@ -51,6 +52,7 @@ __all__ = [
     "difference_fix",
     "payments_refresh",
     "reconciliation_start",
+    "reconciliation_upload",
     "record_rebatch",
     "record_resend",
     "record_unbatch",

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from accounting import payments, selectors, tasks
+from accounting import books_upload, payments, selectors, tasks
 from accounting.audit import audit_record
 from accounting.connectors import ensure_reads_back, get_connector
 from accounting.models import (
@@ -15,7 +15,9 @@ from accounting.models import (
     GLBatch,
     Reconciliation,
     ReconciliationDifference,
+    ReconciliationSource,
     ReconciliationState,
+    UploadFormat,
 )
 from accounting.services.sent_changes import record_resend
 from core.errors import ApplicationError, InvalidInput, NotFound
@@ -54,13 +56,7 @@ def reconciliation_start(
         batch = GLBatch.objects.filter(pk=batch_id).first()
         if batch is None:
             raise NotFound(f"There is no GL batch with id {batch_id}.")
-    if Reconciliation.objects.filter(
-        state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]
-    ).exists():
-        raise ApplicationError(
-            "A books check is already under way; wait until it is done, then start another.",
-            code="reconciliation_running",
-        )
+    _refuse_when_running()
     run = Reconciliation.objects.create(
         package=setup.package,
         batch=batch,
@@ -87,6 +83,86 @@ def reconciliation_start(
     return run
 
 
+def _refuse_when_running() -> None:
+    if Reconciliation.objects.filter(
+        state__in=[ReconciliationState.QUEUED, ReconciliationState.RUNNING]
+    ).exists():
+        raise ApplicationError(
+            "A books check is already under way; wait until it is done, then start another.",
+            code="reconciliation_running",
+        )
+
+
+@transaction.atomic
+def reconciliation_upload(
+    *,
+    actor: User,
+    upload_format: str,
+    file,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Reconciliation:
+    """Queue a books check of an export the package wrote (`accounting.books_upload`)
+    against the export files sent to it: the file is read here, strictly, and a file
+    that does not read is refused with its line, nothing kept. The run covers the
+    dates given, or the first to the last date of the export."""
+    if upload_format not in UploadFormat.values:
+        raise InvalidInput(
+            f"'{upload_format}' is not an export the books check reads; use one of "
+            f"{', '.join(UploadFormat.values)}.",
+            fields={"format": [f"Use one of {', '.join(UploadFormat.values)}."]},
+        )
+    if file is None:
+        raise InvalidInput("Choose the export file to check.", fields={"file": ["Choose a file."]})
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInput(
+            "The date range ends before it starts.",
+            fields={"date_to": ["On or after the start date."]},
+        )
+    stream = books_upload.open_upload(file)
+    _refuse_when_running()
+    setup = selectors.accounting_setup()
+    name = (getattr(file, "name", "") or "export.csv").rsplit("/", 1)[-1][:200]
+    run = Reconciliation.objects.create(
+        package=setup.package,
+        source=ReconciliationSource.UPLOAD,
+        upload_format=upload_format,
+        upload_name=name,
+        created_by=actor,
+    )
+    read = books_upload.stage(
+        run,
+        upload_format,
+        stream,
+        day_first=books_upload.day_first_for(upload_format, setup.options),
+    )
+    if not read["rows"]:
+        raise books_upload.UploadError(
+            f"{name} holds no transaction lines; export the period's general ledger with "
+            "its transactions."
+        )
+    run.upload_rows = read["rows"]
+    run.date_from = date_from or (None if date_to else read["first"])
+    run.date_to = date_to or (None if date_from else read["last"])
+    run.save(update_fields=["upload_rows", "date_from", "date_to"])
+    audit_record(
+        actor=actor,
+        action="books_check_started",
+        record_type="",
+        record_id=None,
+        changes={
+            "reconciliation": run.pk,
+            "upload": name,
+            "format": upload_format,
+            "rows": read["rows"],
+            "date_from": str(run.date_from),
+            "date_to": str(run.date_to),
+        },
+    )
+    tasks.queue_reconciliation(run)
+    return run
+
+
 @transaction.atomic
 def difference_fix(*, actor: User, difference_id: int) -> ReconciliationDifference:
     """Repair one difference where the connector can: remove the extra copies of a
@@ -95,6 +171,7 @@ def difference_fix(*, actor: User, difference_id: int) -> ReconciliationDifferen
     the package, or unknown to the PSA, is only reported: the user decides."""
     difference = (
         ReconciliationDifference.objects.select_for_update(of=("self",))
+        .select_related("reconciliation")
         .filter(pk=difference_id)
         .first()
     )
@@ -106,6 +183,14 @@ def difference_fix(*, actor: User, difference_id: int) -> ReconciliationDifferen
             f"{name} was fixed already ({difference.fix} on "
             f"{difference.fixed_at:%d %b %Y %H:%M}); run the books check again to see it now.",
             code="invalid_transition",
+        )
+    if difference.reconciliation.source == ReconciliationSource.UPLOAD:
+        raise ApplicationError(
+            f"{name} was found in an export of the package that was uploaded, and the "
+            "product cannot change the package from here. Correct it in the accounting "
+            "package (or send the record again in a new batch), then upload a new export "
+            "and check again.",
+            code="not_fixable",
         )
     fix = FIXABLE.get(DifferenceClass(difference.kind))
     if fix is None:

@@ -19,7 +19,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 
-from accounting import selectors
+from accounting import payments, selectors
 from accounting.audit import audit_record
 from accounting.connectors import files, get_connector, has_connector
 from accounting.models import (
@@ -51,6 +51,7 @@ def _state(setup: AccountingSetup) -> dict[str, Any]:
         "export_format": setup.export_format,
         "options": setup.options,
         "saved_options": setup.saved_options,
+        "paid_invoice_status": setup.paid_invoice_status,
         "default_accounts": selectors.default_accounts(),
     }
 
@@ -229,6 +230,7 @@ def accounting_setup_update(
     options: dict[str, Any] = UNSET,
     default_accounts: dict[str, GLAccount | None] = UNSET,
     create_ledger: bool = False,
+    paid_invoice_status: str = UNSET,
 ) -> AccountingSetup:
     """Change the setup; arguments left out stay as they are.
 
@@ -237,7 +239,9 @@ def accounting_setup_update(
     saved ones back, under the options given in the same call (or held now): an
     option given wins, every other saved option returns. `default_accounts` maps a GL
     account type to its default account (None removes the default). `create_ledger`:
-    a beancount ledger that does not exist yet is made, empty (otherwise refused)."""
+    a beancount ledger that does not exist yet is made, empty (otherwise refused).
+    `paid_invoice_status`: the name of the closed invoice status a fully paid invoice
+    moves to when payments come back ("" for none)."""
     errors: dict[str, list[str]] = {}
     if package is not UNSET:
         _check_choice(package, Package, "package", errors)
@@ -248,10 +252,20 @@ def accounting_setup_update(
     accounts = (
         _check_default_accounts(default_accounts, errors) if default_accounts is not UNSET else {}
     )
+    if paid_invoice_status is not UNSET:
+        if not isinstance(paid_invoice_status, str):
+            errors.setdefault("paid_invoice_status", []).append("Give a status name, or empty.")
+        else:
+            paid_invoice_status = paid_invoice_status.strip()
+            refusal = paid_invoice_status and payments.paid_status_refusal(paid_invoice_status)
+            if refusal:
+                errors.setdefault("paid_invoice_status", []).append(refusal)
     if errors:
         raise InvalidInput("The setup has errors; correct the fields listed.", fields=errors)
 
     setup = _lock_setup()
+    if paid_invoice_status is not UNSET:
+        setup.paid_invoice_status = paid_invoice_status
     before = _state(setup)
     if package is not UNSET:
         setup.package = package

@@ -38,6 +38,7 @@ from accounting.views.books_check import (
     books_check_fix,
     books_check_progress,
     books_check_start,
+    books_check_upload,
     payments_refresh,
 )
 from accounting.views.dashboard import dashboard
@@ -64,6 +65,7 @@ __all__ = [
     "books_check_fix",
     "books_check_progress",
     "books_check_start",
+    "books_check_upload",
     "dashboard",
     "interface",
     "more_actions",

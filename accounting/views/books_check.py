@@ -11,9 +11,15 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_POST
 
-from accounting import selectors, services
+from accounting import books_upload, selectors, services
 from accounting.exporters.downloads import CHECKLIST_CONTENT_TYPE, write_differences
-from accounting.models import DifferenceClass, Reconciliation, ReconciliationState
+from accounting.models import (
+    DifferenceClass,
+    Reconciliation,
+    ReconciliationSource,
+    ReconciliationState,
+    UploadFormat,
+)
 from accounting.postables import kinds
 from accounting.views.common import TRANSFER, VIEW
 from core import web
@@ -64,7 +70,14 @@ def books_check(request: HttpRequest) -> HttpResponse:
             "csv_url": reverse("accounting:books_check_csv") + "?" + urlencode(query),
             "polling": run is not None
             and run.state in (ReconciliationState.QUEUED, ReconciliationState.RUNNING),
-            "fixable": services.FIXABLE,
+            "fixable": (
+                {}
+                if run is not None and run.source == ReconciliationSource.UPLOAD
+                else services.FIXABLE
+            ),
+            "upload_formats": UploadFormat.choices,
+            "upload_format": _default_upload_format(),
+            "upload_limit": books_upload.max_upload_bytes(),
         },
     )
 
@@ -94,6 +107,16 @@ def books_check_csv(request: HttpRequest) -> HttpResponse:
     rows = selectors.reconciliation_differences(run, kind=kind, record_type=record_type)
     write_differences(rows.iterator(chunk_size=2000), response)
     return response
+
+
+def _default_upload_format() -> str:
+    """The layout of the package the setup names (the product's own otherwise)."""
+    package = selectors.accounting_setup().package
+    if package.startswith("quickbooks"):
+        return UploadFormat.QUICKBOOKS_GL_REPORT
+    if package == "xero":
+        return UploadFormat.XERO_GL_REPORT
+    return UploadFormat.GL_JOURNAL_CSV
 
 
 def _date(request: HttpRequest, name: str) -> date | None:
@@ -134,6 +157,30 @@ def books_check_start(request: HttpRequest) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("accounting:books_check")
     messages.success(request, "The books check started; this page follows it.")
+    return redirect(reverse("accounting:books_check") + f"?run={run.pk}")
+
+
+@login_required
+@permission_required(TRANSFER, raise_exception=True)
+@require_POST
+def books_check_upload(request: HttpRequest) -> HttpResponse:
+    """Check the books against an export of the package the user uploads."""
+    try:
+        run = services.reconciliation_upload(
+            actor=request.user,
+            upload_format=request.POST.get("format") or "",
+            file=request.FILES.get("file"),
+            date_from=_date(request, "date_from"),
+            date_to=_date(request, "date_to"),
+        )
+    except ApplicationError as error:
+        messages.error(request, f"The export was not checked: {error.message}")
+        return redirect("accounting:books_check")
+    messages.success(
+        request,
+        f"{run.upload_name}: {run.upload_rows} line(s) read; the books check started and "
+        "this page follows it.",
+    )
     return redirect(reverse("accounting:books_check") + f"?run={run.pk}")
 
 

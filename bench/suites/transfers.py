@@ -62,8 +62,8 @@ def median_runs(
     return medians[0], medians[1]
 
 
-def worker(mode: str, batch_id: int, *, explain: bool = False) -> dict:
-    command = [sys.executable, "-m", "bench.worker", mode, "--batch-id", str(batch_id)]
+def worker(mode: str, batch_id: int, *, explain: bool = False, args: tuple = ()) -> dict:
+    command = [sys.executable, "-m", "bench.worker", mode, "--batch-id", str(batch_id), *args]
     if explain:
         command.append("--explain")
     done = subprocess.run(command, cwd=ROOT, env=dict(os.environ), capture_output=True, text=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounting import services as accounting
 from accounting.models import AccountingSetup, GLBatch, Reconciliation, TransferState
@@ -142,6 +143,7 @@ class Step:
     template: str  # the schema's path
     prepare: Callable[[World], tuple[Any, dict]]  # -> (id for {id}, body)
     allowed: dict[str, int]  # role -> status; roles left out get 403
+    format: str = "json"  # how the body is sent (a file: multipart)
 
     def expected(self, role: str) -> int:
         if role == ANONYMOUS:
@@ -185,6 +187,16 @@ def with_connector(world: World) -> tuple[None, dict]:
         package="beancount", direct_transfer=True, options={"ledger_path": "books.beancount"}
     )
     return None, {}
+
+
+def uploaded_export(world: World) -> tuple[None, dict]:
+    """A GL journal CSV of one line the package exported (the run stays queued)."""
+    world.book  # noqa: B018 - the book sets the setup up
+    content = (
+        b"batch,record_type,reference,date,account_number,account_name,debit,credit,memo\r\n"
+        b"GL-1,invoice,Invoice INV-1,2026-11-03,1200,AR,10.00,0.00,\r\n"
+    )
+    return None, {"format": "gl_journal_csv", "file": SimpleUploadedFile("gl.csv", content)}
 
 
 def unknown_difference(world: World) -> tuple[int, dict]:
@@ -485,6 +497,13 @@ STEPS: dict[str, Step] = {
     "start a books check": Step(
         "post", "/api/v1/accounting/reconciliations/", with_connector, only_finance(201)
     ),
+    "check an uploaded export": Step(
+        "post",
+        "/api/v1/accounting/reconciliations/upload/",
+        uploaded_export,
+        only_finance(201),
+        format="multipart",
+    ),
     "fix a books check difference": Step(
         "post",
         "/api/v1/accounting/reconciliation-differences/{id}/fix/",
@@ -518,7 +537,7 @@ def test_permission_matrix(request, api, name, role):
     record_id, body = step.prepare(world)
     user = None if role == ANONYMOUS else request.getfixturevalue(role)
     url = step.template.replace("{id}", str(record_id))
-    response = getattr(api(user), step.method)(url, body)
+    response = getattr(api(user), step.method)(url, body, format=step.format)
     expected = step.expected(role)
     assert response.status_code == expected, response.content[:400]
     if expected in {401, 403}:

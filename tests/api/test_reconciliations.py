@@ -80,3 +80,67 @@ def test_refusals_come_in_the_error_shape(api, ledger, finance, staff, approver)
     refused = client.post("/api/v1/accounting/reconciliations/", {})
     assert refused.status_code == 409 and refused.json()["code"] == "no_connector"
     assert "export files only" in refused.json()["detail"]
+
+
+def test_an_uploaded_quickbooks_report_is_checked_and_a_bad_one_refused_with_its_line(
+    api, finance, make_invoice, settings, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from accounting.models import Reconciliation
+    from tests.helpers import send as send_records
+    from tests.workflows.test_books_check_upload import file_setup, report
+
+    capture = django_capture_on_commit_callbacks
+    file_setup("quickbooks_online", "quickbooks_online_csv")
+    kept, lost, twice = make_invoice(), make_invoice(), make_invoice()
+    send_records(
+        capture,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (kept, lost, twice)],
+        transfer="file",
+    )
+    content = report("quickbooks_gl_report.csv", {"INV-A": kept.number, "INV-C": twice.number})
+    client = api(finance)
+    url = "/api/v1/accounting/reconciliations/upload/"
+
+    bad = content.replace(b'"1,623.75"', b'"1,6a3.75"', 1)
+    refused = client.post(
+        url,
+        {"format": "quickbooks_gl_report", "file": SimpleUploadedFile("gl.csv", bad)},
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["code"] == "validation_error"
+    assert body["fields"]["file"] == ["Line 8: Debit is '1,6a3.75', which is not an amount."]
+    assert not Reconciliation.objects.exists()
+
+    settings.API_FILE_UPLOADS = {url: 200}
+    big = client.post(
+        url,
+        {"format": "quickbooks_gl_report", "file": SimpleUploadedFile("gl.csv", content)},
+        format="multipart",
+    )
+    assert big.status_code == 413 and big.json()["code"] == "request_too_large"
+    settings.API_FILE_UPLOADS = {}
+
+    with capture(execute=True):
+        response = client.post(
+            url,
+            {"format": "quickbooks_gl_report", "file": SimpleUploadedFile("gl.csv", content)},
+            format="multipart",
+        )
+    assert response.status_code == 201, response.json()
+    created = response.json()
+    assert created["source"] == "upload"
+    assert created["upload"] == {"format": "quickbooks_gl_report", "name": "gl.csv", "rows": 11}
+    run = client.get(f"/api/v1/accounting/reconciliations/{created['id']}/").json()
+    assert run["state"] == "done"
+    assert run["counts"]["in_step"] == 1
+    kinds = {d["record_id"]: (d["kind"], d["fixable"]) for d in run["differences"]}
+    assert kinds == {lost.pk: ("missing", False), twice.pk: ("duplicated", False)}
+    fix = client.post(
+        f"/api/v1/accounting/reconciliation-differences/{run['differences'][0]['id']}/fix/"
+    )
+    assert fix.status_code == 409 and fix.json()["code"] == "not_fixable"

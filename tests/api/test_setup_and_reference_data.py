@@ -213,3 +213,15 @@ def test_an_inactive_user_is_refused(api, finance):
     User.objects.filter(pk=finance.pk).update(is_active=False)
     response = token_client.get("/api/v1/accounting/batches/")
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+
+
+def test_setup_names_a_closed_status_for_fully_paid_invoices(api, finance, book):
+    client = api(finance)
+    assert client.get("/api/v1/accounting/setup/").json()["paid_invoice_status"] == ""
+    refused = client.patch("/api/v1/accounting/setup/", {"paid_invoice_status": "New"})
+    assert refused.status_code == 400
+    assert "open status" in refused.json()["fields"]["paid_invoice_status"][0]
+    set_ = client.patch("/api/v1/accounting/setup/", {"paid_invoice_status": "Closed"})
+    assert set_.status_code == 200 and set_.json()["paid_invoice_status"] == "Closed"
+    cleared = client.patch("/api/v1/accounting/setup/", {"paid_invoice_status": ""})
+    assert cleared.json()["paid_invoice_status"] == ""

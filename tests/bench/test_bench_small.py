@@ -23,6 +23,7 @@ KEYS = {
     "lists",
     "batch",
     "transfer",
+    "books_check",
     "single",
     "plans",
     "explain",
@@ -69,6 +70,9 @@ def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
     report = json.loads(output.read_text())
     assert set(report) >= KEYS, sorted(KEYS - set(report))
     assert report["summary"] and report["batch"]["create"] and report["transfer"]["formats"]
+    # The books check of the batch's own export finds every record of it in step.
+    books = report["books_check"]
+    assert books["counts"]["in_step"] >= books["records"] > 0
 
     with capsys.disabled():
         print(f"\nbench (small book, {report['meta']['records']:,} records; timings only):")

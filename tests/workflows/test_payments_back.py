@@ -8,6 +8,7 @@ import pytest
 
 from accounting import services as accounting
 from accounting.models import AccountingSetup, AuditEvent
+from accounting.services import setup as setup_services
 from invoicing import selectors as invoice_selectors
 from tests.helpers import refused, send
 
@@ -55,7 +56,7 @@ def test_partial_and_full_payments_come_back_to_the_right_invoices(
     pay(ledger, partly.pk, "100.00", "2026-11-15")
 
     counts = accounting.payments_refresh(actor=finance)
-    assert counts == {"paid_records": 2, "cleared": 0}
+    assert counts == {"paid_records": 2, "cleared": 0, "status_set": 0}
     assert AuditEvent.objects.filter(action="payments_refreshed", actor=finance).exists()
 
     now = {i.pk: invoice_selectors.invoice_get(invoice_id=i.pk) for i in (paid, partly, unpaid)}
@@ -77,8 +78,67 @@ def test_partial_and_full_payments_come_back_to_the_right_invoices(
     # A payment removed from the package goes back to unpaid at the next refresh.
     text = ledger.read_text()
     ledger.write_text(text[: text.index("\n2026-11-12 *")] + "\n")
-    assert accounting.payments_refresh(actor=finance) == {"paid_records": 1, "cleared": 1}
+    assert accounting.payments_refresh(actor=finance) == {
+        "paid_records": 1,
+        "cleared": 1,
+        "status_set": 0,
+    }
     assert invoice_selectors.invoice_get(invoice_id=partly.pk).payment_state == "unpaid"
+
+
+def test_a_fully_paid_invoice_moves_to_the_status_setup_names_and_stays_as_sent(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    from accounting.models import TransferLog
+    from invoicing.models import InvoiceStatus
+
+    paid_status = InvoiceStatus.objects.create(name="Paid", is_closed=True, sort_order=9)
+    with refused("validation_error") as refusal:
+        setup_services.accounting_setup_update(actor=finance, paid_invoice_status="New")
+    assert "New is an open status" in refusal.value.extra["fields"]["paid_invoice_status"][0]
+    with refused("validation_error"):
+        setup_services.accounting_setup_update(actor=finance, paid_invoice_status="Settled")
+    paid, partly = make_invoice(), make_invoice()
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (paid, partly)],
+    )
+    pay(ledger, paid.pk, str(paid.total), "2026-11-10")
+    pay(ledger, partly.pk, "500.00", "2026-11-12")
+
+    # Empty: payments change no status.
+    assert accounting.payments_refresh(actor=finance)["status_set"] == 0
+    paid.refresh_from_db()
+    assert paid.status.name == "Closed"
+
+    setup_services.accounting_setup_update(actor=finance, paid_invoice_status="paid")
+    assert AccountingSetup.objects.get().paid_invoice_status == "paid"
+    ledger_before = ledger.read_text()
+    assert accounting.payments_refresh(actor=finance)["status_set"] == 1
+    paid.refresh_from_db()
+    partly.refresh_from_db()
+    assert paid.status == paid_status and paid.is_closed
+    assert partly.status.name == "Closed"
+    # Still in its batch, locked, and what was sent is what it is now.
+    assert paid.gl_batch_id == batch.pk
+    log = TransferLog.objects.get(batch=batch, record_id=paid.pk)
+    from accounting.gl import AccountBook
+    from accounting.postables import get_kind
+
+    kind = get_kind("invoice")
+    assert kind.posting(kind.queryset().get(pk=paid.pk), AccountBook()).matches(log.fingerprint)
+    assert ledger.read_text() == ledger_before
+    event = AuditEvent.objects.get(action="status_set_paid", record_id=paid.pk)
+    assert event.actor == finance
+    assert event.changes["status"] == {"before": "Closed", "after": "Paid"}
+    from invoicing import services as invoice_services
+
+    with refused("record_locked"):
+        invoice_services.invoice_set_status(actor=finance, invoice=paid, status="Closed")
+    # Already in the status: the next refresh moves nothing and audits nothing more.
+    assert accounting.payments_refresh(actor=finance)["status_set"] == 0
+    assert AuditEvent.objects.filter(action="status_set_paid").count() == 1
 
 
 def test_a_paid_invoice_is_not_sent_again_through_the_connector(
@@ -124,3 +184,31 @@ def test_the_pages_show_payments_and_the_unbatch_warns(
     assert "holds a payment of 100.00" in confirm
     done = client.post(f"/records/invoice/{partly.pk}/unbatch/", follow=True).content.decode()
     assert "the payment must be re-applied there" in done
+
+
+def test_the_api_unbatch_warns_that_the_payment_must_be_re_applied(
+    ledger, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    from rest_framework.test import APIClient
+
+    paid, unpaid = make_invoice(), make_invoice()
+    send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": i.pk} for i in (paid, unpaid)],
+    )
+    pay(ledger, paid.pk, "100.00", "2026-11-10")
+    accounting.payments_refresh(actor=finance)
+    client = APIClient()
+    client.force_authenticate(finance)
+
+    response = client.post(f"/api/v1/invoices/{paid.pk}/unbatch/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["gl_batch"] is None and body["original_batch"] is not None
+    assert body["warnings"] == [
+        f"The accounting package holds a payment of 100.00 against Invoice {paid.number}: "
+        "after a re-send the payment must be re-applied there."
+    ]
+    quiet = client.post(f"/api/v1/invoices/{unpaid.pk}/unbatch/")
+    assert quiet.status_code == 200 and quiet.json()["warnings"] == []
