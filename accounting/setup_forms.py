@@ -224,11 +224,20 @@ class SetupForm(SetupFormMixin, forms.Form):
     create_ledger = forms.BooleanField(
         label="Create a new empty ledger here", required=False, help_text=CREATE_LEDGER_HELP
     )
+    paid_invoice_status = forms.CharField(
+        label="Status for fully paid invoices",
+        required=False,
+        max_length=50,
+        help_text="The closed invoice status (for example Paid) a fully paid invoice moves "
+        "to when payments come back from the package; nothing sent changes. Empty: "
+        "payments change no status.",
+    )
 
     def __init__(self, *args: Any, setup: AccountingSetup, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.setup = setup
         self.setup_initial(setup)
+        self.initial["paid_invoice_status"] = setup.paid_invoice_status
 
     def clean(self) -> dict[str, Any]:
         super().clean()

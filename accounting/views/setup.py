@@ -150,6 +150,7 @@ def setup_page(request: HttpRequest) -> HttpResponse:
                 direct_transfer=form.cleaned_data["direct_transfer"],
                 options=form.options_given(setup),
                 create_ledger=bool(form.cleaned_data.get("create_ledger")),
+                paid_invoice_status=form.cleaned_data.get("paid_invoice_status") or "",
             )
             credentials = form.xero_credentials()
             if credentials:

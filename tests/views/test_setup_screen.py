@@ -351,3 +351,21 @@ def test_restore_options_puts_back_what_clearing_set_aside(clerk_client, book, l
     response = clerk_client.post(PAGE + "restore-options/", follow=True)
     assert "There are no saved options to restore" in response.content.decode()
     assert setup_row() == before
+
+
+# Payments back ----------------------------------------------------------------------
+
+
+def test_the_status_for_fully_paid_invoices_is_set_on_the_screen_and_an_open_one_refused(
+    clerk_client,
+):
+    page = clerk_client.get(PAGE).content.decode()
+    assert 'name="paid_invoice_status"' in page and "Status for fully paid invoices" in page
+    refused = post(clerk_client, paid_invoice_status="New")
+    assert refused.status_code == 400
+    assert AccountingSetup.objects.get(pk=1).paid_invoice_status == ""
+    assert "New" in refused.content.decode()
+    saved = post(clerk_client, paid_invoice_status="Closed")
+    assert saved.status_code == 302
+    assert AccountingSetup.objects.get(pk=1).paid_invoice_status == "Closed"
+    assert 'value="Closed"' in clerk_client.get(PAGE).content.decode()
