@@ -138,6 +138,14 @@ def type_label(record_type: str) -> str:
     return kind.plural_label if kind else record_type.replace("_", " ").title()
 
 
+def record_title(kind: PostableKind, record: Any) -> str:
+    """How a page names a record: the kind's `title` when it has one (a product line
+    with its description), else its reference. The reference itself is what transfers
+    carry and fingerprint, so it does not change for the pages' sake."""
+    title = getattr(kind, "title", None)
+    return title(record) if title is not None else kind.reference(record)
+
+
 def kinds() -> list[PostableKind]:
     """The registered kinds in lock order: locks are always taken batch first, then
     kinds in this order, then by primary key, so that two workflows never wait on each

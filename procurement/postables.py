@@ -59,6 +59,10 @@ class FreightKind(BatchedKind):
     def reference(self, record: PurchaseOrder) -> str:
         return freight_reference(record.number)
 
+    def title(self, record: PurchaseOrder) -> str:
+        """The pages' name: "Freight on PO-1009" (the number says it is a PO)."""
+        return f"Freight on {record.number}"
+
     def company_name(self, record: PurchaseOrder) -> str:
         return record.vendor.name
 
@@ -155,6 +159,10 @@ class ProductKind(BatchedKind):
 
     def reference(self, record: PurchaseOrderLine) -> str:
         return product_reference(record.pk, record.purchase_order.number)
+
+    def title(self, record: PurchaseOrderLine) -> str:
+        """The pages' name: "Product 17 Firewall appliance on PO-1009"."""
+        return f"Product {record.pk} {record.description} on {record.purchase_order.number}"
 
     def company_name(self, record: PurchaseOrderLine) -> str:
         return record.purchase_order.vendor.name

@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounting.models import BatchStatus, DifferenceClass, GLBatch, TransferState
-from accounting.postables import kinds, unposted_rows
+from accounting.postables import kinds, record_title, unposted_rows
 from accounting.selectors.batches import batches_in_transfer_state
 from accounting.selectors.books import latest_reconciliation
 
@@ -144,7 +144,7 @@ def unbatched_not_rebatched() -> list[UnbatchedGroup]:
                 batch_ids.add(batch_id)
                 group.rows.append(
                     {
-                        "reference": kind.reference(record),
+                        "reference": record_title(kind, record),
                         "type": kind.type,
                         "id": record.pk,
                         "company": kind.company_name(record),

@@ -17,7 +17,7 @@ from accounting import selectors, services
 from accounting.exporters.downloads import batch_file_download, checklist_download, write_checklist
 from accounting.forms import BatchActionForm, BatchSearchForm, RecordItemsField
 from accounting.models import BatchStatus, GLBatch, TransferState
-from accounting.postables import get_kind, kinds
+from accounting.postables import get_kind, kinds, record_title
 from accounting.steps import batch_refusals, retry_refusal
 from accounting.views.common import (
     CLOSE,
@@ -233,6 +233,7 @@ def _batch_item_rows(batch: GLBatch, kind, request: HttpRequest, changes: dict):
     items = [
         {
             **selectors.batch_item(kind, record, batch.pk),
+            "title": record_title(kind, record),
             "url": web.record_url(kind.type, record.pk),
             "sent_change": changes.get((kind.type, record.pk)),
         }

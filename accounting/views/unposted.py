@@ -13,7 +13,7 @@ from accounting import selectors, services
 from accounting.connectors import get_connector
 from accounting.forms import EVERYTHING, MATCHING, SELECTED, BatchCreateForm, ListFilterForm
 from accounting.models import AccountingSetup, TransferMethod
-from accounting.postables import kinds
+from accounting.postables import kinds, record_title
 from accounting.views import common
 from accounting.views.common import TRANSFER, VIEW, interface_tabs, kind_or_404, shown_count
 from core import web
@@ -139,7 +139,9 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
         for other in kinds()
     }
     ticked = set(request.POST.getlist("items"))
+    titles = {record.pk: record_title(kind, record) for _type, record in page.rows}
     for record in records:
+        record["title"] = titles.get(record["id"], record["reference"])
         record["url"] = web.record_url(record["type"], record["id"])
         record["ticked"] = f"{record['type']}:{record['id']}" in ticked
     total_count = sum(counts.values())

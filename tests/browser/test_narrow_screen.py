@@ -44,6 +44,13 @@ def test_the_menu_folds_on_a_narrow_screen_and_nothing_scrolls_sideways(
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     expect(page.get_by_role("button", name="Menu")).to_be_focused()
 
+    # The dashboard's charts fit the narrow screen too.
+    page.goto("/finance/dashboard/")
+    expect(page.locator("html")).to_have_attribute("data-charts", "drawn")
+    assert page.locator("#chart-unposted").bounding_box()["width"] <= 390
+    assert page.evaluate(SIDEWAYS) == 0
+    shot("narrow-dashboard")
+
 
 def test_the_menu_is_unfolded_on_a_wide_screen(page: Page, finance):
     sign_in(page, finance.username)

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from accounting import services as accounting
 from accounting.models import GLBatch, TransferLog
-from accounting.postables import get_kind
+from accounting.postables import get_kind, record_title
 from expenses.models import ExpenseEntry
 from invoicing.models import Invoice
 from procurement.models import PurchaseOrder, PurchaseOrderLine
@@ -20,6 +20,7 @@ from tests.browser.steps import more, nav, sign_in
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ENDINGS = ["rebatch", "new batch"]
+TABS = {"invoice": "Invoices", "expense": "Expenses", "freight": "Freight", "product": "Products"}
 
 
 def send(finance, kind: str, record_id: int) -> GLBatch:
@@ -28,8 +29,9 @@ def send(finance, kind: str, record_id: int) -> GLBatch:
     )
 
 
-def finish(page: Page, ending: str, *, tab: str, reference: str, original: str, shot, name):
+def finish(page: Page, ending: str, *, kind: str, record, original: str, shot, name) -> None:
     """Step 6 (7 for products): one ending or the other, from the record's page."""
+    postable = get_kind(kind)
     if ending == "rebatch":
         more(page, "Rebatch")
         expect(page.locator(".message-success")).to_contain_text("Nothing was sent")
@@ -40,14 +42,15 @@ def finish(page: Page, ending: str, *, tab: str, reference: str, original: str, 
         return
     nav(page, "Accounting Interface")
     page.get_by_role("navigation", name="Accounting Interface").get_by_role(
-        "link", name=re.compile(f"^{tab}")
+        "link", name=re.compile(f"^{TABS[kind]}")
     ).click()
-    page.get_by_label(f"Tick {reference}").check()
+    # The pages name a record by its title; the package knows it by its reference.
+    page.get_by_label(f"Tick {record_title(postable, record)}").check()
     page.get_by_label("Export file to download").check()
     page.get_by_role("button", name="TRANSFER").click()
     # Sent before: the product lists the original to remove and waits for the clerk.
     checklist = page.locator("#resend-checklist")
-    expect(checklist).to_contain_text(reference)
+    expect(checklist).to_contain_text(postable.reference(record))
     expect(checklist).to_contain_text(original)
     shot(f"{name}-checklist")
     page.get_by_label(re.compile("I have removed these originals")).check()
@@ -86,7 +89,7 @@ def test_invoice_procedure_both_endings(signed_in: Page, finance, make_invoice, 
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".message-success")).to_contain_text("its status is Closed")
     finish(
-        page, ending, tab="Invoices", reference=f"Invoice {invoice.number}",
+        page, ending, kind="invoice", record=invoice,
         original=batch.batch_identifier, shot=shot, name=name,
     )  # fmt: skip
     assert_ending(ending, invoice, "gl_batch_id", batch)
@@ -134,7 +137,7 @@ def test_expense_procedure_with_the_approver_both_endings(
     sign_in(page, finance.username)
     page.goto(f"/time-expense/entries/{entry.pk}/")
     finish(
-        page, ending, tab="Expenses", reference=f"Expense {entry.pk}",
+        page, ending, kind="expense", record=entry,
         original=batch.batch_identifier, shot=shot, name=name,
     )  # fmt: skip
     assert_ending(ending, entry, "gl_batch_id", batch)
@@ -159,7 +162,7 @@ def test_po_freight_procedure_both_endings(
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".badge-po-closed")).to_be_visible()
     finish(
-        page, ending, tab="Freight", reference=get_kind("freight").reference(order),
+        page, ending, kind="freight", record=order,
         original=batch.batch_identifier, shot=shot, name=name,
     )  # fmt: skip
     assert_ending(ending, order, "freight_gl_batch_id", batch)
@@ -199,7 +202,7 @@ def test_po_product_procedure_both_endings(
     expect(page.locator(".message-success")).to_be_visible()
     # 7. One ending or the other.
     finish(
-        page, ending, tab="Products", reference=get_kind("product").reference(line),
+        page, ending, kind="product", record=line,
         original=batch.batch_identifier, shot=shot, name=name,
     )  # fmt: skip
     assert_ending(ending, line, "gl_batch_id", batch)

@@ -63,3 +63,20 @@ def test_the_products_tab_and_the_interface_say_whether_tax_is_in(
         "Freight (no tax)"
         in finance_client.get(reverse("accounting:unposted", args=["freight"])).content.decode()
     )
+
+
+def test_a_product_reads_with_its_description_and_its_po_once(
+    finance_client, make_purchase_order, send
+):
+    po, line = make_purchase_order()
+    title = f"Product {line.pk} Firewall appliance on {po.number}"
+    tab = finance_client.get(reverse("accounting:unposted", args=["product"])).content.decode()
+    assert f">{title}</a>" in tab
+    assert f"on PO {po.number}" not in tab
+    freight = finance_client.get(reverse("accounting:unposted", args=["freight"]))
+    assert f">Freight on {po.number}</a>" in freight.content.decode()
+    batch = send([{"type": "product", "id": line.pk}])
+    page = finance_client.get(
+        reverse("accounting:batch_detail", args=[batch.pk]), {"kind": "product"}
+    ).content.decode()
+    assert f">{title}</a>" in page
