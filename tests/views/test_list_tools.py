@@ -170,6 +170,8 @@ def test_all_matching_records_are_batched_by_the_filters_not_by_the_page(
     batched = Invoice.objects.filter(gl_batch=batch).values_list("pk", flat=True)
     assert sorted(batched) == sorted(i.pk for i in acme)
     assert Invoice.objects.filter(gl_batch__isnull=True).count() == 2  # Globex's stay
+    created = AuditEvent.objects.get(action="batch_created", batch=batch)
+    assert created.changes["filters"] == "company acme"
 
 
 def test_all_matching_is_refused_while_a_filter_is_not_valid(finance_client, invoices):

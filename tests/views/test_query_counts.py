@@ -32,6 +32,11 @@ EXPECTED = {
     "batch_detail": 21,
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
+    "unposted_invoice_filtered": 11,
+    "invoice_list_filtered": 7,
+    "entry_list_filtered": 7,
+    "po_list_filtered": 6,
+    "batch_list_searched": 14,
 }
 
 
@@ -92,6 +97,21 @@ def pages(created):
             {},
         ),
         "home": (reverse("home"), {}),
+        # The list tools: filtered and sorted by another column, the same reads.
+        "unposted_invoice_filtered": (
+            reverse("accounting:unposted", args=["invoice"]),
+            {"company": "acme", "amount_min": "1", "sort": "amount", "order": "desc"},
+        ),
+        "invoice_list_filtered": (
+            reverse("invoicing:invoice_list"),
+            {"date_from": "2020-01-01", "amount_max": "99999", "sort": "total", "order": "desc"},
+        ),
+        "entry_list_filtered": (
+            reverse("expenses:entry_list"),
+            {"amount_min": "1", "sort": "amount"},
+        ),
+        "po_list_filtered": (reverse("procurement:po_list"), {"sort": "vendor"}),
+        "batch_list_searched": (reverse("accounting:batch_list"), {"q": "GL", "status": "all"}),
     }
 
 
