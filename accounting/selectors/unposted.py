@@ -126,7 +126,10 @@ def unposted_count(
     up to `cap` + 1 so that a tab's badge costs the same on a book of any size
     ("10,000+")."""
     if filters is not None:
-        return filtered_unposted(get_kind(record_type), filters)[: cap + 1].count()
+        kind = get_kind(record_type)
+        # In the order of the kind's partial "unposted" index, so the count stops at the cap.
+        rows = filtered_unposted(kind, filters).order_by(kind.date_field, "pk")
+        return rows[: cap + 1].count()
     return unposted_list(record_type=record_type, thru_date=thru_date)[: cap + 1].count()
 
 
