@@ -168,7 +168,6 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "direct_available": direct_available,
             "resend_items": resend_items,
             "total_unposted": shown_count(total_count),
-            "everything_capped": total_count > common.COUNT_CAP,
             "can_transfer": request.user.has_perm(TRANSFER),
         },
     )
