@@ -31,7 +31,7 @@ class ListFilterForm(forms.Form):
     """The filters of a list: dates, company or vendor, amounts, text; and its sort."""
 
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Date from", widget=forms.DateInput(attrs={"type": "date"})
     )
     thru_date = forms.DateField(
         required=False,

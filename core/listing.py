@@ -27,10 +27,10 @@ class RangeFilterForm(forms.Form):
     """Date and amount ranges, and the sort, that every search adds to its own fields."""
 
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Date from", widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label="Date to", widget=forms.DateInput(attrs={"type": "date"})
     )
     amount_min = forms.DecimalField(
         required=False, label="Amount from", max_digits=20, decimal_places=2

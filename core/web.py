@@ -218,6 +218,9 @@ def batch_state(
 # --- list tools: sortable columns and CSV exports ---------------------------------------
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 class _Echo:
     """A file that hands back what is written, for csv.writer to stream rows."""
 
@@ -235,10 +238,17 @@ def csv_download(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
 
     writer = csv.writer(_Echo())
 
+    def cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+            return "'" + value  # text a spreadsheet would run as a formula stays text
+        return value
+
     def lines():
         yield "\ufeff" + writer.writerow(header)  # the BOM: spreadsheets read UTF-8
         for row in rows:
-            yield writer.writerow(["" if value is None else value for value in row])
+            yield writer.writerow([cell(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, filename)

@@ -130,7 +130,9 @@ def unposted_count(
     row."""
     kind = get_kind(record_type)
     if filters is not None:
-        return filtered_unposted(kind, filters)[: cap + 1].count()
+        # In the order of the kind's partial "unposted" index, so the count stops at the cap.
+        rows = filtered_unposted(kind, filters).order_by(kind.date_field, "pk")
+        return rows[: cap + 1].count()
     rows = kind.model._default_manager.filter(
         kind.ready_filter(), **{f"{kind.batch_field}__isnull": True}
     )

@@ -298,6 +298,13 @@ def batch_create(
         "transfer": method,
         "confirm_resend": bool(confirm_resend),
     }
+    if filters is not None and not filters.is_empty():
+        # What "all matching" meant when the batch was made: the list's filters.
+        event.changes["filters"] = "; ".join(
+            f"{name.replace('_', ' ')} {value}"
+            for name, value in vars(filters).items()
+            if value not in (None, "")
+        )
     event.save(update_fields=["changes"])
     tasks.queue_transfer(batch)
     return batch

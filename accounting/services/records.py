@@ -8,7 +8,7 @@ from django.db import transaction
 
 from accounting.audit import audit_record
 from accounting.locks import lock_batch, lock_record
-from accounting.postables import PostableKind, get_kind
+from accounting.postables import PostableKind, get_kind, kinds
 from accounting.services.common import attach
 from accounting.steps import not_ready, rebatch_refusal, refuse, unbatch_refusal
 from core.errors import ApplicationError, NotFound
@@ -113,7 +113,9 @@ def batch_records_step(
     run = record_unbatch if step == "unbatch" else record_rebatch
     done: list[tuple[PostableKind, Any]] = []
     refused: list[ApplicationError] = []
-    for item in items:
+    order = {kind.type: kind.lock_order for kind in kinds()}
+    # In the one lock order (kind, then id), as every step that locks many records does.
+    for item in sorted(items, key=lambda item: (order.get(item["type"], 0), item["id"])):
         try:
             with transaction.atomic():
                 kind = get_kind(item["type"])

@@ -139,7 +139,7 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
         for other in kinds()
     }
     ticked = set(request.POST.getlist("items"))
-    titles = {record.pk: record_title(kind, record) for _type, record in page.rows}
+    titles = {record.pk: record_title(kind, record) for record in page.rows}
     for record in records:
         record["title"] = titles.get(record["id"], record["reference"])
         record["url"] = web.record_url(record["type"], record["id"])
@@ -177,7 +177,6 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             "direct_available": direct_available,
             "resend_items": resend_items,
             "total_unposted": shown_count(total_count),
-            "everything_capped": total_count > common.COUNT_CAP,
             "can_transfer": request.user.has_perm(TRANSFER),
         },
     )

@@ -141,7 +141,7 @@ def test_invoice_search_sorts_totals_and_opens_an_exact_number(
     expect(page.locator("#invoice-table tbody tr").first).to_contain_text(biggest.number)
     shot("lists-invoice-search-sorted")
 
-    page.get_by_label("Open invoice number").fill(five_invoices[3].number)
+    page.get_by_label("Go to invoice").fill(five_invoices[3].number)
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(five_invoices[3].number)
 

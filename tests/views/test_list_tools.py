@@ -170,6 +170,8 @@ def test_all_matching_records_are_batched_by_the_filters_not_by_the_page(
     batched = Invoice.objects.filter(gl_batch=batch).values_list("pk", flat=True)
     assert sorted(batched) == sorted(i.pk for i in acme)
     assert Invoice.objects.filter(gl_batch__isnull=True).count() == 2  # Globex's stay
+    created = AuditEvent.objects.get(action="batch_created", batch=batch)
+    assert created.changes["filters"] == "company acme"
 
 
 def test_all_matching_is_refused_while_a_filter_is_not_valid(finance_client, invoices):
@@ -194,34 +196,35 @@ def test_batch_page_shows_the_total_of_each_kind(finance_client, invoices, make_
 
 
 def test_bulk_unbatch_does_each_record_and_names_the_one_refused(finance_client, invoices, send):
-    batch = send([{"type": "invoice", "id": i.pk} for i in invoices[:3]])
+    batch = send([{"type": "invoice", "id": i.pk} for i in (*invoices[:3], invoices[4])])
     other = send([{"type": "invoice", "id": invoices[3].pk}])
     url = reverse("accounting:batch_records", args=[batch.pk])
     events = AuditEvent.objects.filter(action="unbatched").count()
-    response = finance_client.post(
-        url,
-        {
-            "step": "unbatch",
-            "items": [
-                f"invoice:{invoices[0].pk}",
-                f"invoice:{invoices[3].pk}",
-                f"invoice:{invoices[2].pk}",
-            ],
-        },
-        follow=True,
-    )
+    # The middle one (by the order they are locked in) is another batch's record.
+    ticked = [f"invoice:{invoices[n].pk}" for n in (0, 3, 4)]
+    response = finance_client.post(url, {"step": "unbatch", "items": ticked}, follow=True)
     shown = messages_of(response)
     assert any(f"Invoice {invoices[3].number} is not in this batch" in m for m in shown), shown
-    assert any(m.startswith(f"Unbatched from {batch.batch_identifier}") for m in shown)
+    done = [m for m in shown if m.startswith(f"Unbatched from {batch.batch_identifier}")]
+    assert done and invoices[0].number in done[0] and invoices[4].number in done[0]
     for invoice, batch_now, original in (
         (invoices[0], None, batch.pk),
         (invoices[1], batch.pk, None),
-        (invoices[2], None, batch.pk),
+        (invoices[2], batch.pk, None),
         (invoices[3], other.pk, None),
+        (invoices[4], None, batch.pk),
     ):
         invoice.refresh_from_db()
         assert (invoice.gl_batch_id, invoice.original_batch_id) == (batch_now, original)
     assert AuditEvent.objects.filter(action="unbatched").count() == events + 2
+
+
+def test_csv_cells_a_spreadsheet_would_run_stay_text(finance_client, invoices):
+    Invoice.objects.filter(pk=invoices[0].pk).update(company=CompanyFactory(name="=HYPERLINK(1)"))
+    response = finance_client.get(reverse("accounting:unposted_export", args=["invoice"]))
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][3] == "'=HYPERLINK(1)"
 
 
 def test_bulk_rebatch_puts_back_the_ready_ones_and_refuses_one_still_open(

@@ -38,6 +38,11 @@ EXPECTED = {
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
     "dashboard": 20,  # per kind: unposted ages, totals per day, unbatched count
+    "unposted_invoice_filtered": 16,
+    "invoice_list_filtered": 7,
+    "entry_list_filtered": 7,
+    "po_list_filtered": 6,
+    "batch_list_searched": 15,
 }
 
 
@@ -99,6 +104,21 @@ def pages(created):
         ),
         "home": (reverse("home"), {}),
         "dashboard": (reverse("accounting:dashboard"), {}),
+        # The list tools: filtered and sorted by another column, the same reads.
+        "unposted_invoice_filtered": (
+            reverse("accounting:unposted", args=["invoice"]),
+            {"company": "acme", "amount_min": "1", "sort": "amount", "order": "desc"},
+        ),
+        "invoice_list_filtered": (
+            reverse("invoicing:invoice_list"),
+            {"date_from": "2020-01-01", "amount_max": "99999", "sort": "total", "order": "desc"},
+        ),
+        "entry_list_filtered": (
+            reverse("expenses:entry_list"),
+            {"amount_min": "1", "sort": "amount"},
+        ),
+        "po_list_filtered": (reverse("procurement:po_list"), {"sort": "vendor"}),
+        "batch_list_searched": (reverse("accounting:batch_list"), {"q": "GL", "status": "all"}),
     }
 
 
