@@ -18,7 +18,7 @@ split by its primary key, and a re-record takes its unchanged records from it.
 
 What the split does not see: a change of the accounting setup (an account's number or
 name) after a record was sent changes the record's GL lines without a step on the
-record; the page says so next to the re-record.
+record, so the record stays unchanged in the split.
 """
 
 from django.db import connection
