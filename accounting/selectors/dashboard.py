@@ -1,6 +1,6 @@
 """Reads of the Finance dashboard: unposted records by kind and age, batches and their
 totals per day, transfers waiting for Finance, records unbatched and not yet rebatched,
-and the latest books check's counts.
+records changed since they were sent, and the latest books check's counts.
 
 Every read is an aggregate or a short list over indexed columns, a fixed number of
 queries a kind: the unposted counts read the kinds' partial "unposted" indexes (date,
@@ -17,10 +17,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from accounting.models import BatchStatus, DifferenceClass, GLBatch, TransferState
+from accounting.models import AuditEvent, BatchStatus, DifferenceClass, GLBatch, TransferState
 from accounting.postables import kinds, record_title, unposted_rows
 from accounting.selectors.batches import batches_in_transfer_state
 from accounting.selectors.books import latest_reconciliation
+from accounting.selectors.changes import SentChange, batches_sent_changes
 
 # Age of an unposted record, in days since its date: (label, oldest day, newest day).
 AGE_BUCKETS: list[tuple[str, int | None, int]] = [
@@ -175,6 +176,28 @@ def books_check_counts() -> dict[str, Any] | None:
     }
 
 
+# How many of the latest rebatches the dashboard looks at for records changed since sent.
+REBATCHES_LOOKED_AT = 200
+
+
+def changed_since_sent(limit: int = LIST_SIZE) -> list[SentChange]:
+    """Records edited after they were sent and rebatched into the batch that sent them:
+    the batch shows the new values, the package still holds the old ones (the record's
+    page says what to change there, or updates it through the connector). Only a
+    rebatch can make one, so the latest rebatches of live batches are looked at."""
+    batch_ids = list(
+        dict.fromkeys(
+            AuditEvent.objects.filter(action="rebatched")
+            .exclude(batch__status=BatchStatus.DELETED)
+            .order_by("-at")
+            .values_list("batch_id", flat=True)[:REBATCHES_LOOKED_AT]
+        )
+    )
+    found = batches_sent_changes(batch_ids)
+    changes = [change for batch_id in batch_ids for change in found[batch_id].values()]
+    return changes[:limit]
+
+
 def finance_dashboard(today: date | None = None) -> dict[str, Any]:
     today = today or timezone.localdate()
     failed, failed_count = transfers_waiting()
@@ -185,5 +208,6 @@ def finance_dashboard(today: date | None = None) -> dict[str, Any]:
         "transfers": failed,
         "transfers_count": failed_count,
         "unbatched": unbatched_not_rebatched(),
+        "changed": changed_since_sent(),
         "books_check": books_check_counts(),
     }

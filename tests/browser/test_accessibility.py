@@ -1,6 +1,7 @@
 """Accessibility on every screen, checked by axe-core (vendored from npm in
 tests/browser/vendor/axe-core, MPL-2.0): no serious or critical violation on any page a
-user can open, in each role."""
+user can open, in each role; and at a phone's width (390 px) the main screens fit
+without scrolling sideways."""
 
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import Page
 
 from accounting import services as accounting
+from config.help import TOPICS
 from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -79,6 +81,12 @@ def finance_screens(book: dict) -> list[str]:
         reverse("accounting:batch_detail", args=[book["batch"].pk]),
         reverse("accounting:batch_detail", args=[book["deleted"].pk]),
         reverse("accounting:books_check"),
+        reverse("accounting:dashboard"),
+        reverse("accounting:setup:page"),
+        reverse("accounting:xero-connect"),
+        reverse("api_keys:list"),
+        reverse("help_index"),
+        *(reverse("help_topic", args=[topic.slug]) for topic in TOPICS),
         reverse("invoicing:invoice_list"),
         reverse("invoicing:invoice_detail", args=[book["invoice"].pk]),
         reverse("expenses:entry_list"),
@@ -115,3 +123,35 @@ def test_no_serious_violation_for_the_other_roles_and_signed_out(
         page.context.clear_cookies()
     failing = {where: v for where, v in found.items() if v}
     assert failing == {}, json.dumps(failing, indent=1)
+
+
+def horizontal_overflow(page: Page, url: str) -> int:
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
+def test_main_screens_fit_a_phone_without_scrolling_sideways(page: Page, finance, month_end, shot):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, finance.username)
+    screens = {
+        "home": "/",
+        "accounting-interface": reverse("accounting:unposted", args=["invoice"]),
+        "batches": reverse("accounting:batch_list"),
+        "batch": reverse("accounting:batch_detail", args=[month_end["batch"].pk]),
+        "invoices": reverse("invoicing:invoice_list"),
+        "invoice": reverse("invoicing:invoice_detail", args=[month_end["invoice"].pk]),
+        "expenses": reverse("expenses:entry_list"),
+        "purchase-order": reverse("procurement:po_detail", args=[month_end["order"].pk]),
+        "books-check": reverse("accounting:books_check"),
+        "dashboard": reverse("accounting:dashboard"),
+        "setup": reverse("accounting:setup:page"),
+        "help": reverse("help_topic", args=["delete-batch"]),
+    }
+    overflow = {}
+    for name, url in screens.items():
+        overflow[name] = horizontal_overflow(page, url)
+        shot(f"narrow-{name}")
+    assert {name: px for name, px in overflow.items() if px > 0} == {}

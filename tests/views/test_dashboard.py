@@ -120,3 +120,28 @@ def test_a_record_dated_ahead_counts_among_the_newest(make_invoice):
     make_invoice()
     counts = series(unposted_by_age(DAY - dt.timedelta(days=5)), "invoice")["counts"]
     assert counts == [1, 0, 0, 0]
+
+
+def test_a_record_changed_since_it_was_sent_is_listed_with_both_totals(
+    finance_client, finance, make_invoice, django_capture_on_commit_callbacks
+):
+    from tests.accounting.test_sent_changes import edit
+    from tests.helpers import send
+
+    kept, edited = make_invoice(), make_invoice()  # 1,623.75 each as sent
+    batch = send(
+        django_capture_on_commit_callbacks,
+        finance,
+        [{"type": "invoice", "id": kept.pk}, {"type": "invoice", "id": edited.pk}],
+        transfer="file",
+    )
+    page = finance_client.get(reverse("accounting:dashboard")).content.decode()
+    assert "Every record in a batch is as it was sent." in page
+    edit(finance, edited)  # rebatched into its batch at 324.75
+    response = finance_client.get(reverse("accounting:dashboard"))
+    rows = response.context["changed"]
+    assert [(change.id, change.batch_id) for change in rows] == [(edited.pk, batch.pk)]
+    page = response.content.decode()
+    section = page[page.index('id="changed-since-sent"') :]
+    assert f"Invoice {edited.number}" in section and "1,623.75" in section
+    assert "324.75" in section and f"Invoice {kept.number}" not in section

@@ -37,7 +37,7 @@ EXPECTED = {
     "batch_detail": 22,
     "deleted_batch_detail": 24,
     "home": 12,  # with the last books check's counts
-    "dashboard": 20,  # per kind: unposted ages, totals per day, unbatched count
+    "dashboard": 21,  # per kind: unposted ages, totals per day, unbatched count; rebatches
     "unposted_invoice_filtered": 16,
     "invoice_list_filtered": 7,
     "entry_list_filtered": 7,
