@@ -77,10 +77,15 @@ class ListSummary:
         return f"{self.cap:,}"
 
 
-def summarize(rows: QuerySet, amount_field: str, *, cap: int) -> ListSummary:
-    """Count and total of `rows` in one query over at most `cap` + 1 of them."""
+def summarize(
+    rows: QuerySet, amount_field: str, *, cap: int, order: tuple[str, ...] = ()
+) -> ListSummary:
+    """Count and total of `rows` in one query over at most `cap` + 1 of them, read in
+    `order` (an index's order, so the read stops at the cap)."""
     bounded = (
-        rows.order_by().annotate(listed_amount=F(amount_field)).values("listed_amount")[: cap + 1]
+        rows.order_by(*order)
+        .annotate(listed_amount=F(amount_field))
+        .values("listed_amount")[: cap + 1]
     )
     sql, params = bounded.query.sql_with_params()
     with connections[rows.db].cursor() as cursor:
@@ -97,7 +102,12 @@ def unposted_summary(
     *, record_type: str, filters: ListFilters | None = None, cap: int = 10_000
 ) -> ListSummary:
     kind = get_kind(record_type)
-    return summarize(filtered_unposted(kind, filters), kind.amount_field, cap=cap)
+    return summarize(
+        filtered_unposted(kind, filters),
+        kind.amount_field,
+        cap=cap,
+        order=(kind.date_field, "pk"),  # the kind's partial "unposted" index
+    )
 
 
 def sort_field(kind: PostableKind, sort: str) -> str:
