@@ -8,6 +8,7 @@ from accounting.models.batches import (
     GLBatch,
     TransferLog,
     TransferMethod,
+    TransferPart,
     TransferState,
 )
 from accounting.models.books import (
@@ -49,6 +50,7 @@ __all__ = [
     "TaxCode",
     "TransferLog",
     "TransferMethod",
+    "TransferPart",
     "TransferState",
     "XeroConnection",
     "XeroDocument",

@@ -10,6 +10,7 @@ It imports neither the workflows (`accounting.services`) nor the tasks: the task
 it, and hand it to the queue (`accounting.tasks.queue_transfer`).
 """
 
+from accounting.transfer import fanout
 from accounting.transfer.body import batch_postings, log_sent, run_transfer
 from accounting.transfer.lease import Lease, LeaseLost, transfer_lock
 from accounting.transfer.run import UNEXPECTED_ERROR, batch_transfer_run, transfer_error_text
@@ -21,6 +22,7 @@ __all__ = [
     "LeaseLost",
     "batch_postings",
     "batch_transfer_run",
+    "fanout",
     "log_sent",
     "not_handed_over",
     "requeue",
