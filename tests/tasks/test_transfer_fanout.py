@@ -179,3 +179,47 @@ def test_a_part_whose_process_is_killed_is_the_only_part_written_again(workers, 
     assert stored_file(batch) == single_process_file(batch)
     assert seen and all(progress == parts_sum for progress, parts_sum, _count in seen)
     assert len({progress for progress, _sum, _count in seen if 0 < progress < 100}) >= 2
+
+
+def test_a_fanned_out_transfer_whose_worker_dies_is_interrupted_and_taken_up_by_the_sweep(
+    workers, book, finance
+):
+    ids = closed_invoices(book["client"], 16000)
+    # The broker would deliver the killed worker's parts again only after an hour:
+    # what brings the transfer back is the parts' lease and the sweep.
+    settings = {
+        "CELERY_VISIBILITY_TIMEOUT": "3600",
+        "TRANSFER_FANOUT_MIN": "1000",
+        "TRANSFER_PART_RECORDS": "4000",
+    }
+    first = workers(processes=2, **settings)
+    batch = accounting.batch_create(actor=finance, all_unposted=True)
+    wait_for(
+        lambda: TransferPart.objects.filter(batch=batch, written__gt=0, finished=False).exists(),
+        timeout=120,
+        interval=0.01,
+        what="a part to be under way",
+    )
+    first.kill()
+    cut_by = GLBatch.objects.get(pk=batch.pk).transfer_lease_holder
+    wait_for(
+        lambda: (
+            GLBatch.objects.get(pk=batch.pk).current_transfer_state == TransferState.INTERRUPTED
+        ),
+        timeout=30,
+        what="the parts' lease to expire",
+    )
+
+    workers(processes=2, **settings)
+    workers(beat=True)
+    batch = wait_done(batch, timeout=240)
+
+    # Cut afresh by the run the sweep queued, and written once.
+    parts = TransferPart.objects.filter(batch=batch)
+    assert parts.count() == 4 and not parts.filter(holder=cut_by).exists()
+    assert set(parts.values_list("attempts", flat=True)) == {1}
+    logged = Counter(TransferLog.objects.filter(batch=batch).values_list("record_id", flat=True))
+    assert sorted(logged) == sorted(ids) and set(logged.values()) == {1}
+    assert stored_file(batch) == single_process_file(batch)
+    actions = set(AuditEvent.objects.filter(batch=batch).values_list("action", flat=True))
+    assert {"transfer_interrupted", "transfer_requeued", "transfer_done"} <= actions
