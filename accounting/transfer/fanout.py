@@ -171,10 +171,18 @@ def _write_and_finish(part: TransferPart) -> str:
         _progress(part, 0, lease)  # what an earlier delivery wrote is written again
         with lease, fewer_collections():
             _write_part(batch, part, lease)
+    except LeaseLost:
+        # The batch is no longer this run's: its rows are the next run's to replace.
+        return "lease lost"
     except Exception as error:
-        _own_log_rows(part).delete()  # no file of the batch: nothing of it was sent
-        if not isinstance(error, LeaseLost):
-            _record_failure(batch.pk, part.holder, error)
+        with transaction.atomic():
+            if _holds_lease(lock_batch(batch.pk), part.holder):
+                _own_log_rows(part).delete()  # no file of the batch: nothing of it was sent
+        if _record_failure(batch.pk, part.holder, error).transfer_state == TransferState.FAILED:
+            # No file was made: nothing of the batch was sent, whatever other parts
+            # logged (a chunk a part still stopping commits meanwhile does not count:
+            # the transfer is not done, and its next run clears it).
+            TransferLog.objects.filter(batch_id=batch.pk).delete()
         return "failed"
     with transaction.atomic():
         batch = lock_batch(batch.pk)  # parts finishing together take turns here

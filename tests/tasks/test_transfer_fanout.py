@@ -22,6 +22,7 @@ from accounting.models import (
     TransferState,
 )
 from accounting.transfer import batch_postings
+from invoicing.models import Invoice
 from tests.factories import approved_expense, closed_po_with_freight, received_product
 from tests.helpers import wait_for
 from tests.tasks.test_worker_transfers import closed_invoices
@@ -223,3 +224,31 @@ def test_a_fanned_out_transfer_whose_worker_dies_is_interrupted_and_taken_up_by_
     assert stored_file(batch) == single_process_file(batch)
     actions = set(AuditEvent.objects.filter(batch=batch).values_list("action", flat=True))
     assert {"transfer_interrupted", "transfer_requeued", "transfer_done"} <= actions
+
+
+def test_a_part_that_cannot_be_written_fails_the_transfer_with_the_record_named(
+    workers, book, finance
+):
+    ids = closed_invoices(book["client"], 230)
+    broken = Invoice.objects.get(pk=ids[150])  # in the fourth part of 40
+    # Its lines say 100.00.
+    Invoice.objects.filter(pk=broken.pk).update(subtotal="99.00", total="99.00")
+    workers(processes=2, **FANOUT)
+    batch = accounting.batch_create(actor=finance, all_unposted=True)
+
+    wait_for(
+        lambda: GLBatch.objects.get(pk=batch.pk).transfer_state == TransferState.FAILED,
+        timeout=120,
+        what="the transfer to fail",
+    )
+    batch.refresh_from_db()
+    assert broken.number in batch.transfer_error and "does not balance" in batch.transfer_error
+    assert not batch.file
+
+    # Corrected, and retried by Finance: cut afresh, and the whole file written.
+    Invoice.objects.filter(pk=broken.pk).update(subtotal="100.00", total="100.00")
+    accounting.batch_retry(actor=finance, batch_id=batch.pk)
+    batch = wait_done(batch)
+    assert stored_file(batch) == single_process_file(batch)
+    logged = Counter(TransferLog.objects.filter(batch=batch).values_list("record_id", flat=True))
+    assert sorted(logged) == sorted(ids) and set(logged.values()) == {1}
