@@ -5,6 +5,8 @@
   and one transfer-log row per record sent;
 - `lease`: the batch's advisory lock and the lease a running transfer holds;
 - `sweep`: queueing it again (a person's retry, the sweep the beat runs).
+- `fanout`: a big file transfer cut into parts that the workers write side by side,
+  then joined into the one file.
 
 It imports neither the workflows (`accounting.services`) nor the tasks: the tasks run
 it, and hand it to the queue (`accounting.tasks.queue_transfer`).
