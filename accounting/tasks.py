@@ -17,7 +17,25 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="accounting.batch_transfer", acks_late=True, reject_on_worker_lost=True)
 def batch_transfer(batch_id: int) -> str:
-    return transfer.batch_transfer_run(batch_id=batch_id).transfer_state
+    # On a real broker a big file transfer is cut into parts for the workers; run
+    # inline (no broker), it runs in one process as always.
+    fan_out = None if batch_transfer.app.conf.task_always_eager else _fan_out
+    return transfer.batch_transfer_run(batch_id=batch_id, fan_out=fan_out).transfer_state
+
+
+def _fan_out(batch: GLBatch, holder: str) -> bool:
+    return transfer.fanout.start(batch, holder, dispatch=_queue_part)
+
+
+def _queue_part(batch_id: int, holder: str, number: int) -> None:
+    transfer_part.delay(batch_id, holder, number)
+
+
+@shared_task(name="accounting.transfer_part", acks_late=True, reject_on_worker_lost=True)
+def transfer_part(batch_id: int, holder: str, number: int) -> str:
+    """One part of a fanned-out file transfer (`accounting.transfer.fanout`): delivered
+    again if its worker dies, it rewrites only its own part."""
+    return transfer.fanout.run_part(batch_id=batch_id, holder=holder, number=number)
 
 
 @shared_task(name="accounting.transfer_sweep", acks_late=False, ignore_result=True)

@@ -63,7 +63,11 @@ def summary_rows(report: dict) -> list[dict]:
             }
         )
     for t in report["transfer"]["formats"]:
-        extra = f"{t['records_per_second']:,} rec/s; peak +{t['peak_growth_mib']} MiB"
+        extra = f"{t['records_per_second']:,} rec/s"
+        if "peak_growth_mib" in t:
+            extra += f"; peak +{t['peak_growth_mib']} MiB"
+        if "parts" in t:
+            extra += f"; {t['parts']} parts"
         if "small_peak_growth_mib" in t:
             extra += f" (+{t['small_peak_growth_mib']} MiB at {t['small_records']:,})"
         rows.append(
@@ -73,7 +77,13 @@ def summary_rows(report: dict) -> list[dict]:
                 "floor": f"{t['floor_seconds']:.2f} s",
                 "ratio": f"{t['ratio']:.2f}x",
                 "target": f"<= {t['target_ratio']:g}x floor"
-                + (", streamed" if "streamed" in t else " (at most 500 a file)"),
+                + (
+                    ", streamed"
+                    if "streamed" in t
+                    else ", single-process floor"
+                    if "parts" in t
+                    else " (at most 500 a file)"
+                ),
                 "met": t["met"],
                 "extra": extra,
             }

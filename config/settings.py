@@ -263,6 +263,11 @@ TRANSFER_LEASE_SECONDS = int(os.environ.get("TRANSFER_LEASE_SECONDS", "120"))
 TRANSFER_SWEEP_SECONDS = float(os.environ.get("TRANSFER_SWEEP_SECONDS", "60"))
 TRANSFER_REQUEUE_AFTER_SECONDS = int(os.environ.get("TRANSFER_REQUEUE_AFTER_SECONDS", "300"))
 TRANSFER_AUTO_RETRIES = int(os.environ.get("TRANSFER_AUTO_RETRIES", "3"))
+# A file transfer of more than TRANSFER_FANOUT_MIN records, on a real broker, is cut
+# into parts of TRANSFER_PART_RECORDS that the workers write side by side, then joined
+# (`accounting.transfer.fanout`; the workers must share MEDIA_ROOT).
+TRANSFER_FANOUT_MIN = int(os.environ.get("TRANSFER_FANOUT_MIN", "50000"))
+TRANSFER_PART_RECORDS = int(os.environ.get("TRANSFER_PART_RECORDS", "25000"))
 CELERY_BEAT_SCHEDULE = {
     "transfer-sweep": {
         "task": "accounting.transfer_sweep",

@@ -28,6 +28,9 @@ class Exporter(Protocol):
     format: str  # "iif" | "quickbooks_online_csv" | "xero_csv" | "gl_journal_csv"
     extension: str  # "iif", "csv"
     content_type: str
+    # How many rows (each ending CRLF) `write` puts before the first record's: a file
+    # joined from parts written apart keeps the first part's and drops the others'.
+    header_lines: int
 
     def write(
         self,

@@ -30,6 +30,7 @@ class GLJournalCSVExporter:
     format = "gl_journal_csv"
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
+    header_lines = 1  # the rows the file starts with, before any record
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
         return None  # every kind of record fits

@@ -68,6 +68,7 @@ class IIFExporter:
     format = "iif"
     extension = "iif"
     content_type = "text/plain; charset=utf-8"
+    header_lines = 3  # the rows the file starts with, before any record
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
         return None  # every kind of record fits

@@ -88,6 +88,7 @@ class QuickBooksOnlineCSVExporter:
     format = "quickbooks_online_csv"
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
+    header_lines = 1  # the rows the file starts with, before any record
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
         options = export_options(self.format, options)

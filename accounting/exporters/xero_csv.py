@@ -99,6 +99,7 @@ class XeroCSVExporter:
     format = "xero_csv"
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
+    header_lines = 1  # the rows the file starts with, before any record
 
     def batch_refusal(self, counts: dict[str, int], options: dict) -> str | None:
         sales = sum(counts.get(kind, 0) for kind in document_kinds(SALE))

@@ -10,6 +10,7 @@ from accounting.models.batches import (
     GLBatch,
     TransferLog,
     TransferMethod,
+    TransferPart,
     TransferState,
 )
 from accounting.models.books import (
@@ -58,6 +59,7 @@ __all__ = [
     "TaxCode",
     "TransferLog",
     "TransferMethod",
+    "TransferPart",
     "TransferState",
     "UploadFormat",
     "XeroCall",

@@ -253,3 +253,38 @@ class FormerRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id} of batch {self.batch_id}: {self.state}"
+
+
+class TransferPart(models.Model):
+    """One part of a big file transfer fanned out over the task workers
+    (`accounting.transfer.fanout`): the batch's records of one kind with ids from
+    `first_id` to `last_id`, written by one task into a part file of their own, then
+    joined in order into the batch's file. `holder` is the lease holder of the run that
+    cut the batch into these parts: a part of an earlier run is never taken up."""
+
+    batch = models.ForeignKey(
+        GLBatch, on_delete=models.CASCADE, related_name="transfer_parts", db_constraint=False
+    )
+    holder = models.CharField(max_length=100)
+    number = models.PositiveIntegerField()
+    record_type = models.CharField(max_length=30)
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    records = models.PositiveIntegerField()
+    # Records written so far: the batch's progress is the sum over its parts.
+    written = models.PositiveIntegerField(default=0)
+    # Runs of this part: more than one after its worker was killed and the part
+    # delivered again.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The process writing it (host:pid), for the server's administrator.
+    worker = models.CharField(max_length=100, blank=True, default="")
+    finished = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["batch", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "number"], name="transfer_part_once_per_batch")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of {self.batch}"

@@ -158,9 +158,11 @@ class _LogWriter:
     flight. Inside a transaction (a caller's, a test's) the rows are stored inline, on
     the one connection that sees the batch."""
 
-    def __init__(self, batch: GLBatch, *, chunks: int) -> None:
+    def __init__(self, batch: GLBatch, *, chunks: int, fresh: bool | None = None) -> None:
         self.batch = batch
-        self.fresh = not _has_log_rows(batch)
+        # `fresh`: the caller knows none of these records is logged yet (a part of a
+        # fanned-out transfer, which cleared its own rows).
+        self.fresh = not _has_log_rows(batch) if fresh is None else fresh
         self.pending: Future | None = None
         self.executor = None
         # One chunk has nothing to overlap with: not worth a thread and a connection.

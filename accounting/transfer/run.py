@@ -3,6 +3,7 @@ body's work, and recording it done or failed (what the user reads of a failure).
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
@@ -32,7 +33,9 @@ def transfer_error_text(error: Exception, reference: str) -> str:
     return UNEXPECTED_ERROR.format(reference=reference)
 
 
-def batch_transfer_run(*, batch_id: int) -> GLBatch:
+def batch_transfer_run(
+    *, batch_id: int, fan_out: Callable[[GLBatch, str], bool] | None = None
+) -> GLBatch:
     """Send a batch: write its export file or push it through the connector, and log
     each record sent. Safe to run twice or side by side: a finished batch is left
     alone, a duplicate waits out the first, and a record already logged (or already in
@@ -43,7 +46,13 @@ def batch_transfer_run(*, batch_id: int) -> GLBatch:
     works; a run whose process dies stops renewing it, and the batch becomes
     interrupted once it expires. Only a queued or interrupted transfer (or a running one
     whose lease expired or was never taken) is started, and only the lease's holder
-    marks the batch done or failed."""
+    marks the batch done or failed.
+
+    `fan_out` (given by the task that runs it on a real broker) may cut a big file
+    transfer into parts for the workers to write side by side
+    (`accounting.transfer.fanout.start`); when it does, it answers True, the batch stays
+    running under this run's lease holder, and the part that finishes last records it
+    done."""
     with transfer_lock(batch_id) as acquired:
         if not acquired:
             return GLBatch.objects.get(pk=batch_id)
@@ -77,33 +86,40 @@ def batch_transfer_run(*, batch_id: int) -> GLBatch:
                 ]
             )
         try:
+            if fan_out is not None and fan_out(batch, lease.holder):
+                return batch
             with lease:
                 run_transfer(batch, progress=lease.progress)
         except Exception as error:
             return _record_failure(batch_id, lease.holder, error)
-        with transaction.atomic():
-            batch = lock_batch(batch_id)
-            if not _holds_lease(batch, lease.holder):
-                return batch
-            batch.transfer_state = TransferState.DONE
-            batch.transfer_progress = 100
-            batch.transfer_finished_at = timezone.now()
-            batch.transfer_lease_until = None
-            batch.save(
-                update_fields=[
-                    "transfer_state",
-                    "transfer_progress",
-                    "transfer_finished_at",
-                    "transfer_lease_until",
-                ]
-            )
-            audit_batch(
-                actor=None,
-                action="transfer_done",
-                batch=batch,
-                changes={"method": batch.transfer_method},
-            )
-        return batch
+        return record_done(batch_id, lease.holder)
+
+
+def record_done(batch_id: int, holder: str) -> GLBatch:
+    """Mark the batch's transfer done, if `holder` still holds its lease."""
+    with transaction.atomic():
+        batch = lock_batch(batch_id)
+        if not _holds_lease(batch, holder):
+            return batch
+        batch.transfer_state = TransferState.DONE
+        batch.transfer_progress = 100
+        batch.transfer_finished_at = timezone.now()
+        batch.transfer_lease_until = None
+        batch.save(
+            update_fields=[
+                "transfer_state",
+                "transfer_progress",
+                "transfer_finished_at",
+                "transfer_lease_until",
+            ]
+        )
+        audit_batch(
+            actor=None,
+            action="transfer_done",
+            batch=batch,
+            changes={"method": batch.transfer_method},
+        )
+    return batch
 
 
 def _holds_lease(batch: GLBatch, holder: str) -> bool:

@@ -4,10 +4,13 @@ csv.writer over the same rows, at the batch's size and at a tenth of it; then wh
 a transfer's time goes."""
 
 import json
+import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +26,11 @@ TRANSFER_REPEAT = 3  # runs of each transfer and of its floor; the median counts
 # Xero's batch of 500 takes tens of milliseconds, in which a shared machine's noise
 # is as large as the work: more runs.
 XERO_REPEAT = 7
+# The fanned-out transfer: a worker of this many processes, its target against the
+# single-process floor, and the broker (a Redis the workers and the benchmark share).
+FANOUT_PROCESSES = 2
+FANOUT_TARGET = 1.5
+BROKER_ENV = "BENCH_BROKER_URL"
 
 
 def reset_transfer(ctx: Context, batch_id: int, export_format: str) -> None:
@@ -127,6 +135,7 @@ def bench_transfers(ctx: Context, big: int, small: int, xero: int) -> dict:
         r["small_floor_seconds"] for r in results if r["format"] == "gl_journal_csv"
     )
     ctx.say(f"  phases on {phases['records']:,} records: {phases}")
+    results += bench_fanout(ctx, big)
     return {"formats": results, "records": counts, "phases": phases}
 
 
@@ -188,3 +197,111 @@ def transfer_result(export_format: str, counts: dict, runs: dict, floors: dict):
         "target_ratio": TARGETS["transfer"],
         "met": ratio <= TARGETS["transfer"] and streamed,
     }
+
+
+def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> list[dict]:
+    """Each file format's transfer fanned out over a Celery worker of FANOUT_PROCESSES
+    processes (`accounting.transfer.fanout`), from the task handed to the broker until
+    the batch is done (file joined, log written), against the single-process floor
+    (raw cursor + csv.writer over the same rows), measured in turn with it. Needs a
+    Redis broker: BENCH_BROKER_URL (skipped, and said so, without one)."""
+    broker = os.environ.get(BROKER_ENV, "")
+    if not broker:
+        ctx.missing.append(f"fanned-out transfers: no broker ({BROKER_ENV} not set)")
+        return []
+    from config.celery import app
+
+    app.conf.update(task_always_eager=False, broker_url=broker)
+    app._pool = None  # a broker connection to the new URL
+    app.amqp._producer_pool = None
+    records = sum(selectors.batch_counts(GLBatch.objects.get(pk=batch_id))[0].values())
+    # Parts enough to keep every process busy to the end (each takes a few in turn).
+    part = max(1, math.ceil(records / (4 * FANOUT_PROCESSES)))
+    ctx.say(
+        f"\nFanned-out transfers: {records:,} records in parts of {part:,}, "
+        f"{FANOUT_PROCESSES} worker processes"
+    )
+    env = {
+        **os.environ,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_BROKER_URL": broker,
+        "TRANSFER_FANOUT_MIN": "0",
+        "TRANSFER_PART_RECORDS": str(part),
+    }
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-worker-") as logs:
+        worker_process = _start_worker(env, Path(logs) / "worker.log")
+        try:
+            for export_format in EXPORT_FORMATS:
+                reset_transfer(ctx, batch_id, export_format)
+                _fanned_out_run(app, batch_id)  # warm-up: the processes' imports and caches
+                floors, runs = [], []
+                for _ in range(repeat):
+                    ctx.settle()
+                    floors.append(worker("floor", batch_id)["seconds"])
+                    reset_transfer(ctx, batch_id, export_format)
+                    runs.append(_fanned_out_run(app, batch_id))
+                seconds, floor = sorted(runs)[len(runs) // 2], sorted(floors)[len(floors) // 2]
+                ratio = seconds / floor
+                ctx.say(
+                    f"  {export_format:<22} fanned out {seconds:8.2f} s; "
+                    f"floor {floor:.2f} s; {ratio:.2f}x"
+                )
+                results.append(
+                    {
+                        "format": f"{export_format} fanned out ({FANOUT_PROCESSES} processes)",
+                        "records": records,
+                        "seconds": round(seconds, 4),
+                        "floor_seconds": floor,
+                        "ratio": round(ratio, 2),
+                        "records_per_second": round(records / seconds),
+                        "all_seconds": [round(r, 4) for r in runs],
+                        "floor_all_seconds": floors,
+                        "parts": math.ceil(records / part),
+                        "target_ratio": FANOUT_TARGET,
+                        "met": ratio <= FANOUT_TARGET,
+                    }
+                )
+        finally:
+            worker_process.send_signal(signal.SIGTERM)
+            try:
+                worker_process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker_process.kill()
+    return results
+
+
+def _start_worker(env: dict, log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=prefork",
+        f"--concurrency={FANOUT_PROCESSES}",
+        "--loglevel=WARNING",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
+
+
+def _fanned_out_run(app, batch_id: int, timeout: float = 1800) -> float:
+    """Seconds from the transfer handed to the broker until the batch is done."""
+    started = time.perf_counter()
+    app.send_task("accounting.batch_transfer", args=[batch_id])
+    while time.perf_counter() - started < timeout:
+        state, error = GLBatch.objects.filter(pk=batch_id).values_list(
+            "transfer_state", "transfer_error"
+        )[0]
+        if state == TransferState.DONE:
+            return time.perf_counter() - started
+        if state == TransferState.FAILED:
+            raise AssertionError(f"fanned-out transfer failed: {error}")
+        time.sleep(0.02)  # a finer poll would take a core's share from the workers
+    raise AssertionError("the fanned-out transfer did not finish (is the worker running?)")

@@ -17,6 +17,7 @@ import dj_database_url
 from bench import db
 
 ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 KEYS = {
     "meta",
     "build",
@@ -61,8 +62,10 @@ def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
         "--quiet",
     ]
     try:
+        # The fanned-out transfers run on a worker of their own, on the tests' Redis.
+        env = {**os.environ, "BENCH_BROKER_URL": REDIS_URL}
         done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
         )
     finally:
         db.drop(url)  # also when the run failed half-way
@@ -73,6 +76,8 @@ def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
     # The books check of the batch's own export finds every record of it in step.
     books = report["books_check"]
     assert books["counts"]["in_step"] >= books["records"] > 0
+    fanned_out = [t for t in report["transfer"]["formats"] if "parts" in t]
+    assert len(fanned_out) == 3 and all(t["parts"] > 1 for t in fanned_out)
 
     with capsys.disabled():
         print(f"\nbench (small book, {report['meta']['records']:,} records; timings only):")

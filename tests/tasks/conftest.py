@@ -104,12 +104,15 @@ def workers(broker, tmp_path, settings_media):
     }
     started: list[Worker] = []
 
-    def start(*, beat: bool = False, **overrides: str) -> Worker:
-        """A worker; `beat=True`: the beat that sends the transfer sweep instead.
+    def start(*, beat: bool = False, processes: int = 0, **overrides: str) -> Worker:
+        """A worker; `beat=True`: the beat that sends the transfer sweep instead;
+        `processes`: a worker of that many processes (prefork) instead of one.
         `overrides`: environment variables for this process."""
         command = (
             ["beat", "--loglevel=INFO", f"--schedule={tmp_path / 'beat-schedule'}"]
             if beat
+            else [*WORKER[:1], "--pool=prefork", f"--concurrency={processes}", *WORKER[3:]]
+            if processes
             else WORKER
         )
         log = tmp_path / ("beat.log" if beat else "worker.log")
