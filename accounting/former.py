@@ -7,7 +7,8 @@ batch. A record of the batch is
 - *not sent* when the batch has no transfer-log row of it that reached the package
   (`selectors.sent_logs`: a direct transfer's rows, a file transfer's once it is done);
 - *changed* when it was unbatched from the batch after it was sent and a step changed it
-  since (a record in a batch is locked: it changes only once unbatched);
+  since (a record in a batch is locked: it changes only once unbatched), unless the
+  clerk said since that step that the package was updated by hand to match it;
 - *unchanged* otherwise: what the package holds is what it holds.
 
 After the delete, a step that changes a record (any audited step on it but unbatch and
@@ -35,8 +36,12 @@ from accounting.models import (
 )
 from accounting.postables import PostableKind
 
-# Steps on one record that move it without changing what it posts.
-MOVES = ("unbatched", "rebatched")
+# Steps on one record that move it without changing what it posts, or (the clerk's word
+# that the package was updated by hand) bring what was sent in line with it.
+MOVES = ("unbatched", "rebatched", "package_updated_by_hand")
+# The clerk's word that the package holds the record as it is now: steps before it are
+# in the package too.
+IN_LINE = "package_updated_by_hand"
 
 
 def _tables() -> dict[str, str]:
@@ -61,6 +66,11 @@ def _state_sql(kind: PostableKind, rows: str) -> str:
                         SELECT 1 FROM {t["event"]} AS e
                         WHERE e.record_type = u.record_type AND e.record_id = r.id
                           AND e.at > t.sent_at AND e.action NOT IN {MOVES!r}
+                          AND NOT EXISTS (
+                              SELECT 1 FROM {t["event"]} AS h
+                              WHERE h.record_type = u.record_type AND h.record_id = r.id
+                                AND h.action = '{IN_LINE}' AND h.at >= e.at
+                          )
                     ) THEN {FormerState.CHANGED.value}
                     ELSE {FormerState.UNCHANGED.value} END,
                %s, r.id, t.sent_at
