@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from playwright.sync_api import Page, expect
 
 from accounting.connectors import xero as xero_module
-from accounting.models import AuditEvent, XeroConnection
+from accounting.models import AccountingSetup, AuditEvent, XeroConnection
 from tests.connectors.xero_fake import FakeXero
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -31,7 +31,18 @@ def test_connect_to_xero_choose_the_organisation_and_see_it_connected(
     page: Page, signed_in, fake_xero, finance, shot
 ):
     fake_xero.tenants[OTHER_TENANT] = "Other Company Ltd"
-    page.goto("/finance/setup/xero/")
+    AccountingSetup.objects.filter(pk=1).update(package="xero", export_format="xero_csv")
+    # From Finance > Accounting package setup, which the menu keeps current.
+    page.goto("/finance/setup/")
+    page.locator("#xero-connect").click()
+    page.wait_for_url("**/finance/setup/xero/")
+    menu = page.get_by_role("navigation", name="Main")
+    expect(menu.get_by_role("link", name="Accounting package setup")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(menu.get_by_role("link", name="Accounting Interface")).not_to_have_attribute(
+        "aria-current", "page"
+    )
     expect(page.locator("#xero-state")).to_contain_text("Not connected")
     page.get_by_label("Client id").fill(fake_xero.client_id)
     page.get_by_label("Client secret").fill(fake_xero.client_secret)
