@@ -133,7 +133,11 @@ def test_payments_entered_in_xero_come_back_to_the_right_invoices(
     xero.pay(document_of(partly, identifier), 500.0, date(2026, 11, 12))
     xero.pay(document_of(partly, identifier), 100.0, date(2026, 11, 15))
 
-    assert accounting.payments_refresh(actor=finance) == {"paid_records": 2, "cleared": 0, "status_set": 0}
+    assert accounting.payments_refresh(actor=finance) == {
+        "paid_records": 2,
+        "cleared": 0,
+        "status_set": 0,
+    }
 
     now = {i.pk: invoice_selectors.invoice_get(invoice_id=i.pk) for i in (paid, partly, unpaid)}
     assert now[paid.pk].payment_state == "paid" and now[paid.pk].balance_due == 0
