@@ -88,6 +88,17 @@ class SearchList:
     columns: dict[str, dict[str, str]]
     export_url: str
 
+    def context(self) -> dict[str, Any]:
+        """What every search page's template reads of it: the page, header links,
+        count and total of all matching, the export link."""
+        return {
+            "page_obj": self.page,
+            "columns": self.columns,
+            "matching": f"{self.count:,}",
+            "summary": {"total": self.total},
+            "export_url": self.export_url,
+        }
+
 
 def search_list(
     request: HttpRequest,

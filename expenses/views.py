@@ -97,13 +97,9 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "expenses/entry_list.html",
         {
             "form": form,
-            "page_obj": result.page,
             "entries": result.page.object_list,
             "everyone": everyone,
-            "columns": result.columns,
-            "matching": f"{result.count:,}",
-            "summary": {"total": result.total},
-            "export_url": result.export_url,
+            **result.context(),
         },
     )
 

@@ -77,12 +77,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "invoicing/invoice_list.html",
         {
             "form": form,
-            "page_obj": result.page,
             "invoices": result.page.object_list,
-            "columns": result.columns,
-            "matching": f"{result.count:,}",
-            "summary": {"total": result.total},
-            "export_url": result.export_url,
+            **result.context(),
         },
     )
 

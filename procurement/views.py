@@ -89,12 +89,8 @@ def po_list(request: HttpRequest) -> HttpResponse:
         "procurement/po_list.html",
         {
             "form": form,
-            "page_obj": result.page,
             "orders": result.page.object_list,
-            "columns": result.columns,
-            "matching": f"{result.count:,}",
-            "summary": {"total": result.total},
-            "export_url": result.export_url,
+            **result.context(),
         },
     )
 
