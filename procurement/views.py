@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -205,7 +206,9 @@ def po_detail(request: HttpRequest, purchase_order_id: int) -> HttpResponse:
     }
     if tab == "products":
         page = web.paginate(request, lines)
-        context.update(page_obj=page, lines=page.object_list)
+        # Every product of the order, not only the page's: before tax and with tax.
+        sums = lines.aggregate(amount=Sum("amount"), total=Sum("total"))
+        context.update(page_obj=page, lines=page.object_list, line_sums=sums)
     else:
         trail = list(door.audit_trail(record_type=FREIGHT_TYPE, record_id=order.pk))
         context.update(

@@ -29,7 +29,7 @@ EXPECTED = {
     "sheet_detail": 10,
     "po_list": 6,
     "po_detail": 16,
-    "po_products": 8,
+    "po_products": 9,  # with the totals of every product of the order
     "line_detail": 12,
     "unposted_invoice": 16,
     "unposted_expense": 11,

@@ -80,3 +80,23 @@ def test_a_product_reads_with_its_description_and_its_po_once(
         reverse("accounting:batch_detail", args=[batch.pk]), {"kind": "product"}
     ).content.decode()
     assert f">{title}</a>" in page
+
+
+def test_the_products_tab_totals_every_product_of_the_order(
+    finance_client, make_purchase_order, finance
+):
+    from procurement import services as po_services
+
+    po, _line = make_purchase_order(closed=False)
+    po_services.purchase_order_line_add(
+        actor=finance, purchase_order=po, description="Switch", quantity=3, unit_cost="120.00"
+    )
+    lines = list(po.lines.order_by("pk"))
+    assert len(lines) == 2
+    response = finance_client.get(
+        reverse("procurement:po_detail", args=[po.pk]), {"tab": "products"}
+    )
+    totals = response.content.decode().split('id="product-totals"')[1].split("</tr>")[0]
+    assert "All 2 products" in totals
+    assert f"{sum(x.amount for x in lines):,.2f}" in totals
+    assert f"{sum(x.total for x in lines):,.2f}" in totals
