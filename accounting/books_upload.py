@@ -272,6 +272,22 @@ def _report_header(
     )
 
 
+def _report_rows(
+    rows: Iterator[tuple[int, list[str]]], width: int
+) -> Iterator[tuple[int, list[str]]]:
+    """A report's rows after its column row: cells stripped, blank rows left out, each
+    padded to the column row's width; a row with more filled fields is refused."""
+    for line, row in rows:
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if len(cells) > width and any(cells[width:]):
+            raise UploadError(
+                f"the row has {len(cells)} fields; the column row has {width}.", line=line
+            )
+        yield line, cells + [""] * (width - len(cells))
+
+
 QUICKBOOKS_HOW = (
     "export the General Ledger report to CSV with the Debit and Credit columns shown "
     "(Customize > Rows/Columns)."
@@ -303,15 +319,7 @@ def read_quickbooks_gl_report(
     )
     account_at = columns.get("account")
     account = ""
-    for line, row in rows:
-        cells = [cell.strip() for cell in row]
-        if not any(cells):
-            continue
-        if len(cells) > width and any(cells[width:]):
-            raise UploadError(
-                f"the row has {len(cells)} fields; the column row has {width}.", line=line
-            )
-        cells += [""] * (width - len(cells))
+    for line, cells in _report_rows(rows, width):
         lead = cells[0] if date_at != 0 else ""
         day = cells[date_at]
         if lead and not any(cells[1:]):
@@ -388,15 +396,7 @@ def read_xero_gl_report(stream: IO[bytes], *, day_first: bool = True) -> Iterato
     number_at, reference_at = columns["document"], columns.get("reference")
     code_at = columns.get("account")
     account, by_name = "", False
-    for line, row in rows:
-        cells = [cell.strip() for cell in row]
-        if not any(cells):
-            continue
-        if len(cells) > width and any(cells[width:]):
-            raise UploadError(
-                f"the row has {len(cells)} fields; the column row has {width}.", line=line
-            )
-        cells += [""] * (width - len(cells))
+    for line, cells in _report_rows(rows, width):
         day = cells[date_at]
         if not _is_date(day, day_first=day_first):
             label = day.lower()
