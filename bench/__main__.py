@@ -33,6 +33,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="rounds of batch create/delete")
     parser.add_argument("--page-repeat", type=int, default=20, help="timed requests per page")
     parser.add_argument("--single-repeat", type=int, default=15, help="unbatch/rebatch pairs")
+    parser.add_argument(
+        "--no-month-end",
+        dest="month_end",
+        action="store_false",
+        help="leave out the last suite (every unposted record batched and transferred)",
+    )
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument(
         "--reuse-book",
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         repeat=args.repeat,
         page_repeat=args.page_repeat,
         single_repeat=args.single_repeat,
+        month_end=args.month_end,
         verbose=not args.quiet,
     )
     timings = bench.run()

@@ -18,12 +18,15 @@ from bench.kinds import big_tables
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = 50
 TARGETS = {
-    "batch": 2.0,  # batch create and delete: at most 2x their floor
+    "batch": 1.2,  # batch create and delete: at most 1.2x their floor
     "transfer": 3.0,  # export: at most 3x its floor
     "books_check": 8.0,  # books check of an uploaded export: at most 8x its floor
-    "list_ms": 50.0,  # list pages: under 50 ms at any depth
+    "list_ms": 20.0,  # list pages: under 20 ms at any depth
     "single_ms": 20.0,  # unbatch / rebatch: under 20 ms
     "deleted_page_ms": 100.0,  # a deleted batch's page: under 100 ms at any size
+    # Every unposted record batched and transferred (GL journal CSV, fanned out over a
+    # worker of 2 processes): under 40 s on the 1,000,000-record book.
+    "month_end_seconds": 40.0,
 }
 
 
@@ -35,12 +38,14 @@ class Context:
         repeat: int,
         page_repeat: int,
         single_repeat: int,
+        month_end: bool = True,
         verbose: bool = True,
     ) -> None:
         self.batch = batch
         self.repeat = repeat
         self.page_repeat = page_repeat
         self.single_repeat = single_repeat
+        self.month_end = month_end
         self.verbose = verbose
         self.user = finance_user()
         self.captured: dict[str, list[str]] = {}

@@ -14,7 +14,9 @@ data, with a table on stdout and everything in JSON.
 - the books check of an uploaded export of the big batch (the package's GL journal
   CSV of it) against reading the export, the log and the records once; at the batch's
   size and at a tenth of it, for memory;
-- EXPLAIN of the queries those workflows ran.
+- EXPLAIN of the queries those workflows ran;
+- last, month-end in one go: every unposted record batched and transferred, fanned out
+  over a worker, phase by phase (`bench.suites.monthend`; not with --no-month-end).
 
 Transfers are not queued while the batch workflows are timed (the Celery task's
 `delay` is replaced by a no-op, `bench.context`); the benchmark runs each transfer itself.
@@ -32,6 +34,7 @@ from bench.context import Context
 from bench.floors import thru_date_for
 from bench.suites.batches import bench_batches, service_create, service_delete
 from bench.suites.books import bench_books
+from bench.suites.monthend import bench_month_end
 from bench.suites.pages import bench_deleted_page, bench_lists
 from bench.suites.plans import explain, former_plan_checks, plan_checks
 from bench.suites.single import bench_single
@@ -70,6 +73,7 @@ class Bench(Context):
         deleted_page = bench_deleted_page(self, big)
         plans_checked += former_plan_checks(self, big)
         explained = explain(self, plans.get("plans", []))
+        month_end = bench_month_end(self, small) if self.month_end else None
         return {
             "lists": lists,
             "batch": batches,
@@ -77,6 +81,7 @@ class Bench(Context):
             "single": single,
             "books_check": books,
             "deleted_page": deleted_page,
+            "month_end": month_end,
             "explain": explained,
             "plans": plans_checked,
             "extra": {"create_big_seconds": create_seconds, "delete_big_seconds": delete_seconds},

@@ -33,7 +33,7 @@ FANOUT_TARGET = 1.5
 BROKER_ENV = "BENCH_BROKER_URL"
 
 
-def reset_transfer(ctx: Context, batch_id: int, export_format: str) -> None:
+def reset_transfer(ctx: Context, batch_id: int, export_format: str, *, settle: bool = True) -> None:
     TransferLog.objects.filter(batch_id=batch_id).delete()
     GLBatch.objects.filter(pk=batch_id).update(
         export_format=export_format,
@@ -45,7 +45,8 @@ def reset_transfer(ctx: Context, batch_id: int, export_format: str) -> None:
         file="",
     )
     shutil.rmtree(Path(settings.MEDIA_ROOT) / "batches" / str(batch_id), ignore_errors=True)
-    ctx.settle()
+    if settle:
+        ctx.settle()
 
 
 def median_runs(
@@ -205,15 +206,10 @@ def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> 
     the batch is done (file joined, log written), against the single-process floor
     (raw cursor + csv.writer over the same rows), measured in turn with it. Needs a
     Redis broker: BENCH_BROKER_URL (skipped, and said so, without one)."""
-    broker = os.environ.get(BROKER_ENV, "")
-    if not broker:
-        ctx.missing.append(f"fanned-out transfers: no broker ({BROKER_ENV} not set)")
+    app = broker_app(ctx, "fanned-out transfers")
+    if app is None:
         return []
-    from config.celery import app
-
-    app.conf.update(task_always_eager=False, broker_url=broker)
-    app._pool = None  # a broker connection to the new URL
-    app.amqp._producer_pool = None
+    broker = app.conf.broker_url
     records = sum(selectors.batch_counts(GLBatch.objects.get(pk=batch_id))[0].values())
     # Parts enough to keep every process busy to the end (each takes a few in turn).
     part = max(1, math.ceil(records / (4 * FANOUT_PROCESSES)))
@@ -230,7 +226,7 @@ def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> 
     }
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-worker-") as logs:
-        worker_process = _start_worker(env, Path(logs) / "worker.log")
+        worker_process = start_worker(env, Path(logs) / "worker.log")
         try:
             for export_format in EXPORT_FORMATS:
                 reset_transfer(ctx, batch_id, export_format)
@@ -262,6 +258,10 @@ def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> 
                         "met": ratio <= FANOUT_TARGET,
                     }
                 )
+            # The same processes wrote every format: their peak over all of them.
+            peaks = [round(p / 1024, 1) for p in worker_peaks_kib(worker_process.pid)]
+            for result in results:
+                result["worker_peak_rss_mib"] = peaks
         finally:
             worker_process.send_signal(signal.SIGTERM)
             try:
@@ -271,7 +271,22 @@ def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> 
     return results
 
 
-def _start_worker(env: dict, log: Path) -> subprocess.Popen:
+def broker_app(ctx: Context, what: str):
+    """The product's Celery app sending to the benchmark's broker (BENCH_BROKER_URL),
+    or None, with `what` listed as missing, without one."""
+    broker = os.environ.get(BROKER_ENV, "")
+    if not broker:
+        ctx.missing.append(f"{what}: no broker ({BROKER_ENV} not set)")
+        return None
+    from config.celery import app
+
+    app.conf.update(task_always_eager=False, broker_url=broker)
+    app._pool = None  # a broker connection to the new URL
+    app.amqp._producer_pool = None
+    return app
+
+
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -289,6 +304,17 @@ def _start_worker(env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
+
+
+def worker_peaks_kib(pid: int) -> list[int]:
+    """The peak resident size (VmHWM, KiB) of each process of the worker under `pid`."""
+    peaks = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]))
+    return sorted(peaks)
 
 
 def _fanned_out_run(app, batch_id: int, timeout: float = 1800) -> float:

@@ -26,6 +26,7 @@ KEYS = {
     "transfer",
     "books_check",
     "single",
+    "month_end",
     "plans",
     "explain",
     "missing",
@@ -63,7 +64,13 @@ def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
     ]
     try:
         # The fanned-out transfers run on a worker of their own, on the tests' Redis.
-        env = {**os.environ, "BENCH_BROKER_URL": REDIS_URL}
+        # Month-end's transfer runs as the product's settings say: fanned out here too.
+        env = {
+            **os.environ,
+            "BENCH_BROKER_URL": REDIS_URL,
+            "TRANSFER_FANOUT_MIN": "0",
+            "TRANSFER_PART_RECORDS": "500",
+        }
         done = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
         )
@@ -78,6 +85,12 @@ def test_the_benchmark_runs_end_to_end_on_a_small_book(tmp_path, capsys):
     assert books["counts"]["in_step"] >= books["records"] > 0
     fanned_out = [t for t in report["transfer"]["formats"] if "parts" in t]
     assert len(fanned_out) == 3 and all(t["parts"] > 1 for t in fanned_out)
+
+    # Month-end batched every unposted record and transferred it, phase by phase.
+    month_end = report["month_end"]
+    assert month_end["records"] > 0
+    assert month_end["phases"]["create"] > 0 and month_end["phases"]["transfer"] > 0
+    assert len(month_end["worker_peak_rss_mib"]) == 2
 
     with capsys.disabled():
         print(f"\nbench (small book, {report['meta']['records']:,} records; timings only):")
