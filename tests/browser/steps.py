@@ -6,7 +6,10 @@ from tests.helpers import PASSWORD
 
 
 def nav(page: Page, name: str) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+    """A link of the main menu, and the page it opens loaded (its scripts running): a
+    control used while the page still loads would miss its script's handlers."""
+    with page.expect_navigation():
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
 
 
 def more(page: Page, action: str) -> None:
