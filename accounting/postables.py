@@ -82,10 +82,18 @@ class PostableKind(Protocol[Record]):
         """The header and balanced GL lines a transfer carries for the record."""
 
     def bulk_postings(
-        self, rows: models.QuerySet, book: AccountBook, chunk_size: int = 2000
+        self,
+        rows: models.QuerySet,
+        book: AccountBook,
+        chunk_size: int = 2000,
+        *,
+        between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
         """The same postings as `posting`, for many rows in primary key order, read as
-        plain values (a transfer of 100,000 records builds no model instances)."""
+        plain values (a transfer of 100,000 records builds no model instances).
+        `between` (first id, last id): only the rows in that range of ids (a part of a
+        fanned-out transfer), read from that range of the indexes alone, the records'
+        child rows too."""
 
 
 class BatchedKind:

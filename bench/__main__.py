@@ -8,6 +8,7 @@ floor, print the table and write the JSON.
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -45,6 +46,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="development only: copy the book from a template database kept by an earlier "
         "run with the same --records, instead of building it (numbers are not for the README)",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["fanout"],
+        help="development only: build the batch and run just that suite (fanout: the "
+        "fanned-out transfers against their floor)",
     )
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
@@ -100,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         month_end=args.month_end,
         verbose=not args.quiet,
     )
+    if args.only:
+        timings = bench.run_only(args.only)
+        print(json.dumps(timings, indent=1))
+        connections.close_all()
+        shutil.rmtree(media, ignore_errors=True)
+        if args.drop:
+            db.drop(args.database_url)
+        return 0
     timings = bench.run()
     info = machine()
     info["load_average_before"] = load_before

@@ -38,7 +38,13 @@ from bench.suites.monthend import bench_month_end
 from bench.suites.pages import bench_deleted_page, bench_lists
 from bench.suites.plans import explain, former_plan_checks, plan_checks
 from bench.suites.single import bench_single
-from bench.suites.transfers import XERO_BATCH, bench_transfers, reset_transfer, worker
+from bench.suites.transfers import (
+    XERO_BATCH,
+    bench_fanout,
+    bench_transfers,
+    reset_transfer,
+    worker,
+)
 
 
 class Bench(Context):
@@ -89,3 +95,10 @@ class Bench(Context):
             "notes": self.notes,
             "seconds": round(time.perf_counter() - started, 1),
         }
+
+    def run_only(self, suite: str) -> dict:
+        """One suite on its batch (`--only`, for development): fanout, the big batch's
+        fanned-out transfers."""
+        thru, _ = thru_date_for(self.batch)
+        _, big, _ = service_create(self, thru)
+        return {suite: bench_fanout(self, big), "missing": self.missing}

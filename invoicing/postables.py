@@ -59,15 +59,27 @@ class InvoiceKind(BatchedKind):
         )
 
     def bulk_postings(
-        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+        self,
+        rows: QuerySet,
+        book: AccountBook,
+        chunk_size: int = 2000,
+        *,
+        between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
         """The postings of many invoices from plain rows, without building model
         instances: the invoices and all their lines, read side by side in invoice order.
-        The same postings as `posting` gives one by one."""
+        The same postings as `posting` gives one by one. With `between`, the lines are
+        read from that range of the lines' invoice index (the planner cannot carry a
+        range on the invoices over to their lines, and would read every line)."""
+        lines_of = InvoiceLine.objects.filter(invoice__in=rows)
+        if between is not None:
+            rows = rows.filter(pk__range=between)
+            lines_of = InvoiceLine.objects.filter(
+                invoice__in=rows, invoice_id__gte=between[0], invoice_id__lte=between[1]
+            )
         invoices = rows.order_by("pk").values_list(*INVOICE_ROW_LOOKUPS)
         lines = (
-            InvoiceLine.objects.filter(invoice__in=rows)
-            .order_by("invoice_id", "position", "id")
+            lines_of.order_by("invoice_id", "position", "id")
             .values_list("invoice_id", "gl_account_id", "amount", "description")
             .iterator(chunk_size=chunk_size)
         )

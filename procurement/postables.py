@@ -81,9 +81,16 @@ class FreightKind(BatchedKind):
         )
 
     def bulk_postings(
-        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+        self,
+        rows: QuerySet,
+        book: AccountBook,
+        chunk_size: int = 2000,
+        *,
+        between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
         """The same postings as `posting`, from plain rows (no model instances)."""
+        if between is not None:
+            rows = rows.filter(pk__range=between)
         values = rows.order_by("pk").values_list(*FREIGHT_ROW_LOOKUPS)
         for row in map(FreightRow._make, values.iterator(chunk_size=chunk_size)):
             yield self._posting(row, book)
@@ -188,9 +195,16 @@ class ProductKind(BatchedKind):
         )
 
     def bulk_postings(
-        self, rows: QuerySet, book: AccountBook, chunk_size: int = 2000
+        self,
+        rows: QuerySet,
+        book: AccountBook,
+        chunk_size: int = 2000,
+        *,
+        between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
         """The same postings as `posting`, from plain rows (no model instances)."""
+        if between is not None:
+            rows = rows.filter(pk__range=between)
         values = rows.order_by("pk").values_list(*PRODUCT_ROW_LOOKUPS)
         for row in map(ProductRow._make, values.iterator(chunk_size=chunk_size)):
             yield self._posting(row, book)

@@ -17,13 +17,16 @@ interrupted, as any other; its next run cuts the batch afresh, and parts of the
 earlier run, still queued, find themselves no longer the batch's and do nothing.
 """
 
+import io
 import logging
 import os
 import shutil
 import socket
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, cast
+from contextlib import contextmanager
+from typing import IO, BinaryIO, TextIO, cast
 
 from django.conf import settings
 from django.core.files import File
@@ -89,8 +92,10 @@ def start(batch: GLBatch, holder: str, *, dispatch: Callable[[int, str, int], No
 
 def _plan(batch: GLBatch, counts: dict[str, int]) -> Iterator[tuple[str, int, int, int]]:
     """(kind, first id, last id, records) of each part, in the file's order: the
-    kinds in order, each cut into ranges of ids of TRANSFER_PART_RECORDS records,
-    found by the database in one pass over the kind's ids."""
+    kinds in order, each cut into as few ranges of ids as keep every part within
+    TRANSFER_PART_RECORDS records, of even sizes (so that no small last part of a kind
+    costs a task of its own for little work), found by the database in one pass over
+    the kind's ids."""
     size = max(settings.TRANSFER_PART_RECORDS, 1)
     for kind in kinds():
         if not counts.get(kind.type):
@@ -100,9 +105,9 @@ def _plan(batch: GLBatch, counts: dict[str, int]) -> Iterator[tuple[str, int, in
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT min(pk), max(pk), count(*) FROM ("
-                f"SELECT pk, (row_number() OVER (ORDER BY pk) - 1) / %s AS part FROM ({sql}) AS r"
+                f"SELECT pk, ntile(%s) OVER (ORDER BY pk) AS part FROM ({sql}) AS r"
                 ") AS numbered GROUP BY part ORDER BY part",
-                [size, *params],
+                [-(-counts[kind.type] // size), *params],
             )
             for first_id, last_id, records in cursor.fetchall():
                 yield kind.type, first_id, last_id, records
@@ -204,8 +209,12 @@ def _own_log_rows(part: TransferPart):
 
 def _part_postings(batch: GLBatch, part: TransferPart) -> Iterator[Posting]:
     kind = next(kind for kind in kinds() if kind.type == part.record_type)
-    rows = batched_rows(kind, batch.pk).filter(pk__gte=part.first_id, pk__lte=part.last_id)
-    return kind.bulk_postings(rows, AccountBook(), chunk_size=CHUNK)
+    return kind.bulk_postings(
+        batched_rows(kind, batch.pk),
+        AccountBook(),
+        chunk_size=CHUNK,
+        between=(part.first_id, part.last_id),
+    )
 
 
 def _write_part(batch: GLBatch, part: TransferPart, lease: Lease) -> None:
@@ -225,19 +234,58 @@ def _write_part(batch: GLBatch, part: TransferPart, lease: Lease) -> None:
             written += len(chunk)
             _progress(part, written, lease)
 
-    name = _part_name(part)
-    with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as handle:
-        with _LogWriter(batch, chunks=-(-part.records // CHUNK), fresh=True) as log:
-            exporter.write(
-                logged(log),
-                handle,
-                batch_identifier=batch.batch_identifier,
-                options=setup.options,
-            )
-        handle.seek(0)
-        if default_storage.exists(name):  # a part delivered again replaces its file
-            default_storage.delete(name)
-        default_storage.save(name, File(cast(BinaryIO, handle.buffer)))
+    with (
+        _stored_as(_part_name(part), "w", newline="", encoding="utf-8") as handle,
+        _LogWriter(batch, chunks=-(-part.records // CHUNK), fresh=True) as log,
+    ):
+        exporter.write(
+            logged(log),
+            cast(TextIO, handle),
+            batch_identifier=batch.batch_identifier,
+            options=setup.options,
+        )
+
+
+@contextmanager
+def _stored_as(name: str, mode: str, **options) -> Iterator[IO]:
+    """A file written into the storage under `name`, replacing the one there (a part
+    delivered again, a re-run's join), and only once it is complete. On a file system
+    storage (the local or a shared MEDIA_ROOT) it is written in place, in the folder it
+    goes to, and renamed over the name: no copy of its bytes. Any other storage gets a
+    scratch file, saved under the name at the end."""
+    path = _local_path(name)
+    if path is None:
+        with tempfile.TemporaryFile(mode + "+", **options) as handle:
+            yield handle
+            handle.flush()
+            raw = cast(BinaryIO, getattr(handle, "buffer", handle))
+            raw.seek(0)
+            if default_storage.exists(name):
+                default_storage.delete(name)
+            saved = default_storage.save(name, File(raw))
+            assert saved == name, f"{name} stored as {saved}"
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    scratch = f"{path}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+    try:
+        with open(scratch, mode, **options) as handle:
+            yield handle
+        permissions = getattr(default_storage, "file_permissions_mode", None)
+        if permissions is not None:
+            os.chmod(scratch, permissions)
+        os.replace(scratch, path)
+    finally:
+        if os.path.exists(scratch):
+            os.remove(scratch)
+
+
+def _local_path(name: str) -> str | None:
+    """Where `name` is on the file system, for a file system storage; None otherwise."""
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        return None
 
 
 def _progress(part: TransferPart, written: int, lease: Lease) -> None:
@@ -297,18 +345,40 @@ def _join(batch_id: int, holder: str) -> str:
 
 
 def _join_files(batch: GLBatch, holder: str) -> None:
+    """The part files, in order, into the batch's file; on a file system storage the
+    kernel copies each part's bytes from its file into the joined one
+    (`os.copy_file_range`), which Python never reads."""
     exporter = get_exporter(batch.export_format)
     parts = list(TransferPart.objects.filter(batch=batch, holder=holder).order_by("number"))
     name = f"batches/{batch.pk}/batch-{batch.pk}.{exporter.extension}"
-    with tempfile.TemporaryFile("w+b") as joined:
+    with _stored_as(name, "wb") as joined:
         for index, part in enumerate(parts):
             with default_storage.open(_part_name(part), "rb") as piece:
                 if index:
                     for _ in range(exporter.header_lines):
                         piece.readline()
-                shutil.copyfileobj(piece, joined, 1 << 20)
-        joined.seek(0)
-        if default_storage.exists(name):  # a re-run replaces, never adds, the file
-            default_storage.delete(name)
-        stored = default_storage.save(name, File(joined))
-    GLBatch.objects.filter(pk=batch.pk).update(file=stored)
+                _copy_rest(piece, joined)
+    GLBatch.objects.filter(pk=batch.pk).update(file=name)
+
+
+def _copy_rest(source: IO[bytes], target: IO[bytes]) -> None:
+    """The rest of `source`, from where it has been read to, onto the end of `target`."""
+    try:
+        source_fd, target_fd = source.fileno(), target.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        shutil.copyfileobj(source, target, 1 << 20)
+        return
+    offset = source.tell()  # what readline() took, not what the buffer read ahead
+    end = os.fstat(source_fd).st_size
+    target.flush()
+    try:
+        while offset < end:
+            copied = os.copy_file_range(source_fd, target_fd, end - offset, offset)
+            if copied == 0:
+                break
+            offset += copied
+    except OSError:  # a file system without it: copied through Python from there on
+        source.seek(offset)
+        shutil.copyfileobj(source, target, 1 << 20)
+        return
+    target.seek(0, os.SEEK_END)
