@@ -28,7 +28,6 @@ from django.db import connection
 from accounting.models import (
     AuditEvent,
     AuditEventRecord,
-    AuditRecordSet,
     FormerCount,
     FormerRecord,
     FormerState,
@@ -53,7 +52,6 @@ def _tables() -> dict[str, str]:
         "log": TransferLog._meta.db_table,
         "event": AuditEvent._meta.db_table,
         "links": AuditEventRecord._meta.db_table,
-        "sets": AuditRecordSet._meta.db_table,
         "counts": FormerCount._meta.db_table,
     }
 
@@ -113,7 +111,8 @@ def store_split(batch: GLBatch, kind: PostableKind) -> int:
 def record_changed_sql() -> str:
     """The statement of `record_changed`; parameters: record type, id, type, id, type,
     id. The deleted batches that let the record go are found by its delete steps: their
-    sets of records (the GIN index), or the links of those written before sets."""
+    sets of records (`accounting_batch_steps`, migration 0021: the sets' GIN index), or
+    the links of those written before sets."""
     t = _tables()
     return f"""
         WITH moved AS (
@@ -121,10 +120,9 @@ def record_changed_sql() -> str:
             WHERE state = {FormerState.UNCHANGED.value}
               AND record_type = %s AND record_id = %s
               AND batch_id IN (
-                  SELECT e.batch_id FROM {t["sets"]} AS s
+                  SELECT e.batch_id FROM accounting_batch_steps(%s, %s) AS s(event_id)
                   JOIN {t["event"]} AS e ON e.id = s.event_id
-                  WHERE s.record_type = %s AND s.record_ids @> ARRAY[%s]::bigint[]
-                    AND e.action = 'batch_deleted'
+                  WHERE e.action = 'batch_deleted'
                   UNION ALL
                   SELECT e.batch_id FROM {t["links"]} AS l
                   JOIN {t["event"]} AS e ON e.id = l.event_id

@@ -332,7 +332,9 @@ def _former_items(rows: list[tuple[str, int, Any]]) -> list[dict[str, Any]]:
     batch_ids: set[int] = set()
     for record_type, ids in by_type.items():
         kind = get_kind(record_type)
-        for record in kind.queryset().filter(_pk_among(ids)):
+        # The kind's rows with what their references read joined in, by primary key;
+        # nothing prefetched (an invoice's lines are not shown here).
+        for record in kind.queryset().prefetch_related(None).filter(_pk_among(ids)):
             batch_id = getattr(record, f"{kind.batch_field}_id")
             details[record_type, record.pk] = (
                 kind.reference(record),
