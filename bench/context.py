@@ -24,6 +24,7 @@ TARGETS = {
     "list_ms": 50.0,  # list pages: under 50 ms at any depth
     "single_ms": 20.0,  # unbatch / rebatch: under 20 ms
     "deleted_page_ms": 100.0,  # a deleted batch's page: under 100 ms at any size
+    "trail_ms": 10.0,  # one record's audit trail, with its batch steps: under 10 ms
 }
 
 
