@@ -89,13 +89,6 @@ def plan_checks(ctx: Context, batch_id: int, thru: dt.date) -> list[dict]:
             ).values("event_id"),
             "audit_set_ids",
         ),
-        (
-            "records a batch step moved (its sets)",
-            AuditRecordSet.objects.filter(
-                event__in=AuditEvent.objects.filter(batch_id=batch_id, action="batch_created")
-            ),
-            f"{AuditRecordSet._meta.db_table}_pkey",
-        ),
     ]
     ctx.say("\nPlans of the hot queries")
     return _check(ctx, checks)
