@@ -9,12 +9,13 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounting.former import MOVES, record_changed
-from accounting.models import AuditEvent, AuditEventRecord, GLBatch
+from accounting.models import AuditEvent, AuditRecordSet, GLBatch
 from accounting.postables import PostableKind, kind_types
 from core.errors import ApplicationError
 
-# A batch step is one audit event linked to the records it moved; in a record's audit
-# trail it reads as the step that record went through.
+# A batch step is one audit event and, per kind, the ids of the records it moved
+# (`AuditRecordSet`; events sealed before sets keep their `AuditEventRecord` links); in a
+# record's audit trail it reads as the step that record went through.
 RECORD_ACTIONS = {
     "batch_created": "batched",
     "batch_deleted": "batch_deleted",
@@ -115,17 +116,20 @@ def audit_batch(
 
 
 def audit_batch_records(event: AuditEvent, kind: PostableKind, batch_id: int) -> int:
-    """Link a batch step's audit event to every record of the kind now in the batch, in
-    one INSERT ... SELECT; returns how many were linked."""
-    links = AuditEventRecord._meta.db_table
+    """Keep which records of the kind now in the batch a batch step moved: one row of
+    their sorted ids, written by one INSERT ... SELECT (none when the batch holds none
+    of the kind); returns how many records."""
+    sets = AuditRecordSet._meta.db_table
     column = kind.model._meta.get_field(kind.batch_field).column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {links} (event_id, record_type, record_id) "
-            f"SELECT %s, %s, id FROM {kind.model._meta.db_table} WHERE {column} = %s",
+            f"INSERT INTO {sets} (event_id, record_type, record_ids) "
+            f"SELECT %s, %s, array_agg(id ORDER BY id) FROM {kind.model._meta.db_table} "
+            f"WHERE {column} = %s HAVING count(*) > 0 RETURNING cardinality(record_ids)",
             [event.pk, kind.type, batch_id],
         )
-        return cursor.rowcount
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
 
 # --- the hash chain (migration 0007_audit_hash_chain) ---------------------------------

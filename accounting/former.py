@@ -14,7 +14,8 @@ batch. A record of the batch is
 After the delete, a step that changes a record (any audited step on it but unbatch and
 rebatch, which move it without changing it) moves it from unchanged to changed in the
 split of every deleted batch that let it go (`record_changed`, called by
-`audit.audit_record`); nothing else is recomputed. The page of a deleted batch pages the
+`audit.audit_record`), and moves the parts' counts (`FormerCount`, written with the split)
+with it; nothing else is recomputed. The page of a deleted batch pages the
 split by its primary key, and a re-record takes its unchanged records from it.
 
 What the split does not see: a change of the accounting setup (an account's number or
@@ -27,6 +28,7 @@ from django.db import connection
 from accounting.models import (
     AuditEvent,
     AuditEventRecord,
+    FormerCount,
     FormerRecord,
     FormerState,
     GLBatch,
@@ -50,6 +52,7 @@ def _tables() -> dict[str, str]:
         "log": TransferLog._meta.db_table,
         "event": AuditEvent._meta.db_table,
         "links": AuditEventRecord._meta.db_table,
+        "counts": FormerCount._meta.db_table,
     }
 
 
@@ -87,38 +90,64 @@ def _state_sql(kind: PostableKind, rows: str) -> str:
 
 def store_split(batch: GLBatch, kind: PostableKind) -> int:
     """Store the split of the kind's records still in `batch`, which is being deleted
-    (before its records are let go); returns how many."""
+    (before its records are let go), and the counts of its parts, in one statement;
+    returns how many records."""
     table = kind.model._meta.db_table
     column = kind.model._meta.get_field(kind.batch_field).column
     done = batch.transfer_state == TransferState.DONE
+    rows = _state_sql(kind, f"SELECT id FROM {table} WHERE {column} = %s")
+    split = [batch.pk, kind.type, batch.pk, batch.pk, kind.type, done, batch.pk, kind.type]
     with connection.cursor() as cursor:
         cursor.execute(
-            _state_sql(kind, f"SELECT id FROM {table} WHERE {column} = %s"),
-            [batch.pk, kind.type, batch.pk, batch.pk, kind.type, done, batch.pk, kind.type],
+            f"""WITH stored AS ({rows} RETURNING state)
+            INSERT INTO {_tables()["counts"]} (batch_id, state, record_type, records)
+            SELECT %s, state, %s, count(*) FROM stored GROUP BY state
+            RETURNING records""",
+            [*split, batch.pk, kind.type],
         )
-        return cursor.rowcount
+        return sum(n for (n,) in cursor.fetchall())
 
 
 def record_changed_sql() -> str:
-    """The statement of `record_changed`; parameters: record type, id, type, id."""
+    """The statement of `record_changed`; parameters: record type, id, type, id, type,
+    id. The deleted batches that let the record go are found by its delete steps: their
+    sets of records (`accounting_batch_steps`, migration 0021: the sets' GIN index), or
+    the links of those written before sets."""
     t = _tables()
     return f"""
-        UPDATE {t["former"]} SET state = {FormerState.CHANGED.value}
-        WHERE state = {FormerState.UNCHANGED.value}
-          AND record_type = %s AND record_id = %s
-          AND batch_id IN (
-              SELECT e.batch_id FROM {t["links"]} AS l
-              JOIN {t["event"]} AS e ON e.id = l.event_id
-              WHERE l.record_type = %s AND l.record_id = %s
-                AND e.action = 'batch_deleted'
-          )
+        WITH moved AS (
+            UPDATE {t["former"]} SET state = {FormerState.CHANGED.value}
+            WHERE state = {FormerState.UNCHANGED.value}
+              AND record_type = %s AND record_id = %s
+              AND batch_id IN (
+                  SELECT e.batch_id FROM accounting_batch_steps(%s, %s) AS s(event_id)
+                  JOIN {t["event"]} AS e ON e.id = s.event_id
+                  WHERE e.action = 'batch_deleted'
+                  UNION ALL
+                  SELECT e.batch_id FROM {t["links"]} AS l
+                  JOIN {t["event"]} AS e ON e.id = l.event_id
+                  WHERE l.record_type = %s AND l.record_id = %s
+                    AND e.action = 'batch_deleted'
+              )
+            RETURNING batch_id, record_type
+        ), unchanged AS (
+            UPDATE {t["counts"]} AS c SET records = c.records - 1
+            FROM moved AS m
+            WHERE c.batch_id = m.batch_id AND c.record_type = m.record_type
+              AND c.state = {FormerState.UNCHANGED.value}
+        )
+        INSERT INTO {t["counts"]} (batch_id, state, record_type, records)
+        SELECT batch_id, {FormerState.CHANGED.value}, record_type, 1 FROM moved
+        ON CONFLICT (batch_id, state, record_type)
+        DO UPDATE SET records = {t["counts"]}.records + 1
     """
 
 
 def record_changed(record_type: str, record_id: int) -> int:
     """A step changed the record: it is changed now in the split of every deleted batch
-    that let it go and still counts it unchanged. One statement, on the record's audit
-    links (the delete steps it went through) and the split's primary key."""
+    that let it go and still counts it unchanged, and those batches' counts move with
+    it. One statement, on the record's delete steps and the split's primary key; returns
+    in how many splits it moved."""
     with connection.cursor() as cursor:
-        cursor.execute(record_changed_sql(), [record_type, record_id, record_type, record_id])
+        cursor.execute(record_changed_sql(), [record_type, record_id] * 3)
         return cursor.rowcount

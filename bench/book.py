@@ -42,8 +42,9 @@ from django.db import connection, transaction
 
 from accounting.models import (
     AuditEvent,
-    AuditEventRecord,
+    AuditRecordSet,
     DefaultGLAccount,
+    FormerCount,
     FormerRecord,
     FormerState,
     GLAccount,
@@ -319,7 +320,7 @@ def build_book(*, records: int, verbose: bool = True) -> BuildReport:
         "gl_batches": GLBatch.objects.count(),
         "transfer_logs": TransferLog.objects.count(),
         "audit_events": AuditEvent.objects.count(),
-        "audit_links": AuditEventRecord.objects.count(),
+        "audit_record_sets": AuditRecordSet.objects.count(),
     }
     postable = (
         rows["invoices"]
@@ -707,7 +708,7 @@ def _gl_lines(kind: dict) -> str:
 def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
     """What the history batches sent (transfer log) and the audit trail of it."""
     logs, audit = TransferLog._meta.db_table, AuditEvent._meta.db_table
-    links = AuditEventRecord._meta.db_table
+    sets = AuditRecordSet._meta.db_table
     batches = GLBatch._meta.db_table
     deleted = _deleted_batch(shape)
     statements = []
@@ -756,20 +757,25 @@ def _sent_and_audited(shape: Shape, ref: dict, steps: _Steps) -> None:
             ('batch_created', b.created_at), ('transfer_done', b.transfer_finished_at),
             ('batch_closed', b.closed_at), ('batch_deleted', b.deleted_at)) AS e(action, at)
         WHERE e.at IS NOT NULL""",
-        # Each batch step's audit event, linked to the records it moved.
-        f"""INSERT INTO {links} (event_id, record_type, record_id)
-        SELECT e.id, l.record_type, l.record_id
+        # Each batch step's audit event and, per kind, the sorted ids of the records it
+        # moved.
+        f"""INSERT INTO {sets} (event_id, record_type, record_ids)
+        SELECT e.id, l.record_type, array_agg(l.record_id ORDER BY l.record_id)
         FROM {logs} AS l JOIN {audit} AS e ON e.batch_id = l.batch_id
-        WHERE e.action = 'batch_created' ORDER BY l.id""",
-        f"""INSERT INTO {links} (event_id, record_type, record_id)
-        SELECT e.id, l.record_type, l.record_id
+        WHERE e.action = 'batch_created' GROUP BY e.id, l.record_type""",
+        f"""INSERT INTO {sets} (event_id, record_type, record_ids)
+        SELECT e.id, l.record_type, array_agg(l.record_id ORDER BY l.record_id)
         FROM {logs} AS l JOIN {audit} AS e ON e.batch_id = l.batch_id
-        WHERE e.action = 'batch_deleted' AND l.batch_id = {deleted}""",
+        WHERE e.action = 'batch_deleted' AND l.batch_id = {deleted}
+        GROUP BY e.id, l.record_type""",
         # The deleted batch's split, stored at its delete: all sent, none changed since.
         f"""INSERT INTO {FormerRecord._meta.db_table} (batch_id, state, record_type,
             record_id, sent_at)
         SELECT l.batch_id, {FormerState.UNCHANGED.value}, l.record_type, l.record_id, l.sent_at
         FROM {logs} AS l WHERE l.batch_id = {deleted}""",
+        f"""INSERT INTO {FormerCount._meta.db_table} (batch_id, state, record_type, records)
+        SELECT l.batch_id, {FormerState.UNCHANGED.value}, l.record_type, count(*)
+        FROM {logs} AS l WHERE l.batch_id = {deleted} GROUP BY l.batch_id, l.record_type""",
     ]
     steps.run("transfer log + audit trail", statements)
 

@@ -32,8 +32,8 @@ def _single(report: dict) -> float:
 
 
 def _trail(report: dict) -> float | None:
-    trail = report.get("audit_trail")
-    return max(t["median_ms"] for t in trail) if trail else None
+    trail = [s["median_ms"] for s in report["single"] if s["action"] == "audit trail (selector)"]
+    return max(trail) if trail else None
 
 
 def _deleted(depth: str) -> Callable[[dict], float | None]:

@@ -1,6 +1,7 @@
 """The floors of batch create and delete: the same rows attached to (or let go of) a
 batch by a hand-written UPDATE per kind, and, to show what the audit adds, the same
-with the audit event and its links to the records written by hand. The transfer's
+with the audit event and its sets of records (one row per kind, the ids sorted in an
+array) written by hand. The transfer's
 floor (a raw cursor and csv.writer) runs in `bench.worker`."""
 
 import datetime as dt
@@ -10,7 +11,7 @@ import time
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounting.models import AuditEvent, AuditEventRecord, BatchStatus, GLBatch, TransferState
+from accounting.models import AuditEvent, AuditRecordSet, BatchStatus, GLBatch, TransferState
 from bench.context import Context
 from bench.kinds import KindSQL, kind_sql
 
@@ -50,13 +51,14 @@ def _new_floor_batch(ctx: Context) -> GLBatch:
 
 
 def _links_sql(k: KindSQL) -> str:
-    """The audit links of a batch step, as the service writes them: one row per record
-    of the batch, pointing at the step's audit event."""
-    links = AuditEventRecord._meta
-    columns = ", ".join(links.get_field(f).column for f in ("event", "record_type", "record_id"))
+    """The audit set of a batch step's records of a kind, as the service writes it: one
+    row holding the sorted ids of the batch's records, for the step's audit event."""
+    sets = AuditRecordSet._meta
+    columns = ", ".join(sets.get_field(f).column for f in ("event", "record_type", "record_ids"))
     return (
-        f"INSERT INTO {links.db_table} ({columns}) "
-        f"SELECT %s, %s, {k.pk} FROM {k.table} WHERE {k.batch} = %s"
+        f"INSERT INTO {sets.db_table} ({columns}) "
+        f"SELECT %s, %s, array_agg({k.pk} ORDER BY {k.pk}) FROM {k.table} "
+        f"WHERE {k.batch} = %s HAVING count(*) > 0"
     )
 
 
@@ -68,7 +70,7 @@ def _floor_event(ctx: Context, batch_id: int, action: str) -> int:
 
 def floor_create(ctx: Context, thru: dt.date, *, audit: bool = False) -> tuple[float, int, int]:
     """The bare UPDATE per kind (the floor), or with `audit` also the audit event and
-    its links to the records, as hand-written SQL."""
+    its sets of records, as hand-written SQL."""
     batch = _new_floor_batch(ctx)
     rows = 0
     started = time.perf_counter()

@@ -37,7 +37,7 @@ from bench.suites.books import bench_books
 from bench.suites.monthend import bench_month_end
 from bench.suites.pages import bench_deleted_page, bench_lists
 from bench.suites.plans import explain, former_plan_checks, plan_checks
-from bench.suites.single import bench_single
+from bench.suites.single import bench_single, bench_trail
 from bench.suites.transfers import (
     XERO_BATCH,
     bench_fanout,
@@ -77,6 +77,7 @@ class Bench(Context):
         self.settle()
         delete_seconds = service_delete(self, big, capture="batch delete")
         deleted_page = bench_deleted_page(self, big)
+        single += bench_trail(self, big)
         plans_checked += former_plan_checks(self, big)
         explained = explain(self, plans.get("plans", []))
         month_end = bench_month_end(self, small) if self.month_end else None

@@ -6,6 +6,15 @@ import io
 from collections import Counter
 from pathlib import Path
 
+# The records each batch step moved, one row each: from its sets (one row per kind, the
+# ids in an array) and from the links of steps written before sets.
+LINKS = """(
+    SELECT event_id, record_type, unnest(record_ids) AS record_id
+    FROM accounting_auditrecordset
+    UNION ALL
+    SELECT event_id, record_type, record_id FROM accounting_auditeventrecord
+)"""
+
 # Each record kind's table and the column that holds its batch.
 KINDS = {
     "invoice": ("invoicing_invoice", "gl_batch_id"),
@@ -19,10 +28,10 @@ def records_in_two_batches(stack) -> int:
     """Records that the creation events of two batches still standing (not deleted)
     both took and neither let go (no unbatch from it): a record in two batches at once."""
     return stack.sql(
-        """
+        f"""
         SELECT count(*) FROM (
             SELECT l.record_type, l.record_id
-            FROM accounting_auditeventrecord AS l
+            FROM {LINKS} AS l
             JOIN accounting_auditevent AS e ON e.id = l.event_id
             JOIN accounting_glbatch AS b ON b.id = e.batch_id
             WHERE e.action = 'batch_created' AND b.status <> 'deleted'
@@ -45,7 +54,7 @@ def links_disagreeing_with_columns(stack) -> int:
             SELECT count(*) FROM {table} AS r
             JOIN accounting_glbatch AS b ON b.id = r.{column}
             WHERE NOT EXISTS (
-                SELECT 1 FROM accounting_auditeventrecord AS l
+                SELECT 1 FROM {LINKS} AS l
                 JOIN accounting_auditevent AS e ON e.id = l.event_id
                 WHERE e.action IN ('batch_created', 'batch_rerecorded') AND e.batch_id = b.id
                   AND l.record_type = %s AND l.record_id = r.id)
@@ -57,7 +66,7 @@ def links_disagreeing_with_columns(stack) -> int:
         )[0][0]
         total += stack.sql(
             f"""
-            SELECT count(*) FROM accounting_auditeventrecord AS l
+            SELECT count(*) FROM {LINKS} AS l
             JOIN accounting_auditevent AS e ON e.id = l.event_id
             JOIN accounting_glbatch AS b ON b.id = e.batch_id
             JOIN {table} AS r ON r.id = l.record_id

@@ -2,9 +2,10 @@
 so Django finds the models (app label accounting) and `from accounting.models import X`
 works as it always has."""
 
-from accounting.models.audit import AuditEvent, AuditEventRecord
+from accounting.models.audit import AuditEvent, AuditEventRecord, AuditRecordSet
 from accounting.models.batches import (
     BatchStatus,
+    FormerCount,
     FormerRecord,
     FormerState,
     GLBatch,
@@ -40,10 +41,12 @@ __all__ = [
     "AccountingSetup",
     "AuditEvent",
     "AuditEventRecord",
+    "AuditRecordSet",
     "BatchStatus",
     "DefaultGLAccount",
     "DifferenceClass",
     "ExportFormat",
+    "FormerCount",
     "FormerRecord",
     "FormerState",
     "GLAccount",

@@ -1,6 +1,8 @@
 """The audit trail: audit events, and the records a batch-level event moved."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from accounting.models.batches import GLBatch
@@ -39,10 +41,9 @@ class AuditEvent(models.Model):
 
 
 class AuditEventRecord(models.Model):
-    """A record that a batch-level audit event moved: each record a batch took, let go
-    or re-recorded. A batch step writes one audit event and one narrow row per record
-    instead of a full audit event per record; a record's audit trail reads its own
-    events and the batch events it is linked to."""
+    """A record that a batch-level audit event moved, as batch steps wrote them before
+    `AuditRecordSet`: one narrow row per record. Kept, and read beside the sets, for the
+    events sealed with them (their hash covers these rows); new steps write sets."""
 
     pk = models.CompositePrimaryKey("record_type", "record_id", "event")
     # No database constraint: the rows are written in the transaction that creates their
@@ -64,3 +65,32 @@ class AuditEventRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record_type} {self.record_id} in event {self.event_id}"
+
+
+class AuditRecordSet(models.Model):
+    """The records of one kind that a batch-level audit event moved (each record a batch
+    took, let go or re-recorded): their ids, sorted, in one array. A batch step writes
+    one audit event and one row per kind, filled by one `INSERT ... SELECT array_agg`;
+    a record's audit trail finds its batch steps by the GIN index
+    (`record_ids @> ARRAY[id]`, and the record type)."""
+
+    pk = models.CompositePrimaryKey("event", "record_type")
+    # No database constraint: the rows are written in the transaction that creates their
+    # event, and audit events are never deleted.
+    event = models.ForeignKey(
+        AuditEvent,
+        on_delete=models.PROTECT,
+        related_name="record_sets",
+        db_constraint=False,
+        db_index=False,  # the primary key leads with it
+    )
+    record_type = models.CharField(max_length=20)
+    record_ids = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        # Built by migration 0021 (concurrently); no pending list, so a record's trail
+        # never scans one: a batch step's entries go into the index as it writes them.
+        indexes = [GinIndex(fields=["record_ids"], name="audit_set_ids", fastupdate=False)]
+
+    def __str__(self) -> str:
+        return f"{len(self.record_ids)} {self.record_type} records in event {self.event_id}"

@@ -255,6 +255,25 @@ class FormerRecord(models.Model):
         return f"{self.record_type} {self.record_id} of batch {self.batch_id}: {self.state}"
 
 
+class FormerCount(models.Model):
+    """How many former records of a deleted batch's split are in a state, per record
+    type: written with the split at the delete (from the counts of its INSERT) and moved
+    with it by an edit (`accounting.former.record_changed`), so a deleted batch's page
+    reads its parts' counts from a few rows, whatever the batch's size."""
+
+    pk = models.CompositePrimaryKey("batch", "state", "record_type")
+    # No database constraint: as FormerRecord's.
+    batch = models.ForeignKey(
+        GLBatch, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    state = models.PositiveSmallIntegerField(choices=FormerState.choices)
+    record_type = models.CharField(max_length=20)
+    records = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.records} {self.record_type} of batch {self.batch_id}: {self.state}"
+
+
 class TransferPart(models.Model):
     """One part of a big file transfer fanned out over the task workers
     (`accounting.transfer.fanout`): the batch's records of one kind with ids from

@@ -1,19 +1,34 @@
 """Reads of a record's audit trail."""
 
+from django.db import connection
 from django.db.models import Q
 
 from accounting.audit import RECORD_ACTIONS
 from accounting.models import AuditEvent, AuditEventRecord
 
 
+def batch_steps(*, record_type: str, record_id: int) -> list[int]:
+    """The ids of the batch-level audit events that moved the record: those whose set of
+    records holds it (`accounting_batch_steps`, on the sets' GIN index), and those
+    linked to it before sets (the links' primary key). One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(batch_steps_sql(), [record_type, record_id, record_type, record_id])
+        return [event_id for (event_id,) in cursor.fetchall()]
+
+
+def batch_steps_sql() -> str:
+    """The query of `batch_steps`; parameters: record type, id, type, id."""
+    return (
+        "SELECT accounting_batch_steps(%s, %s) UNION ALL "
+        f"SELECT event_id FROM {AuditEventRecord._meta.db_table} "
+        "WHERE record_type = %s AND record_id = %s"
+    )
+
+
 def audit_trail(*, record_type: str, record_id: int) -> list[AuditEvent]:
     """A record's audit events, oldest first: its own, and the batch steps that moved it,
     each shown as the step the record went through ("batched", "batch_deleted", ...)."""
-    linked = set(
-        AuditEventRecord.objects.filter(record_type=record_type, record_id=record_id).values_list(
-            "event_id", flat=True
-        )
-    )
+    linked = set(batch_steps(record_type=record_type, record_id=record_id))
     events = list(
         AuditEvent.objects.filter(
             Q(record_type=record_type, record_id=record_id) | Q(pk__in=linked)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounting.gl import AccountBook
 from accounting.models import (
     BatchStatus,
+    FormerCount,
     FormerRecord,
     FormerState,
     GLBatch,
@@ -239,17 +240,12 @@ PARTS = {
 
 def former_counts(batch: GLBatch) -> dict[str, int]:
     """How many former records of a deleted batch each part of its stored split holds
-    (`accounting.former`), and `rerecordable`: the unchanged ones no batch holds now.
-    Two queries, whatever the batch's size."""
+    (its counts, `FormerCount`: a row per state and kind), and `rerecordable`: the
+    unchanged ones no batch holds now. Two queries, whatever the batch's size."""
     counts = dict.fromkeys([*PARTS, "rerecordable"], 0)
     names = {state.value: name for name, state in PARTS.items()}
-    for state, n in (
-        FormerRecord.objects.filter(batch=batch)
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("*"))
-    ):
-        counts[names[state]] = n
+    for state, n in FormerCount.objects.filter(batch=batch).values_list("state", "records"):
+        counts[names[state]] += n
     if counts["unchanged"]:
         counts["rerecordable"] = counts["unchanged"] - _taken(batch)
     return counts
@@ -336,7 +332,9 @@ def _former_items(rows: list[tuple[str, int, Any]]) -> list[dict[str, Any]]:
     batch_ids: set[int] = set()
     for record_type, ids in by_type.items():
         kind = get_kind(record_type)
-        for record in kind.queryset().filter(_pk_among(ids)):
+        # The kind's rows with what their references read joined in, by primary key;
+        # nothing prefetched (an invoice's lines are not shown here).
+        for record in kind.queryset().prefetch_related(None).filter(_pk_among(ids)):
             batch_id = getattr(record, f"{kind.batch_field}_id")
             details[record_type, record.pk] = (
                 kind.reference(record),

@@ -1,15 +1,17 @@
 """The audit trail is tamper-evident: every committed event is sealed into a hash chain,
 and `manage.py verify_audit` finds the first event changed, removed or slipped in by hand."""
 
+import importlib
 import itertools
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
 
 from accounting import services as accounting
-from accounting.models import AuditEvent, AuditEventRecord
+from accounting.models import AuditEvent, AuditEventRecord, AuditRecordSet
 from tests.workflows.test_concurrency import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -71,8 +73,53 @@ def test_a_changed_actor_or_time_is_found_too(history, staff):
         verify()
 
 
-def test_a_record_unlinked_from_a_batch_step_is_found(history):
+def test_a_record_taken_out_of_a_batch_steps_set_is_found(history):
     event = AuditEvent.objects.get(action="batch_created")
+    assert len(AuditRecordSet.objects.get(event=event).record_ids) == 3
+    sql(
+        "UPDATE accounting_auditrecordset SET record_ids = record_ids[2:] WHERE event_id = %s",
+        [event.pk],
+    )
+    with pytest.raises(CommandError, match=f"Audit event {event.pk} "):
+        verify()
+
+
+def test_a_batch_steps_set_removed_is_found(history):
+    event = AuditEvent.objects.get(action="batch_created")
+    sql("DELETE FROM accounting_auditrecordset WHERE event_id = %s", [event.pk])
+    with pytest.raises(CommandError, match=f"Audit event {event.pk} "):
+        verify()
+
+
+def _write_linked_event(finance, invoices):
+    """A batch step as it was audited before sets: its records linked one row each."""
+    with transaction.atomic():
+        event = AuditEvent.objects.create(
+            at=timezone.now(), actor=finance, action="batch_created", changes={"counts": {}}
+        )
+        AuditEventRecord.objects.bulk_create(
+            AuditEventRecord(event=event, record_type="invoice", record_id=i.pk) for i in invoices
+        )
+    return event
+
+
+def test_events_sealed_with_links_keep_the_hash_they_were_sealed_with(
+    history, finance, make_invoice
+):
+    event = _write_linked_event(finance, [make_invoice(), make_invoice()])
+    # The digest events were sealed with before sets (migration 0007), beside today's.
+    chain = importlib.import_module("accounting.migrations.0007_audit_hash_chain")
+    sql(chain.DIGEST.replace("accounting_audit_digest", "pg_temp.audit_digest_0007"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT e.id, e.chain_hash = pg_temp.audit_digest_0007(e.id, e.chain_seq, "
+            "e.chain_prev) FROM accounting_auditevent AS e WHERE NOT EXISTS "
+            "(SELECT 1 FROM accounting_auditrecordset AS s WHERE s.event_id = e.id)"
+        )
+        same = dict(cursor.fetchall())
+    assert same[event.pk] is True and all(same.values())
+    assert "intact" in verify()
+
     link = AuditEventRecord.objects.filter(event=event).first()
     sql(
         "DELETE FROM accounting_auditeventrecord WHERE event_id = %s AND record_id = %s",

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db
 # one that adds a fixed query shows here. The expense pages ask once per request
 # whether the user is in Finance (who change every member's expenses). A batch's page
 # asks its steps' predicates: the records unbatched from it (one query a kind) for
-# Close and Delete, and for a deleted batch whether its ID is in use again. An audit
+# Close and Delete, and for a deleted batch whether its ID is in use again (its parts'
+# counts are a few stored rows; a part's rows one query a kind, nothing prefetched). An audit
 # trail looks up the names of the codes it holds, one query a kind of code (company,
 # expense type, tax code, GL account, member). A sent record's page, and an unposted
 # tab listing records sent before, compare them with what was sent ("changed since
@@ -35,7 +36,7 @@ EXPECTED = {
     "unposted_expense": 11,
     "batch_list": 15,
     "batch_detail": 22,
-    "deleted_batch_detail": 24,
+    "deleted_batch_detail": 23,
     "home": 12,  # with the last books check's counts
     "dashboard": 21,  # per kind: unposted ages, totals per day, unbatched count; rebatches
     "unposted_invoice_filtered": 16,

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounting import selectors
+from accounting import former, selectors
 from accounting import services as accounting
-from accounting.models import FormerRecord, FormerState
+from accounting.models import FormerCount, FormerRecord, FormerState
 from accounting.views import batches as batch_views
 from invoicing import services as invoice_services
 from tests.helpers import send, status
@@ -19,6 +19,15 @@ def _stored(batch):
     return {
         (row.record_type, row.record_id): row.state
         for row in FormerRecord.objects.filter(batch=batch)
+    }
+
+
+def _counts(batch):
+    """The stored counts of the split's parts, those that hold any record."""
+    return {
+        (row.record_type, row.state): row.records
+        for row in FormerCount.objects.filter(batch=batch)
+        if row.records
     }
 
 
@@ -97,6 +106,17 @@ def test_an_edit_after_the_delete_moves_that_record_alone_to_changed(
     touching = [q["sql"] for q in queries.captured_queries if former in q["sql"]]
     assert touching and all(str(invoices[2].pk) in sql for sql in touching)
     assert [i["id"] for i in selectors.former_page(batch, "changed")] == [invoices[2].pk]
+    # The parts' stored counts moved with it; a second edit moves nothing more.
+    moved = {("invoice", FormerState.UNCHANGED): 3, ("invoice", FormerState.CHANGED): 1}
+    assert _counts(batch) == moved
+    _edit(finance, invoices[2], price="78.00")
+    assert _counts(batch) == moved
+    assert selectors.former_counts(batch) == {
+        "unchanged": 3,
+        "changed": 1,
+        "not_sent": 0,
+        "rerecordable": 3,
+    }
 
 
 def test_rerecord_takes_the_unchanged_records_of_the_stored_split(
@@ -112,9 +132,11 @@ def test_rerecord_takes_the_unchanged_records_of_the_stored_split(
     accounting.batch_delete(actor=finance, batch_id=batch.pk)
     # The stored split is what a re-record reads: a row marked changed stays out of it,
     # though nothing about the record itself changed.
-    FormerRecord.objects.filter(batch=batch, record_type="invoice", record_id=second.pk).update(
-        state=FormerState.CHANGED
-    )
+    former.record_changed("invoice", second.pk)
+    assert _counts(batch) == {
+        ("invoice", FormerState.UNCHANGED): 2,
+        ("invoice", FormerState.CHANGED): 1,
+    }
 
     with capture(execute=True):
         rerecord = accounting.batch_rerecord(actor=finance, batch_id=batch.pk)
@@ -124,7 +146,12 @@ def test_rerecord_takes_the_unchanged_records_of_the_stored_split(
     assert first.gl_batch_id == rerecord.pk and third.gl_batch_id == rerecord.pk
     assert second.gl_batch_id is None
     # Taken now: nothing left to re-record, and the page says which batch holds them.
-    assert selectors.former_counts(batch)["rerecordable"] == 0
+    assert selectors.former_counts(batch) == {
+        "unchanged": 2,
+        "changed": 1,
+        "not_sent": 0,
+        "rerecordable": 0,
+    }
     shown = {i["id"]: i["gl_batch"] for i in selectors.former_page(batch, "unchanged")}
     assert shown == {first.pk: batch.batch_identifier, third.pk: batch.batch_identifier}
 

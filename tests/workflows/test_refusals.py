@@ -4,7 +4,15 @@ and the way out, and nothing changed (records, batches, logs and audit trail).""
 import pytest
 
 from accounting import services as accounting
-from accounting.models import AuditEvent, AuditEventRecord, GLBatch, TransferLog
+from accounting.models import (
+    AuditEvent,
+    AuditEventRecord,
+    AuditRecordSet,
+    FormerCount,
+    FormerRecord,
+    GLBatch,
+    TransferLog,
+)
 from core.errors import ApplicationError
 from expenses.models import ExpenseEntry
 from invoicing.models import Invoice
@@ -20,6 +28,9 @@ TABLES = [
     TransferLog,
     AuditEvent,
     AuditEventRecord,
+    AuditRecordSet,
+    FormerRecord,
+    FormerCount,
 ]
 
 
