@@ -123,6 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # by deleting the row under Axes > Access attempts in the admin.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "core.backends.PermissionBackend",  # reads a user's permissions in one query
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"

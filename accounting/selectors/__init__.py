@@ -48,6 +48,7 @@ from accounting.selectors.listing import (
     unposted_export_rows,
     unposted_sorted_page,
     unposted_summary,
+    unposted_tab_counts,
 )
 from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
 from accounting.selectors.setup import accounting_setup, default_accounts, setup_trail
@@ -114,4 +115,5 @@ __all__ = [
     "unposted_page",
     "unposted_sorted_page",
     "unposted_summary",
+    "unposted_tab_counts",
 ]

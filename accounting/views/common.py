@@ -47,9 +47,12 @@ def batch_or_404(batch_id: int) -> GLBatch:
     return found
 
 
-# Tab badges count up to this many; past it they read "10,000+", so that a tab costs
-# the same on a book of any size.
-COUNT_CAP = 10_000
+# Tab badges, the matching count and its total count up to this many; past it they
+# read "1,000+" (and the total is not given), so that a tab costs the same on a book of
+# any size: every kind's count in one query, each a short read of its index.
+COUNT_CAP = 1_000
+# Sorting by amount reads every matching row: offered up to this many.
+SORT_CAP = 10_000
 
 
 def shown_count(count: int) -> str:

@@ -112,14 +112,19 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
             initial={"transfer": default_transfer, "thru_date": thru_date, "selection": "selected"}
         )
 
-    summary = selectors.unposted_summary(
+    summary, counts = selectors.unposted_tab_counts(
         record_type=kind.type, filters=chosen, cap=common.COUNT_CAP
     )
-    if sort == "amount" and summary.capped:
-        # Sorting by amount reads every matching row: offered up to the cap only.
+    if (
+        sort == "amount"
+        and summary.capped
+        and selectors.unposted_count(record_type=kind.type, filters=chosen, cap=common.SORT_CAP)
+        > common.SORT_CAP
+    ):
+        # Sorting by amount reads every matching row: offered up to its cap only.
         messages.info(
             request,
-            f"Sorting by amount takes {common.COUNT_CAP:,} records or fewer: narrow the "
+            f"Sorting by amount takes {common.SORT_CAP:,} records or fewer: narrow the "
             "filters (a date range, a company) first. Sorted by date meanwhile.",
         )
         sort, descending = "date", False
@@ -132,12 +137,6 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
         size=web.PAGE_SIZE,
     )
     records = selectors.unposted_items(record_type=kind.type, records=page.rows)
-    counts = {
-        other.type: summary.count
-        if other.type == kind.type
-        else selectors.unposted_count(record_type=other.type, filters=chosen, cap=common.COUNT_CAP)
-        for other in kinds()
-    }
     ticked = set(request.POST.getlist("items"))
     titles = {record.pk: record_title(kind, record) for record in page.rows}
     for record in records:

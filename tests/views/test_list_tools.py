@@ -132,6 +132,39 @@ def test_a_total_is_not_guessed_past_the_cap(invoices):
     assert exact.total == sum(i.total for i in invoices)
 
 
+def test_the_tabs_counts_in_one_read_match_each_kinds_own_count(invoices, make_expense):
+    make_expense()
+    filters = selectors.ListFilters(amount_max=Decimal("800"))
+    summary, counts = selectors.unposted_tab_counts(record_type="invoice", filters=filters, cap=3)
+    alone = selectors.unposted_summary(record_type="invoice", filters=filters, cap=3)
+    assert (summary.count, summary.total) == (alone.count, alone.total) == (4, None)
+    for kind_type, count in counts.items():
+        assert count == selectors.unposted_count(record_type=kind_type, filters=filters, cap=3)
+    exact, _ = selectors.unposted_tab_counts(record_type="invoice", filters=filters, cap=5)
+    assert exact.total == sum(i.total for i in invoices if i.total <= 800)
+
+
+def test_sorting_by_amount_is_offered_past_the_count_cap_up_to_its_own(
+    finance_client, invoices, monkeypatch
+):
+    from accounting.views import common
+
+    monkeypatch.setattr(common, "COUNT_CAP", 2)
+    monkeypatch.setattr(common, "SORT_CAP", 5)
+    response = finance_client.get(UNPOSTED, {"sort": "amount"})
+    assert response.context["matching"] == "2+" and response.context["summary"].total is None
+    amounts = [record["amount"] for record in response.context["records"]]
+    assert amounts == sorted(amounts) and not messages_of(response)
+
+    monkeypatch.setattr(common, "SORT_CAP", 4)
+    response = finance_client.get(UNPOSTED, {"sort": "amount"})
+    assert listed_numbers(response) == [i.number for i in invoices]  # by date
+    assert messages_of(response) == [
+        "Sorting by amount takes 4 records or fewer: narrow the filters (a date range, a "
+        "company) first. Sorted by date meanwhile."
+    ]
+
+
 def test_csv_export_streams_the_filtered_list_in_its_order(finance_client, invoices):
     page = finance_client.get(UNPOSTED, {"amount_max": "800", "sort": "amount", "order": "desc"})
     export = page.context["export_url"]

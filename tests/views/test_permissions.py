@@ -174,3 +174,22 @@ def test_finance_cannot_see_the_reopen_confirmation(signed_in, world):
     assert response.status_code == 403
     assert "You cannot reopen GL batches" in response.content.decode()
     assert signed_in("admin").get(_url("accounting:batch_reopen", None, world)).status_code == 200
+
+
+def test_a_users_own_and_group_permissions_are_read_once_in_one_query(finance, staff):
+    from django.contrib.auth.backends import ModelBackend
+    from django.contrib.auth.models import Permission, User
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    staff.user_permissions.add(Permission.objects.get(codename="view_glbatch"))
+    for user in (finance, staff):
+        expected = ModelBackend().get_all_permissions(User.objects.get(pk=user.pk))
+        fresh = User.objects.get(pk=user.pk)
+        with CaptureQueriesContext(connection) as queries:
+            assert fresh.has_perm("accounting.view_glbatch")
+            assert fresh.has_perm("accounting.no_such_step") is False
+            assert fresh.get_all_permissions() == expected
+        assert len(queries) == 1
+    staff.is_active = False
+    assert not staff.has_perm("accounting.view_glbatch")
