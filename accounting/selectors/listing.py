@@ -128,7 +128,7 @@ def unposted_tab_counts(
             summed = "SUM(listed.listed_amount)"
         else:
             bounded = rows.values("pk")
-            summed = "NULL"
+            summed = "CAST(NULL AS numeric)"
         sql, kind_params = bounded[: cap + 1].query.sql_with_params()
         parts.append(f"SELECT {position}, COUNT(*), {summed} FROM ({sql}) AS listed")
         params.extend(kind_params)
