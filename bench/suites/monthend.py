@@ -16,8 +16,6 @@ batch's fanned-out transfer.
 Runs last: it batches the whole book."""
 
 import os
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from bench.suites.transfers import (
     broker_app,
     reset_transfer,
     start_worker,
+    stop_worker,
     worker,
     worker_peaks_kib,
 )
@@ -73,11 +72,7 @@ def bench_month_end(ctx: Context, warm_up_batch: int) -> dict | None:
             phases, batched = _month_end_run(ctx, app)
             peaks = worker_peaks_kib(process.pid)
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_worker(process)
     if batched != records:
         raise AssertionError(f"month-end batched {batched:,} records, the floor {records:,}")
     seconds = phases["create"] + phases["transfer"]

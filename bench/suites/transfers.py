@@ -263,11 +263,7 @@ def bench_fanout(ctx: Context, batch_id: int, repeat: int = TRANSFER_REPEAT) -> 
             for result in results:
                 result["worker_peak_rss_mib"] = peaks
         finally:
-            worker_process.send_signal(signal.SIGTERM)
-            try:
-                worker_process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker_process.kill()
+            stop_worker(worker_process)
     return results
 
 
@@ -304,6 +300,15 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """A worker started by `start_worker`, stopped warm (SIGTERM), killed if it hangs."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def worker_peaks_kib(pid: int) -> list[int]:
