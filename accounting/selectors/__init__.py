@@ -50,7 +50,12 @@ from accounting.selectors.listing import (
     unposted_summary,
     unposted_tab_counts,
 )
-from accounting.selectors.sends import live_sends, live_sends_in_batch, sent_logs
+from accounting.selectors.sends import (
+    live_logs_in_batch,
+    live_sends,
+    live_sends_in_batch,
+    sent_logs,
+)
 from accounting.selectors.setup import accounting_setup, default_accounts, setup_trail
 from accounting.selectors.unposted import (
     UnpostedPage,
@@ -94,6 +99,7 @@ __all__ = [
     "former_rows",
     "keyset_page",
     "latest_reconciliation",
+    "live_logs_in_batch",
     "live_sends",
     "live_sends_in_batch",
     "paid_amount",

@@ -6,7 +6,7 @@ from collections import defaultdict
 from django.db.models import Q, QuerySet
 
 from accounting.models import GLBatch, TransferLog, TransferMethod, TransferState
-from accounting.postables import batched_rows, kinds
+from accounting.postables import PostableKind, batched_rows, kinds
 
 
 def sent_logs() -> QuerySet:
@@ -20,27 +20,53 @@ def sent_logs() -> QuerySet:
 
 
 def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, list[dict]]:
-    """For each record: its transfers still in the accounting package, oldest first."""
+    """For each record: its transfers still in the accounting package, oldest first.
+    Read as values, not log rows: a re-send of a deleted batch's records reads one per
+    record."""
     rows = (
         sent_logs()
         .filter(record_type=record_type, record_id__in=record_ids, removed_at__isnull=True)
-        .select_related("batch")
         .order_by("sent_at", "id")
+        .values_list(
+            "record_id",
+            "pk",
+            "batch__batch_identifier",
+            "batch_id",
+            "sent_at",
+            "reference",
+            "fingerprint",
+            "external_reference",
+        )
     )
     sends: dict[int, list[dict]] = defaultdict(list)
-    for log in rows:
-        sends[log.record_id].append(
-            {
-                "log_id": log.pk,
-                "batch_identifier": log.batch.batch_identifier,
-                "batch_id": log.batch_id,
-                "sent_at": log.sent_at,
-                "reference": log.reference,
-                "fingerprint": log.fingerprint,
-                "external_reference": log.external_reference,
-            }
-        )
+    for record_id, *send in rows:
+        sends[record_id].append(dict(zip(SEND_FIELDS, send, strict=True)))
     return sends
+
+
+SEND_FIELDS = (
+    "log_id",
+    "batch_identifier",
+    "batch_id",
+    "sent_at",
+    "reference",
+    "fingerprint",
+    "external_reference",
+)
+
+
+def live_logs_in_batch(batch: GLBatch, kind: PostableKind) -> QuerySet:
+    """The transfer-log rows, still in the package, of the kind's records in `batch`
+    sent by other batches: what a confirmed re-send replaces, as one set."""
+    return (
+        sent_logs()
+        .filter(
+            record_type=kind.type,
+            record_id__in=batched_rows(kind, batch.pk).values("pk"),
+            removed_at__isnull=True,
+        )
+        .exclude(batch_id=batch.pk)
+    )
 
 
 def live_sends_in_batch(batch: GLBatch) -> dict[tuple[str, int], list[dict]]:

@@ -19,7 +19,6 @@ from accounting.models import (
     AccountingSetup,
     BatchStatus,
     GLBatch,
-    TransferLog,
     TransferMethod,
     TransferState,
 )
@@ -155,7 +154,17 @@ def _lock_chosen(kind: PostableKind, ids: list[int]) -> list[int]:
 
 def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -> None:
     """Records sent before go out again only once the user confirms the originals are
-    removed; the refusal lists the originals to remove (batch, date, reference)."""
+    removed; the refusal lists the originals to remove (batch, date, reference). Once
+    confirmed, a connector removes the originals itself during the transfer."""
+    if confirm_resend and batch.transfer_method == TransferMethod.FILE:
+        # For a file, the user's confirmation is the removal: the originals' log rows
+        # are marked removed, one UPDATE per kind, and the batch keeps the checklist.
+        removed_at = timezone.now()
+        for kind in kinds():
+            selectors.live_logs_in_batch(batch, kind).update(
+                removed_at=removed_at, removed_by=actor, removal="confirmed", replaced_by=batch
+            )
+        return
     live = selectors.live_sends_in_batch(batch)
     if not live:
         return
@@ -193,13 +202,6 @@ def _refuse_unconfirmed_resend(batch: GLBatch, *, actor, confirm_resend: bool) -
             ),
             code="retransfer_unconfirmed",
             extra={"items": items},
-        )
-    # A connector removes the originals itself during the transfer; for a file, the
-    # user's confirmation is the removal, and the batch keeps the checklist.
-    if batch.transfer_method == TransferMethod.FILE:
-        log_ids = [s["log_id"] for sends in live.values() for s in sends]
-        TransferLog.objects.filter(pk__in=log_ids).update(
-            removed_at=timezone.now(), removed_by=actor, removal="confirmed", replaced_by=batch
         )
 
 
