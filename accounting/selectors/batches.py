@@ -276,18 +276,24 @@ def taking_batches(batch: GLBatch) -> list[int]:
 def taken_sql(batch: GLBatch, holders: list[int]) -> tuple[str, list[Any]]:
     """The count of `_taken`: per kind, the records of the `holders` batches (their
     batch index) found in the unchanged part of the split (its primary key). It costs
-    what the later batches hold, not the size of the split."""
+    what the later batches hold, not the size of the split.
+
+    The split is probed once per record of the holders by its full primary key, in a
+    scalar subquery, which PostgreSQL never turns into a join: as a join, the planner
+    read the split's part instead whenever its statistics predated the delete (as they
+    do until the next ANALYZE of the table), a hundred thousand probes of the records
+    for a big batch."""
     former = FormerRecord._meta.db_table
     parts, params = [], []
     for kind in kinds():
         table = kind.model._meta.db_table
         column = kind.model._meta.get_field(kind.batch_field).column
         parts.append(
-            f"SELECT count(*) AS n FROM {table} AS r JOIN {former} AS f "
-            f"ON f.batch_id = %s AND f.state = %s AND f.record_type = %s "
-            f"AND f.record_id = r.id WHERE r.{column} = ANY(%s)"
+            f"SELECT count(*) AS n FROM {table} AS r WHERE r.{column} = ANY(%s) "
+            f"AND (SELECT true FROM {former} AS f WHERE f.batch_id = %s AND f.state = %s "
+            f"AND f.record_type = %s AND f.record_id = r.id)"
         )
-        params += [batch.pk, FormerState.UNCHANGED.value, kind.type, holders]
+        params += [holders, batch.pk, FormerState.UNCHANGED.value, kind.type]
     return f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)}) AS taken", params
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounting import former, selectors
 from accounting import services as accounting
 from accounting.models import FormerCount, FormerRecord, FormerState
+from accounting.selectors.batches import taken_sql
 from accounting.views import batches as batch_views
 from invoicing import services as invoice_services
 from tests.helpers import send, status
@@ -190,3 +191,29 @@ def test_the_deleted_batch_page_pages_each_part_with_the_same_queries(
     assert pages == [[i.number for i in ordered[n : n + 3]] for n in (0, 3, 6)]
     assert len(set(counts)) == 1, counts
     assert "Re-record 7 unchanged" in response.content.decode()
+
+
+def test_the_count_of_taken_records_probes_the_split_per_record_of_the_later_batches(
+    finance, make_invoice, django_capture_on_commit_callbacks
+):
+    """However stale the split's statistics are, the count reads the later batches'
+    records and looks each one up in the split by its full key: never a part of the
+    split, which is as big as the deleted batch."""
+    capture = django_capture_on_commit_callbacks
+    invoices = [make_invoice() for _ in range(3)]
+    batch = send(capture, finance, [{"type": "invoice", "id": i.pk} for i in invoices])
+    accounting.batch_delete(actor=finance, batch_id=batch.pk)
+    later = send(capture, finance, [{"type": "invoice", "id": invoices[0].pk}], confirm_resend=True)
+
+    sql, params = taken_sql(batch, [later.pk])
+    former_table = FormerRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = [row[0] for row in cursor.fetchall()]
+    scans = [n for n, line in enumerate(plan) if f"on {former_table}" in line]
+    assert scans
+    for n in scans:
+        assert any("SubPlan" in line for line in plan[:n])
+        assert "record_id = r" in plan[n + 1], plan
+    assert selectors.former_counts(batch)["rerecordable"] == 2
