@@ -85,12 +85,13 @@ class PostableKind(Protocol[Record]):
         self,
         rows: models.QuerySet,
         book: AccountBook,
-        chunk_size: int = 2000,
+        chunk_size: int | None = 2000,
         *,
         between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
         """The same postings as `posting`, for many rows in primary key order, read as
-        plain values (a transfer of 100,000 records builds no model instances).
+        plain values (a transfer of 100,000 records builds no model instances), streamed
+        `chunk_size` rows at a time (None: read at once, see `BatchedKind.read_rows`).
         `between` (first id, last id): only the rows in that range of ids (a part of a
         fanned-out transfer), read from that range of the indexes alone, the records'
         child rows too."""
@@ -129,6 +130,13 @@ class BatchedKind:
         """`ready_filter()` as the database runs it: a WHERE fragment with its columns
         qualified by the table, and its parameters (for hand-written SQL)."""
         return self.batching.ready_sql(self.model)
+
+    @staticmethod
+    def read_rows(rows: models.QuerySet, chunk_size: int | None) -> Iterator[Any]:
+        """The rows of `bulk_postings`: streamed `chunk_size` at a time (a server-side
+        cursor: three round trips, then one a chunk), or with `chunk_size` None read in
+        one plain query, for the few records a page compares."""
+        return rows.iterator(chunk_size=chunk_size) if chunk_size else iter(rows)
 
 
 _registry: dict[str, PostableKind] = {}

@@ -42,6 +42,49 @@ def record_url(record_type: str, record_id: Any) -> str | None:
         return None
 
 
+class ReadOnceChoiceIterator(forms.models.ModelChoiceIterator):
+    """A model choice field's options, read once per form: Django's iterator reads its
+    queryset again at every pass (a select's rendering makes two: its `required`
+    attribute looks at the first option) through a server-side cursor, three round
+    trips each. This one iterates the field's own queryset, whose result cache serves
+    every later pass; each form has its own copy of the queryset, so no form shows
+    another request's options."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ReadOnceModelChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose options are read in one query per form."""
+
+    iterator = ReadOnceChoiceIterator
+
+
+# Stands in for a record's id while its page's URL is reversed once for a whole list.
+_ID_STAND_IN = 918273645546372819
+
+
+def record_urls(record_type: str, record_ids: Iterable[Any]) -> dict[Any, str | None]:
+    """The page of each of many records of one kind, by id: `record_url` of each, with
+    the URL reversed once for the list instead of once a row."""
+    ids = list(record_ids)
+    url = record_url(record_type, _ID_STAND_IN) if ids else None
+    if url is None or str(_ID_STAND_IN) not in url:
+        return {record_id: record_url(record_type, record_id) for record_id in ids}
+    before, after = url.split(str(_ID_STAND_IN), 1)
+    return {
+        record_id: (
+            f"{before}{record_id}{after}"
+            if type(record_id) is int and record_id >= 0
+            else record_url(record_type, record_id)
+        )
+        for record_id in ids
+    }
+
+
 def paginate(request: HttpRequest, rows: QuerySet | list, *, per_page: int = PAGE_SIZE) -> Page:
     """One page of a table: a COUNT and one query for the rows, whatever the book's size."""
     return Paginator(rows, per_page).get_page(request.GET.get("page"))

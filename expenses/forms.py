@@ -4,6 +4,7 @@ services decide what may change."""
 from django import forms
 
 from core.listing import RangeFilterForm
+from core.web import ReadOnceModelChoiceField
 from expenses.models import ExpenseType, SheetStatus
 
 
@@ -28,7 +29,7 @@ class ExpenseEntrySearchForm(RangeFilterForm):
 
 class ExpenseEntryForm(forms.Form):
     date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
-    expense_type = forms.ModelChoiceField(
+    expense_type = ReadOnceModelChoiceField(
         queryset=ExpenseType.objects.all(), empty_label=None, label="Type"
     )
     amount = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0.01, label="Amount")

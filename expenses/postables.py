@@ -63,7 +63,7 @@ class ExpenseKind(BatchedKind):
         self,
         rows: QuerySet,
         book: AccountBook,
-        chunk_size: int = 2000,
+        chunk_size: int | None = 2000,
         *,
         between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
@@ -71,7 +71,7 @@ class ExpenseKind(BatchedKind):
         if between is not None:
             rows = rows.filter(pk__range=between)
         values = rows.order_by("pk").values_list(*EXPENSE_ROW_LOOKUPS)
-        for row in map(ExpenseRow._make, values.iterator(chunk_size=chunk_size)):
+        for row in map(ExpenseRow._make, self.read_rows(values, chunk_size)):
             yield self._posting(row, book)
 
     def _posting(self, row: "ExpenseRow", book: AccountBook) -> Posting:

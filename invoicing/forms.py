@@ -5,6 +5,7 @@ from django import forms
 
 from accounting.door import PAYMENT_STATES, TaxCode
 from core.listing import RangeFilterForm
+from core.web import ReadOnceModelChoiceField
 from invoicing.models import InvoiceStatus
 
 
@@ -35,7 +36,7 @@ class InvoiceSearchForm(RangeFilterForm):
 class InvoiceForm(forms.Form):
     """The invoice's status, and (while it is editable) its other fields."""
 
-    status = forms.ModelChoiceField(
+    status = ReadOnceModelChoiceField(
         queryset=InvoiceStatus.objects.all(),
         empty_label=None,
         label="Status",
@@ -44,7 +45,7 @@ class InvoiceForm(forms.Form):
     due_date = forms.DateField(
         required=False, label="Due date", widget=forms.DateInput(attrs={"type": "date"})
     )
-    tax_code = forms.ModelChoiceField(
+    tax_code = ReadOnceModelChoiceField(
         queryset=TaxCode.objects.all(), required=False, empty_label="No tax", label="Tax code"
     )
 

@@ -62,7 +62,7 @@ class InvoiceKind(BatchedKind):
         self,
         rows: QuerySet,
         book: AccountBook,
-        chunk_size: int = 2000,
+        chunk_size: int | None = 2000,
         *,
         between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
@@ -78,13 +78,14 @@ class InvoiceKind(BatchedKind):
                 invoice__in=rows, invoice_id__gte=between[0], invoice_id__lte=between[1]
             )
         invoices = rows.order_by("pk").values_list(*INVOICE_ROW_LOOKUPS)
-        lines = (
-            lines_of.order_by("invoice_id", "position", "id")
-            .values_list("invoice_id", "gl_account_id", "amount", "description")
-            .iterator(chunk_size=chunk_size)
+        lines = self.read_rows(
+            lines_of.order_by("invoice_id", "position", "id").values_list(
+                "invoice_id", "gl_account_id", "amount", "description"
+            ),
+            chunk_size,
         )
         line = next(lines, None)
-        for row in map(InvoiceRow._make, invoices.iterator(chunk_size=chunk_size)):
+        for row in map(InvoiceRow._make, self.read_rows(invoices, chunk_size)):
             own = []
             # Both streams are in invoice order: this invoice's lines come next.
             while line is not None and line[0] <= row.id:

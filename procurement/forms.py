@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from accounting.door import GLAccount, GLAccountType, TaxCode
 from core.listing import RangeFilterForm
+from core.web import ReadOnceModelChoiceField
 from procurement.models import POStatus
 
 
@@ -46,13 +47,13 @@ class PurchaseOrderForm(forms.Form):
     freight_amount = forms.DecimalField(
         max_digits=20, decimal_places=2, min_value=0, label="Freight amount"
     )
-    freight_gl_account = forms.ModelChoiceField(
+    freight_gl_account = ReadOnceModelChoiceField(
         queryset=GLAccount.objects.filter(is_active=True),
         required=False,
         empty_label="Default freight account",
         label="Freight GL account",
     )
-    tax_code = forms.ModelChoiceField(
+    tax_code = ReadOnceModelChoiceField(
         queryset=TaxCode.objects.all(), required=False, empty_label="No tax", label="Tax code"
     )
 
@@ -65,7 +66,7 @@ class ProductLineForm(forms.Form):
     description = forms.CharField(max_length=500, label="Description")
     quantity = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01, label="Quantity")
     unit_cost = forms.DecimalField(max_digits=20, decimal_places=2, min_value=0, label="Unit cost")
-    gl_account = forms.ModelChoiceField(
+    gl_account = ReadOnceModelChoiceField(
         queryset=GLAccount.objects.filter(is_active=True),
         required=False,
         empty_label="Default inventory account",

@@ -84,7 +84,7 @@ class FreightKind(BatchedKind):
         self,
         rows: QuerySet,
         book: AccountBook,
-        chunk_size: int = 2000,
+        chunk_size: int | None = 2000,
         *,
         between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
@@ -92,7 +92,7 @@ class FreightKind(BatchedKind):
         if between is not None:
             rows = rows.filter(pk__range=between)
         values = rows.order_by("pk").values_list(*FREIGHT_ROW_LOOKUPS)
-        for row in map(FreightRow._make, values.iterator(chunk_size=chunk_size)):
+        for row in map(FreightRow._make, self.read_rows(values, chunk_size)):
             yield self._posting(row, book)
 
     def _posting(self, row: "FreightRow", book: AccountBook) -> Posting:
@@ -198,7 +198,7 @@ class ProductKind(BatchedKind):
         self,
         rows: QuerySet,
         book: AccountBook,
-        chunk_size: int = 2000,
+        chunk_size: int | None = 2000,
         *,
         between: tuple[int, int] | None = None,
     ) -> Iterator[Posting]:
@@ -206,7 +206,7 @@ class ProductKind(BatchedKind):
         if between is not None:
             rows = rows.filter(pk__range=between)
         values = rows.order_by("pk").values_list(*PRODUCT_ROW_LOOKUPS)
-        for row in map(ProductRow._make, values.iterator(chunk_size=chunk_size)):
+        for row in map(ProductRow._make, self.read_rows(values, chunk_size)):
             yield self._posting(row, book)
 
     def _posting(self, row: "ProductRow", book: AccountBook) -> Posting:

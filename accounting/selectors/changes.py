@@ -158,6 +158,10 @@ def _rows(sent: PostedValues, now: PostedValues) -> list[dict[str, Any]]:
     ]
 
 
+# Up to this many records are compared from rows read at once, not streamed.
+READ_AT_ONCE = 1_000
+
+
 def sent_changes(
     kind: PostableKind, record_ids: list[int], batch_ids: dict[int, int | None] | None = None
 ) -> dict[int, SentChange]:
@@ -183,8 +187,10 @@ def sent_changes(
         else dict(rows.values_list("pk", f"{kind.batch_field}_id"))
     )
     changes: dict[int, SentChange] = {}
+    # A page's few records are read in one query each (rows, lines); more are streamed.
+    chunk_size = None if len(latest) <= READ_AT_ONCE else 2000
     with fewer_collections():
-        for posting in kind.bulk_postings(rows, AccountBook()):
+        for posting in kind.bulk_postings(rows, AccountBook(), chunk_size):
             log = latest[posting.header.id]
             if posting.matches(log.fingerprint):
                 continue

@@ -139,9 +139,10 @@ def unposted(request: HttpRequest, record_type: str) -> HttpResponse:
     records = selectors.unposted_items(record_type=kind.type, records=page.rows)
     ticked = set(request.POST.getlist("items"))
     titles = {record.pk: record_title(kind, record) for record in page.rows}
+    urls = web.record_urls(kind.type, [record["id"] for record in records])
     for record in records:
         record["title"] = titles.get(record["id"], record["reference"])
-        record["url"] = web.record_url(record["type"], record["id"])
+        record["url"] = urls[record["id"]]
         record["ticked"] = f"{record['type']}:{record['id']}" in ticked
     total_count = sum(counts.values())
     return render(

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 # invoice's lines too); batch pages look for records rebatched into them.
 EXPECTED = {
     "invoice_list": 6,
-    "invoice_detail": 18,
+    "invoice_detail": 17,
     "entry_list": 6,
-    "entry_detail": 14,
+    "entry_detail": 13,
     "sheet_detail": 9,
     "po_list": 5,
     "po_detail": 15,
