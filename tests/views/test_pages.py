@@ -152,3 +152,33 @@ def test_unposted_tab_pages_by_position_and_caps_its_counts(
     monkeypatch.setattr(common, "COUNT_CAP", 4)
     capped = finance_client.get(url).content.decode()
     assert "All 4+ matching invoices" in capped
+
+
+def test_unposted_rows_and_the_audit_trail_escape_what_users_typed(
+    finance_client, finance, make_invoice, book
+):
+    """Both tables are written by template tags (psa_ui): text from the database is
+    shown as text, never as markup."""
+    from core.web import record_url
+    from invoicing import services as invoice_services
+    from tests.factories import CompanyFactory
+    from tests.helpers import status
+
+    evil = CompanyFactory(identifier="EVIL", name='<script>alert("x")</script> & Co')
+    invoice = invoice_services.invoice_update(
+        actor=finance,
+        invoice=make_invoice(closed=False),
+        company=evil,
+        lines=[{"description": "<b>bold</b>", "quantity": 1, "unit_price": 5}],
+        status=status("Closed"),
+    )
+    rows = page(finance_client, reverse("accounting:unposted", args=["invoice"]))
+    assert "<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co</td>" in rows
+    assert "<script>alert" not in rows
+    trail = page(finance_client, record_url("invoice", invoice.pk))
+    assert (
+        '<span class="change-after">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; '
+        "&amp; Co</span>" in trail
+    )
+    assert '<span class="change-after">&lt;b&gt;bold&lt;/b&gt;: 1 x 5</span>' in trail
+    assert "<script>alert" not in trail and "<b>bold</b>" not in trail
