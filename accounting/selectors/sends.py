@@ -19,6 +19,18 @@ def sent_logs() -> QuerySet:
     )
 
 
+# The fields of a send, as `live_sends` answers them.
+SEND_FIELDS = (
+    "log_id",
+    "batch_identifier",
+    "batch_id",
+    "sent_at",
+    "reference",
+    "fingerprint",
+    "external_reference",
+)
+
+
 def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, list[dict]]:
     """For each record: its transfers still in the accounting package, oldest first.
     Read as values, not log rows: a re-send of a deleted batch's records reads one per
@@ -42,17 +54,6 @@ def live_sends(record_type: str, record_ids: list[int] | QuerySet) -> dict[int, 
     for record_id, *send in rows:
         sends[record_id].append(dict(zip(SEND_FIELDS, send, strict=True)))
     return sends
-
-
-SEND_FIELDS = (
-    "log_id",
-    "batch_identifier",
-    "batch_id",
-    "sent_at",
-    "reference",
-    "fingerprint",
-    "external_reference",
-)
 
 
 def live_logs_in_batch(batch: GLBatch, kind: PostableKind) -> QuerySet:

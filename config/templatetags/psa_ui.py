@@ -97,6 +97,19 @@ def audit_rows(trail) -> list[dict]:
     return audit_display.trail_rows(list(trail))
 
 
+def _text(value, context) -> str:
+    """A value as a template shows it: text from the database escaped only (as Django
+    does), anything else localized, then escaped."""
+    if type(value) is str:
+        return html.escape(value)
+    return render_value_in_context(value, context)
+
+
+def _when(value, format_string: str, context) -> str:
+    """A moment as the template's `date` filter shows it, in the current time zone."""
+    return _text(date_filter(template_localtime(value, context.use_tz), format_string), context)
+
+
 @register.simple_tag(takes_context=True)
 def unposted_rows(context, records: list[dict]) -> SafeString:
     """The rows of the Accounting Interface's unposted table, one per record (the dicts
@@ -106,12 +119,10 @@ def unposted_rows(context, records: list[dict]) -> SafeString:
     (localized, then escaped), in the same markup."""
 
     def shown(value) -> str:
-        if type(value) is str:  # text from the database: escaped only, as Django does
-            return html.escape(value)
-        return render_value_in_context(value, context)
+        return _text(value, context)
 
     def day(value, format_string: str) -> str:
-        return shown(date_filter(template_localtime(value, context.use_tz), format_string))
+        return _when(value, format_string, context)
 
     def send_badge(send: dict) -> str:
         sent_at = send["sent_at"]
@@ -161,9 +172,7 @@ def audit_trail_table_rows(context, shown: list[dict]) -> SafeString:
     markup and the values are those of the template it replaces."""
 
     def text(value) -> str:
-        if type(value) is str:
-            return html.escape(value)
-        return render_value_in_context(value, context)
+        return _text(value, context)
 
     def value_html(value) -> str:
         # partials/audit_value.html
@@ -202,7 +211,7 @@ def audit_trail_table_rows(context, shown: list[dict]) -> SafeString:
                 + "".join(change_html(row) for row in item["rows"])
                 + "</ul>\n          "
             )
-        at = text(date_filter(template_localtime(event.at, context.use_tz), "j M Y H:i"))
+        at = _when(event.at, "j M Y H:i", context)
         rows.append(
             "\n      <tr>\n"
             f'        <td class="nowrap">{at}</td>\n'
