@@ -28,3 +28,12 @@ def sign_in(page: Page, username: str) -> Page:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/")
     return page
+
+
+def open_invoice(page: Page, number: str) -> None:
+    """Finance > Invoice Search, the invoice number searched, and its page opened."""
+    nav(page, "Invoice Search")
+    page.get_by_label("Invoice number").fill(number)
+    page.get_by_role("button", name="Search").click()
+    page.locator("#invoice-table").get_by_role("link", name=number).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(number)

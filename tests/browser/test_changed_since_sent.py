@@ -17,17 +17,9 @@ from accounting import selectors
 from accounting.models import AccountingSetup, AuditEvent, BatchStatus, GLBatch
 from invoicing.models import Invoice
 from tests import helpers
-from tests.browser.steps import more, nav
+from tests.browser.steps import more, nav, open_invoice
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def open_invoice(page: Page, number: str) -> None:
-    nav(page, "Invoice Search")
-    page.get_by_label("Invoice number").fill(number)
-    page.get_by_role("button", name="Search").click()
-    page.locator("#invoice-table").get_by_role("link", name=number).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text(number)
 
 
 def unbatch_edit_rebatch(page: Page, quantity: str) -> None:
