@@ -9,7 +9,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from accounting.former import MOVES, record_changed
-from accounting.models import AuditEvent, AuditRecordSet, GLBatch
+from accounting.models import AuditEvent, AuditEventRecord, AuditRecordSet, GLBatch
 from accounting.postables import PostableKind, kind_types
 from core.errors import ApplicationError
 
@@ -121,6 +121,17 @@ def audit_batch_records(event: AuditEvent, kind: PostableKind, batch_id: int) ->
     of the kind); returns how many records."""
     sets = AuditRecordSet._meta.db_table
     column = kind.model._meta.get_field(kind.batch_field).column
+    if connection.vendor != "postgresql":
+        # The embedded default (SQLite) has no arrays: a link row per record, which
+        # the trail reads beside the sets.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {AuditEventRecord._meta.db_table} "
+                "(event_id, record_type, record_id) "
+                f"SELECT %s, %s, id FROM {kind.model._meta.db_table} WHERE {column} = %s",
+                [event.pk, kind.type, batch_id],
+            )
+            return cursor.rowcount
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {sets} (event_id, record_type, record_ids) "

@@ -97,6 +97,8 @@ def store_split(batch: GLBatch, kind: PostableKind) -> int:
     done = batch.transfer_state == TransferState.DONE
     rows = _state_sql(kind, f"SELECT id FROM {table} WHERE {column} = %s")
     split = [batch.pk, kind.type, batch.pk, batch.pk, kind.type, done, batch.pk, kind.type]
+    if connection.vendor != "postgresql":
+        return _store_split_in_two(batch, kind, rows, split)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH stored AS ({rows} RETURNING state)
@@ -106,6 +108,22 @@ def store_split(batch: GLBatch, kind: PostableKind) -> int:
             [*split, batch.pk, kind.type],
         )
         return sum(n for (n,) in cursor.fetchall())
+
+
+def _store_split_in_two(batch: GLBatch, kind: PostableKind, insert: str, split: list) -> int:
+    """`store_split` on the embedded default (SQLite: no INSERT inside a WITH): the
+    split, then its counts read back from it."""
+    t = _tables()
+    with connection.cursor() as cursor:
+        cursor.execute(insert, split)
+        stored = cursor.rowcount
+        cursor.execute(
+            f"""INSERT INTO {t["counts"]} (batch_id, state, record_type, records)
+            SELECT batch_id, state, record_type, count(*) FROM {t["former"]}
+            WHERE batch_id = %s AND record_type = %s GROUP BY batch_id, state, record_type""",
+            [batch.pk, kind.type],
+        )
+        return stored
 
 
 def record_changed_sql() -> str:
@@ -148,6 +166,44 @@ def record_changed(record_type: str, record_id: int) -> int:
     that let it go and still counts it unchanged, and those batches' counts move with
     it. One statement, on the record's delete steps and the split's primary key; returns
     in how many splits it moved."""
+    if connection.vendor != "postgresql":
+        return _record_changed_step_by_step(record_type, record_id)
     with connection.cursor() as cursor:
         cursor.execute(record_changed_sql(), [record_type, record_id] * 3)
         return cursor.rowcount
+
+
+def _record_changed_step_by_step(record_type: str, record_id: int) -> int:
+    """`record_changed` on the embedded default (SQLite: no UPDATE inside a WITH, and
+    batch steps there write links only): the same moves, a statement each."""
+    t = _tables()
+    unchanged, changed = FormerState.UNCHANGED.value, FormerState.CHANGED.value
+    moved = 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT e.batch_id FROM {t["links"]} AS l JOIN {t["event"]} AS e
+            ON e.id = l.event_id WHERE l.record_type = %s AND l.record_id = %s
+            AND e.action = 'batch_deleted'""",
+            [record_type, record_id],
+        )
+        for (batch_id,) in cursor.fetchall():
+            cursor.execute(
+                f"""UPDATE {t["former"]} SET state = {changed} WHERE batch_id = %s
+                AND state = {unchanged} AND record_type = %s AND record_id = %s""",
+                [batch_id, record_type, record_id],
+            )
+            if not cursor.rowcount:
+                continue
+            moved += 1
+            cursor.execute(
+                f"""UPDATE {t["counts"]} SET records = records - 1 WHERE batch_id = %s
+                AND state = {unchanged} AND record_type = %s""",
+                [batch_id, record_type],
+            )
+            cursor.execute(
+                f"""INSERT INTO {t["counts"]} (batch_id, state, record_type, records)
+                VALUES (%s, {changed}, %s, 1) ON CONFLICT (batch_id, state, record_type)
+                DO UPDATE SET records = records + 1""",
+                [batch_id, record_type],
+            )
+    return moved

@@ -12,17 +12,23 @@ def batch_steps(*, record_type: str, record_id: int) -> list[int]:
     records holds it (`accounting_batch_steps`, on the sets' GIN index), and those
     linked to it before sets (the links' primary key). One query."""
     with connection.cursor() as cursor:
-        cursor.execute(batch_steps_sql(), [record_type, record_id, record_type, record_id])
+        params: list[str | int] = [record_type, record_id]
+        if connection.vendor == "postgresql":
+            params *= 2
+        cursor.execute(batch_steps_sql(), params)
         return [event_id for (event_id,) in cursor.fetchall()]
 
 
 def batch_steps_sql() -> str:
-    """The query of `batch_steps`; parameters: record type, id, type, id."""
-    return (
-        "SELECT accounting_batch_steps(%s, %s) UNION ALL "
+    """The query of `batch_steps`; parameters: record type, id, type, id (on the
+    embedded default, SQLite, whose batch steps write links only: type, id)."""
+    links = (
         f"SELECT event_id FROM {AuditEventRecord._meta.db_table} "
         "WHERE record_type = %s AND record_id = %s"
     )
+    if connection.vendor != "postgresql":
+        return links
+    return f"SELECT accounting_batch_steps(%s, %s) UNION ALL {links}"
 
 
 def audit_trail(*, record_type: str, record_id: int) -> list[AuditEvent]:

@@ -284,16 +284,22 @@ def taken_sql(batch: GLBatch, holders: list[int]) -> tuple[str, list[Any]]:
     do until the next ANALYZE of the table), a hundred thousand probes of the records
     for a big batch."""
     former = FormerRecord._meta.db_table
+    # One array parameter on PostgreSQL; a list of them on the embedded default.
+    among_params: list[Any]
+    if connection.vendor == "postgresql":
+        among, among_params = "= ANY(%s)", [holders]
+    else:
+        among, among_params = f"IN ({', '.join(['%s'] * len(holders))})", holders
     parts, params = [], []
     for kind in kinds():
         table = kind.model._meta.db_table
         column = kind.model._meta.get_field(kind.batch_field).column
         parts.append(
-            f"SELECT count(*) AS n FROM {table} AS r WHERE r.{column} = ANY(%s) "
+            f"SELECT count(*) AS n FROM {table} AS r WHERE r.{column} {among} "
             f"AND (SELECT true FROM {former} AS f WHERE f.batch_id = %s AND f.state = %s "
             f"AND f.record_type = %s AND f.record_id = r.id)"
         )
-        params += [holders, batch.pk, FormerState.UNCHANGED.value, kind.type]
+        params += [*among_params, batch.pk, FormerState.UNCHANGED.value, kind.type]
     return f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)}) AS taken", params
 
 
