@@ -292,10 +292,12 @@ def _progress(part: TransferPart, written: int, lease: Lease) -> None:
     """The part's records written, and the batch's progress (the sum over its parts,
     never 100 before the file is joined) with its lease renewed; raises LeaseLost when
     the batch is no longer this run's. Committed without waiting for the disk, as a
-    single-process transfer's reports are."""
+    single-process transfer's reports are. The batch row is locked first, so that parts
+    reporting at once take turns and each sum sees the others' committed counts."""
     parts, batches = TransferPart._meta.db_table, GLBatch._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute(f"SELECT 1 FROM {batches} WHERE id = %s FOR UPDATE", [part.batch_id])
         cursor.execute(f"UPDATE {parts} SET written = %s WHERE id = %s", [written, part.pk])
         cursor.execute(
             f"UPDATE {batches} SET transfer_lease_until = %s, transfer_progress = LEAST(99, ("
